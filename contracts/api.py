@@ -1,0 +1,267 @@
+"""API for vendors, contracts and SLAs: scoped exactly like the pages."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Prefetch
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import mixins, serializers
+from rest_framework.exceptions import PermissionDenied
+
+from contracts import periods, selectors, services
+from contracts.models import Contract, ServiceLevel, ServiceLevelTerms, Vendor
+from metrics.engine import TermsTimeline
+from slagov.api import ScopedPrimaryKeyRelatedField, TenantViewSet
+
+
+class VendorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Vendor
+        fields = ["id", "name", "website", "description"]
+
+    def validate_name(self, value):
+        clash = Vendor.objects.filter(name__iexact=value.strip())
+        if self.instance:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise serializers.ValidationError("A vendor with this name already exists.")
+        return value.strip()
+
+
+class RecommendationSerializer(serializers.Serializer):
+    mode = serializers.CharField()
+    reasons = serializers.ListField(child=serializers.CharField())
+    missing_clauses = serializers.ListField(child=serializers.CharField())
+
+
+class ContractSerializer(serializers.ModelSerializer):
+    vendor = ScopedPrimaryKeyRelatedField(Vendor)
+    vendor_name = serializers.CharField(source="vendor.name", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    effective_mode = serializers.CharField(read_only=True)
+    recommendation = serializers.SerializerMethodField()
+    colour = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Contract
+        fields = [
+            "id", "reference", "title", "vendor", "vendor_name", "category", "annual_value",
+            "currency", "start_date", "end_date", "owner", "review_cadence",
+            "submission_deadline_days", "at_risk_percent", "clause_performance_reviews",
+            "clause_data_sharing", "clause_continuous_improvement", "adversarial",
+            "governance_mode", "effective_mode", "recommendation", "colour", "notes",
+        ]  # fmt: skip
+
+    @extend_schema_field(RecommendationSerializer)
+    def get_recommendation(self, contract: Contract) -> dict:
+        rec = contract.recommendation()
+        return {
+            "mode": rec.mode,
+            "reasons": rec.reasons,
+            "missing_clauses": rec.missing_clauses,
+        }
+
+    def get_colour(self, contract: Contract) -> str:
+        return selectors.worst_colour(getattr(contract, "worst_rank", None))
+
+    def validate_reference(self, value):
+        clash = Contract.objects.filter(reference__iexact=value.strip())
+        if self.instance:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise serializers.ValidationError("Another contract already has this reference.")
+        return value.strip()
+
+    def validate(self, attrs):
+        start = attrs.get("start_date", getattr(self.instance, "start_date", None))
+        end = attrs.get("end_date", getattr(self.instance, "end_date", None))
+        if start and end and end <= start:
+            raise serializers.ValidationError(
+                {"end_date": "The contract must end after it starts."}
+            )
+        return attrs
+
+
+class CreditTierSerializer(serializers.Serializer):
+    worse_than = serializers.DecimalField(max_digits=18, decimal_places=6)
+    percent = serializers.DecimalField(max_digits=5, decimal_places=2)
+
+
+class TermsSerializer(serializers.ModelSerializer):
+    credit_tiers = CreditTierSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ServiceLevelTerms
+        fields = [
+            "effective_from", "target", "minimum", "improvement", "improvement_rate",
+            "improvement_bound", "credit_tiers", "note",
+        ]  # fmt: skip
+
+
+class InForceSerializer(serializers.Serializer):
+    period = serializers.CharField()
+    target = serializers.DecimalField(max_digits=18, decimal_places=6)
+    minimum = serializers.DecimalField(max_digits=18, decimal_places=6)
+    terms_effective_from = serializers.DateField()
+
+
+class HealthSerializer(serializers.Serializer):
+    colour = serializers.CharField()
+    target = serializers.DecimalField(max_digits=18, decimal_places=6, allow_null=True)
+    minimum = serializers.DecimalField(max_digits=18, decimal_places=6, allow_null=True)
+    latest_period = serializers.DateField(allow_null=True)
+    value = serializers.DecimalField(max_digits=18, decimal_places=6, allow_null=True)
+
+
+class ServiceLevelSerializer(serializers.ModelSerializer):
+    contract_reference = serializers.CharField(source="contract.reference", read_only=True)
+    thresholds_in_force = serializers.SerializerMethodField()
+    health = serializers.SerializerMethodField()
+    terms = TermsSerializer(source="all_terms", many=True, read_only=True)
+
+    class Meta:
+        model = ServiceLevel
+        fields = [
+            "id", "contract", "contract_reference", "code", "name", "kind", "unit",
+            "direction", "period", "is_active", "weight", "thresholds_in_force", "health",
+            "terms",
+        ]  # fmt: skip
+
+    @extend_schema_field(InForceSerializer(allow_null=True))
+    def get_thresholds_in_force(self, sla: ServiceLevel) -> dict | None:
+        start = periods.period_start(timezone.localdate(), sla.period)
+        found = TermsTimeline(sla.all_terms, sla.contract.start_date).thresholds(start)
+        if found is None:
+            return None
+        thresholds, terms = found
+        return InForceSerializer(
+            {
+                "period": periods.period_label(start, sla.period),
+                "target": thresholds.target,
+                "minimum": thresholds.minimum,
+                "terms_effective_from": terms.effective_from,
+            }
+        ).data
+
+    @extend_schema_field(HealthSerializer(allow_null=True))
+    def get_health(self, sla: ServiceLevel) -> dict | None:
+        health = getattr(sla, "health", None)
+        if health is None:
+            return None
+        return HealthSerializer(health).data
+
+
+class ContractFilter(django_filters.FilterSet):
+    vendor = django_filters.NumberFilter(field_name="vendor")
+    category = django_filters.ChoiceFilter(choices=Contract.Category.choices)
+    review_cadence = django_filters.ChoiceFilter(choices=Contract.Cadence.choices)
+
+    class Meta:
+        model = Contract
+        fields = ["vendor", "category", "review_cadence"]
+
+
+class ServiceLevelFilter(django_filters.FilterSet):
+    contract = django_filters.NumberFilter(field_name="contract")
+    kind = django_filters.ChoiceFilter(choices=ServiceLevel.Kind.choices)
+    code = django_filters.CharFilter(field_name="code")
+    is_active = django_filters.BooleanFilter(field_name="is_active")
+
+    class Meta:
+        model = ServiceLevel
+        fields = ["contract", "kind", "code", "is_active"]
+
+
+class VendorViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    TenantViewSet,
+):
+    """Vendors of the organisation (a vendor user sees only its own)."""
+
+    serializer_class = VendorSerializer
+    queryset = Vendor.objects.none()
+
+    def get_queryset(self):
+        return Vendor.objects.order_by("name")
+
+    def perform_create(self, serializer):
+        self.tenant.require_manage()
+        serializer.instance = services.vendor_save(
+            organization=self.tenant.organization,
+            actor=self.request.user,
+            data=serializer.validated_data,
+        )
+
+    def perform_update(self, serializer):
+        self.tenant.require_manage()
+        services.vendor_save(
+            organization=self.tenant.organization,
+            actor=self.request.user,
+            data=serializer.validated_data,
+            vendor=serializer.instance,
+        )
+
+
+class ContractViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    TenantViewSet,
+):
+    """Contracts, with the governance-mode recommendation and the worst SLA colour."""
+
+    serializer_class = ContractSerializer
+    queryset = Contract.objects.none()
+    filterset_class = ContractFilter
+
+    def get_queryset(self):
+        return (
+            selectors.contracts_with_worst_colour()
+            .select_related("vendor", "owner", "organization")
+            .order_by("reference")
+        )
+
+    def _require_manage(self):
+        if not self.tenant.can_manage:
+            raise PermissionDenied("Only admins and account managers can change contracts.")
+
+    def perform_create(self, serializer):
+        self._require_manage()
+        serializer.instance = services.contract_save(
+            organization=self.tenant.organization,
+            actor=self.request.user,
+            data={"owner": self.request.user, **serializer.validated_data},
+        )
+
+    def perform_update(self, serializer):
+        self._require_manage()
+        services.contract_save(
+            organization=self.tenant.organization,
+            actor=self.request.user,
+            data=serializer.validated_data,
+            contacts=serializer.instance.vendor_contacts.all(),
+            contract=serializer.instance,
+        )
+
+
+class ServiceLevelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """SLAs and KPIs with every agreed terms row and the thresholds in force now."""
+
+    serializer_class = ServiceLevelSerializer
+    queryset = ServiceLevel.objects.none()
+    filterset_class = ServiceLevelFilter
+
+    def get_queryset(self):
+        terms = ServiceLevelTerms.objects.prefetch_related("credit_tiers").order_by(
+            "effective_from"
+        )
+        return (
+            ServiceLevel.objects.select_related("contract", "health")
+            .prefetch_related(Prefetch("terms", queryset=terms, to_attr="all_terms"))
+            .order_by("contract__reference", "code")
+        )

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import django_filters
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+
+from contracts.models import Contract, Vendor
+from contracts.rules import SEVERITY, Colour
+
+
+def _vendors(request):
+    return Vendor.objects.all()
+
+
+def _owners(request):
+    owner_ids = Contract.objects.values("owner_id")
+    return get_user_model().objects.filter(pk__in=owner_ids).order_by("first_name", "username")
+
+
+class PortfolioFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Search")
+    vendor = django_filters.ModelChoiceFilter(queryset=_vendors, empty_label="All vendors")
+    category = django_filters.ChoiceFilter(
+        choices=Contract.Category.choices, empty_label="All categories"
+    )
+    owner = django_filters.ModelChoiceFilter(queryset=_owners, empty_label="All owners")
+    status = django_filters.ChoiceFilter(
+        choices=Colour.choices,
+        method="by_status",
+        empty_label="Any status",
+        label="Worst status",
+    )
+
+    class Meta:
+        model = Contract
+        fields = ["q", "vendor", "category", "owner", "status"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["owner"].field.label_from_instance = lambda u: u.get_full_name() or u.username
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(reference__icontains=value) | Q(title__icontains=value))
+
+    def by_status(self, queryset, name, value):
+        if value == Colour.NO_DATA:
+            return queryset.filter(Q(worst_rank=SEVERITY[Colour.NO_DATA]) | Q(worst_rank=None))
+        return queryset.filter(worst_rank=SEVERITY[value])

@@ -1,0 +1,294 @@
+"""Forms: field-level validation only; the services do the writing."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django_scopes.forms import SafeModelChoiceField, SafeModelMultipleChoiceField
+
+from contracts import periods, rules
+from contracts.models import Contract, ServiceLevel, ServiceLevelTerms, Vendor, VendorContact
+from slagov.models import Membership
+from slagov.tenancy import Tenant
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class VendorForm(forms.ModelForm):
+    website = forms.URLField(required=False, assume_scheme="https")
+
+    class Meta:
+        model = Vendor
+        fields = ["name", "website", "description"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, tenant: Tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tenant = tenant
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        clash = Vendor.objects.filter(name__iexact=name).exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise forms.ValidationError("A vendor with this name already exists.")
+        return name
+
+
+class VendorContactForm(forms.ModelForm):
+    class Meta:
+        model = VendorContact
+        fields = ["name", "email", "phone", "role"]
+
+
+class ContractForm(forms.ModelForm):
+    class Meta:
+        model = Contract
+        fields = [
+            "reference",
+            "title",
+            "vendor",
+            "category",
+            "annual_value",
+            "currency",
+            "start_date",
+            "end_date",
+            "owner",
+            "vendor_contacts",
+            "review_cadence",
+            "submission_deadline_days",
+            "at_risk_percent",
+            "clause_performance_reviews",
+            "clause_data_sharing",
+            "clause_continuous_improvement",
+            "adversarial",
+            "governance_mode",
+            "notes",
+        ]
+        widgets = {
+            "start_date": DATE_INPUT,
+            "end_date": DATE_INPUT,
+            "notes": forms.Textarea(attrs={"rows": 3}),
+            "vendor_contacts": forms.CheckboxSelectMultiple,
+        }
+        # Querysets are set per request, inside the tenant's scope.
+        field_classes = {
+            "vendor": SafeModelChoiceField,
+            "vendor_contacts": SafeModelMultipleChoiceField,
+        }
+
+    def __init__(self, *args, tenant: Tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tenant = tenant
+        self.fields["vendor"].queryset = Vendor.objects.all()
+        self.fields["vendor_contacts"].queryset = VendorContact.objects.select_related("vendor")
+        self.fields["vendor_contacts"].label_from_instance = lambda c: (
+            f"{c.name} ({c.vendor.name}) <{c.email}>"
+        )
+        owners = Membership.objects.filter(
+            organization=tenant.organization,
+            is_active=True,
+            role__in=[Membership.Role.ADMIN, Membership.Role.ACCOUNT_MANAGER],
+        ).values("user_id")
+        self.fields["owner"].queryset = get_user_model().objects.filter(pk__in=owners)
+        self.fields["owner"].label_from_instance = lambda u: u.get_full_name() or u.username
+        self.fields["currency"].widget.attrs["size"] = 3
+
+    def clean_reference(self):
+        reference = self.cleaned_data["reference"].strip()
+        if (
+            Contract.objects.filter(reference__iexact=reference)
+            .exclude(pk=self.instance.pk)
+            .exists()
+        ):
+            raise forms.ValidationError("Another contract already has this reference.")
+        return reference
+
+    def clean_currency(self):
+        currency = self.cleaned_data["currency"].strip().upper()
+        if len(currency) != 3 or not currency.isalpha():
+            raise forms.ValidationError("Use a three-letter currency code, e.g. EUR.")
+        return currency
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start_date"), data.get("end_date")
+        if start and end and end <= start:
+            self.add_error("end_date", "The contract must end after it starts.")
+        vendor = data.get("vendor")
+        contacts = data.get("vendor_contacts") or []
+        if vendor and any(c.vendor_id != vendor.pk for c in contacts):
+            self.add_error("vendor_contacts", "Pick contacts of the contract's vendor only.")
+        return data
+
+
+class ServiceLevelForm(forms.ModelForm):
+    class Meta:
+        model = ServiceLevel
+        fields = [
+            "code",
+            "name",
+            "kind",
+            "unit",
+            "direction",
+            "period",
+            "weight",
+            "is_active",
+            "relevance_reviewed_at",
+            "description",
+        ]
+        widgets = {
+            "relevance_reviewed_at": DATE_INPUT,
+            "description": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, contract: Contract, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.contract = contract
+        if self.instance.pk and (self.instance.terms.exists() or self.instance.readings.exists()):
+            for name in ("direction", "period"):
+                self.fields[name].disabled = True
+                self.fields[name].help_text = "Fixed once the SLA has terms or readings."
+
+    def clean_code(self):
+        code = self.cleaned_data["code"].strip().lower()
+        clash = ServiceLevel.objects.filter(contract=self.contract, code=code).exclude(
+            pk=self.instance.pk
+        )
+        if clash.exists():
+            raise forms.ValidationError("This contract already has an SLA with this code.")
+        return code
+
+
+class TermsForm(forms.Form):
+    """Thresholds and improvement clause, in force from a date."""
+
+    effective_from = forms.DateField(
+        widget=DATE_INPUT,
+        help_text="Periods starting on or after this day are judged by these terms.",
+    )
+    target = forms.DecimalField(
+        max_digits=18, decimal_places=6, help_text="Green at or better than this."
+    )
+    minimum = forms.DecimalField(
+        max_digits=18, decimal_places=6, help_text="Red when worse than this (breach level)."
+    )
+    improvement = forms.ChoiceField(
+        choices=rules.Improvement.choices, initial=rules.Improvement.NONE
+    )
+    improvement_rate = forms.DecimalField(
+        max_digits=12,
+        decimal_places=6,
+        required=False,
+        min_value=0,
+        help_text="% per contract year (relative) or units per year (absolute), toward better.",
+    )
+    improvement_bound = forms.DecimalField(
+        max_digits=18,
+        decimal_places=6,
+        required=False,
+        help_text="Never tighten past this, e.g. 100 for availability.",
+    )
+    note = forms.CharField(max_length=300, required=False, help_text="e.g. renegotiated at QBR")
+
+    def __init__(self, *args, service_level: ServiceLevel | None = None, direction=None, **kw):
+        super().__init__(*args, **kw)
+        self.service_level = service_level
+        self.direction = direction or (service_level.direction if service_level else None)
+
+    def clean(self):
+        data = super().clean()
+        target, minimum = data.get("target"), data.get("minimum")
+        direction = self.direction
+        comparable = target is not None and minimum is not None and direction
+        if comparable and not rules.is_ordered(target, minimum, direction):
+            word = "at or below" if direction == rules.Direction.HIGHER else "at or above"
+            self.add_error(
+                "minimum",
+                f"The minimum (red boundary) must be {word} the target ({target}) "
+                f"because {rules.Direction(direction).label.lower()}.",
+            )
+        improvement = data.get("improvement")
+        rate = data.get("improvement_rate")
+        if improvement and improvement != rules.Improvement.NONE:
+            if not rate:
+                self.add_error("improvement_rate", "An improvement clause needs a rate above 0.")
+            elif improvement == rules.Improvement.RELATIVE and rate >= 100:
+                self.add_error("improvement_rate", "A relative improvement must be under 100 %.")
+        unit = self.service_level.unit if self.service_level else None
+        if unit == ServiceLevel.Unit.PERCENT:
+            for name in ("target", "minimum", "improvement_bound"):
+                value = data.get(name)
+                if value is not None and not Decimal(0) <= value <= Decimal(100):
+                    self.add_error(name, "A percentage must be between 0 and 100.")
+        return data
+
+
+class CreditTierForm(forms.Form):
+    worse_than = forms.DecimalField(
+        max_digits=18, decimal_places=6, label="When worse than", required=False
+    )
+    percent = forms.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_value=Decimal(100),
+        label="credit % of the monthly charge",
+        required=False,
+    )
+
+    def clean(self):
+        data = super().clean()
+        level, pct = data.get("worse_than"), data.get("percent")
+        if (level is None) != (pct is None):
+            raise forms.ValidationError("Give both the level and the credit, or neither.")
+        return data
+
+
+CreditTierFormSet = forms.formset_factory(CreditTierForm, extra=3, max_num=6)
+
+
+def tiers_from(formset) -> list[tuple[Decimal, Decimal]]:
+    return [
+        (f.cleaned_data["worse_than"], f.cleaned_data["percent"])
+        for f in formset.forms
+        if f.cleaned_data.get("worse_than") is not None
+    ]
+
+
+def initial_tiers(terms: ServiceLevelTerms | None) -> list[dict]:
+    if terms is None:
+        return []
+    return [{"worse_than": t.worse_than, "percent": t.percent} for t in terms.credit_tiers.all()]
+
+
+class ReadingForm(forms.Form):
+    period = forms.CharField(
+        max_length=20, help_text="2026-10 for a month, 2026-W42 for a week, or any date inside it."
+    )
+    value = forms.DecimalField(max_digits=18, decimal_places=6)
+    note = forms.CharField(
+        max_length=500, required=False, help_text="Required when you correct an existing value."
+    )
+
+    def __init__(self, *args, service_level: ServiceLevel, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.service_level = service_level
+
+    def clean_period(self):
+        try:
+            return periods.parse_period(self.cleaned_data["period"], self.service_level.period)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean_value(self):
+        value = self.cleaned_data["value"]
+        unit = self.service_level.unit
+        if unit == ServiceLevel.Unit.PERCENT and not Decimal(0) <= value <= Decimal(100):
+            raise forms.ValidationError("A percentage must be between 0 and 100.")
+        if unit != ServiceLevel.Unit.PERCENT and value < 0:
+            raise forms.ValidationError(
+                f"A value in {self.service_level.unit_label} can't be negative."
+            )
+        return value

@@ -1,0 +1,95 @@
+"""
+Reads for contracts. Visibility comes from the scoped managers (the tenant's
+scope is active in every organisation view), so a row the member may not see
+raises 404 exactly like a row that doesn't exist.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import Case, IntegerField, Max, Prefetch, QuerySet, Value, When
+from django.shortcuts import get_object_or_404
+
+from contracts.models import Contract, ServiceLevel, ServiceLevelTerms, Vendor
+from contracts.rules import SEVERITY, Colour
+from slagov.tenancy import Tenant
+
+# Contract colour = its worst SLA colour. Inactive SLAs don't count.
+_SEVERITY_CASES = [
+    When(service_levels__health__colour=colour, service_levels__is_active=True, then=Value(rank))
+    for colour, rank in SEVERITY.items()
+]
+SEVERITY_TO_COLOUR = {rank: colour for colour, rank in SEVERITY.items()}
+
+
+def contracts_with_worst_colour() -> QuerySet[Contract]:
+    return Contract.objects.annotate(
+        worst_rank=Max(Case(*_SEVERITY_CASES, default=None, output_field=IntegerField()))
+    )
+
+
+def portfolio_contracts() -> QuerySet[Contract]:
+    """Contracts with vendor, owner and each SLA's latest health, in constant queries."""
+    slas = (
+        ServiceLevel.objects.filter(is_active=True)
+        .select_related("health")
+        .order_by("-kind", "code")
+    )
+    return (
+        contracts_with_worst_colour()
+        .select_related("vendor", "owner", "organization")
+        .prefetch_related(Prefetch("service_levels", queryset=slas, to_attr="active_slas"))
+        .order_by("reference")
+    )
+
+
+def contract_get(tenant: Tenant, contract_id: int) -> Contract:
+    return get_object_or_404(
+        Contract.objects.select_related("vendor", "owner", "organization"), pk=contract_id
+    )
+
+
+def vendor_get(tenant: Tenant, vendor_id: int) -> Vendor:
+    return get_object_or_404(Vendor.objects.all(), pk=vendor_id)
+
+
+def service_level_get(tenant: Tenant, sla_id: int) -> ServiceLevel:
+    return get_object_or_404(
+        ServiceLevel.objects.select_related(
+            "contract", "contract__vendor", "contract__organization", "health"
+        ),
+        pk=sla_id,
+    )
+
+
+def terms_timeline(service_level: ServiceLevel) -> list[ServiceLevelTerms]:
+    return list(
+        ServiceLevelTerms.objects.filter(service_level=service_level)
+        .select_related("created_by")
+        .prefetch_related("credit_tiers")
+        .order_by("effective_from")
+    )
+
+
+def contract_slas(contract: Contract) -> list[ServiceLevel]:
+    """The SLAs of a contract, each with its health and all its terms (two queries)."""
+    terms = ServiceLevelTerms.objects.prefetch_related("credit_tiers").order_by("effective_from")
+    return list(
+        ServiceLevel.objects.filter(contract=contract)
+        .select_related("health")
+        .prefetch_related(Prefetch("terms", queryset=terms, to_attr="all_terms"))
+        .order_by("-is_active", "-kind", "code")
+    )
+
+
+def worst_colour(rank: int | None) -> str:
+    return SEVERITY_TO_COLOUR.get(rank, Colour.NO_DATA) if rank is not None else Colour.NO_DATA
+
+
+def terms_in_force(all_terms: list[ServiceLevelTerms], day: date) -> ServiceLevelTerms | None:
+    current = None
+    for terms in all_terms:
+        if terms.effective_from <= day:
+            current = terms
+    return current or (all_terms[0] if all_terms else None)

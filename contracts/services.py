@@ -1,0 +1,219 @@
+"""
+Writes for vendors, contracts, SLAs and their terms.
+
+Keyword-only, atomic, with the organisation and the actor passed explicitly.
+History rows (django-simple-history) are written in the same transaction;
+status recomputation is enqueued on commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from contracts import rules
+from contracts.models import (
+    Contract,
+    CreditTier,
+    ServiceLevel,
+    ServiceLevelTerms,
+    Vendor,
+    VendorContact,
+)
+from metrics.services import enqueue_recompute
+from slagov.models import Organization
+
+
+def _save(instance, actor, reason: str) -> None:
+    instance._history_user = actor
+    instance._change_reason = reason
+    instance.full_clean(exclude=["organization"])
+    instance.save()
+
+
+def _assign(instance, data: dict[str, Any]) -> None:
+    for key, value in data.items():
+        setattr(instance, key, value)
+
+
+@transaction.atomic
+def vendor_save(
+    *, organization: Organization, actor, data: dict[str, Any], vendor: Vendor | None = None
+) -> Vendor:
+    vendor = vendor or Vendor(organization=organization)
+    if vendor.organization_id != organization.pk:
+        raise ValueError("vendor of another organisation")
+    _assign(vendor, data)
+    _save(vendor, actor, "created" if vendor.pk is None else "edited")
+    return vendor
+
+
+@transaction.atomic
+def vendor_contact_save(
+    *,
+    organization: Organization,
+    actor,
+    vendor: Vendor,
+    data: dict[str, Any],
+    contact: VendorContact | None = None,
+) -> VendorContact:
+    contact = contact or VendorContact(organization=organization, vendor=vendor)
+    if contact.organization_id != organization.pk or contact.vendor_id != vendor.pk:
+        raise ValueError("contact of another vendor")
+    _assign(contact, data)
+    contact.full_clean(exclude=["organization", "vendor"])
+    contact.save()
+    return contact
+
+
+@transaction.atomic
+def contract_save(
+    *,
+    organization: Organization,
+    actor,
+    data: dict[str, Any],
+    contacts: Iterable[VendorContact] = (),
+    contract: Contract | None = None,
+) -> Contract:
+    """Create or edit a contract; a change of dates, value or deadline refreshes its statuses."""
+    creating = contract is None
+    contract = contract or Contract(organization=organization)
+    if contract.organization_id != organization.pk:
+        raise ValueError("contract of another organisation")
+    contacts = list(contacts)
+    vendor = data.get("vendor", getattr(contract, "vendor", None))
+    if any(c.vendor_id != vendor.pk for c in contacts):
+        raise ValidationError({"vendor_contacts": "Contacts must belong to the contract's vendor."})
+    _assign(contract, data)
+    _save(contract, actor, "created" if creating else "edited")
+    contract.vendor_contacts.set(contacts, through_defaults={"organization": organization})
+    if not creating:
+        enqueue_recompute(
+            organization_id=organization.pk,
+            service_level_ids=list(contract.service_levels.values_list("pk", flat=True)),
+        )
+    return contract
+
+
+def _validate_terms(
+    direction: str, target: Decimal, minimum: Decimal, improvement: str, rate: Decimal,
+    bound: Decimal | None, tiers: list[tuple[Decimal, Decimal]],
+) -> None:  # fmt: skip
+    errors: dict[str, str] = {}
+    if not rules.is_ordered(target, minimum, direction):
+        word = "below" if direction == rules.Direction.HIGHER else "above"
+        errors["minimum"] = (
+            f"The minimum (red boundary) can't be better than the target: "
+            f"it must be at or {word} {target}."
+        )
+    if improvement != rules.Improvement.NONE:
+        if not rate or rate <= 0:
+            errors["improvement_rate"] = "An improvement clause needs a rate above zero."
+        elif improvement == rules.Improvement.RELATIVE and rate >= 100:
+            errors["improvement_rate"] = "A relative improvement must be under 100 % a year."
+        if bound is not None and rules.is_better(target, bound, direction):
+            errors["improvement_bound"] = "The bound must be at or beyond the starting target."
+    levels = [level for level, _ in tiers]
+    if len(set(levels)) != len(levels):
+        errors["credit_tiers"] = "Two credit tiers have the same level."
+    ordered = sorted(tiers, key=lambda t: t[0], reverse=direction == rules.Direction.HIGHER)
+    percents = [pct for _, pct in ordered]
+    if percents != sorted(percents):
+        errors["credit_tiers"] = "A worse level must carry at least the credit of a milder one."
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def terms_agree(
+    *,
+    organization: Organization,
+    actor,
+    service_level: ServiceLevel,
+    effective_from: date,
+    target: Decimal,
+    minimum: Decimal,
+    improvement: str = rules.Improvement.NONE,
+    improvement_rate: Decimal = Decimal(0),
+    improvement_bound: Decimal | None = None,
+    tiers: Iterable[tuple[Decimal, Decimal]] = (),
+    note: str = "",
+) -> ServiceLevelTerms:
+    """
+    Record the terms in force from `effective_from`. Terms already agreed for
+    that exact date are replaced (a correction); any other date adds a row, so
+    periods before it keep their old thresholds.
+    """
+    if service_level.organization_id != organization.pk:
+        raise ValueError("service level of another organisation")
+    tiers = [(Decimal(level), Decimal(pct)) for level, pct in tiers]
+    if service_level.is_kpi:
+        tiers = []  # KPIs are leading indicators: they never carry credits.
+    rate = Decimal(improvement_rate or 0)
+    if improvement == rules.Improvement.NONE:
+        rate, improvement_bound = Decimal(0), None
+    _validate_terms(
+        service_level.direction, target, minimum, improvement, rate, improvement_bound, tiers
+    )
+    terms = ServiceLevelTerms.objects.filter(
+        organization=organization, service_level=service_level, effective_from=effective_from
+    ).first() or ServiceLevelTerms(
+        organization=organization, service_level=service_level, effective_from=effective_from
+    )
+    terms.direction = service_level.direction
+    terms.target = target
+    terms.minimum = minimum
+    terms.improvement = improvement
+    terms.improvement_rate = rate
+    terms.improvement_bound = improvement_bound
+    terms.note = note
+    terms.created_by = actor
+    terms._history_user = actor
+    terms.save()
+    terms.credit_tiers.all().delete()
+    CreditTier.objects.bulk_create(
+        CreditTier(organization=organization, terms=terms, worse_than=level, percent=pct)
+        for level, pct in tiers
+    )
+    enqueue_recompute(organization_id=organization.pk, service_level_ids=[service_level.pk])
+    return terms
+
+
+@transaction.atomic
+def service_level_save(
+    *,
+    organization: Organization,
+    actor,
+    contract: Contract,
+    data: dict[str, Any],
+    service_level: ServiceLevel | None = None,
+) -> ServiceLevel:
+    """
+    Create or edit an SLA/KPI. Direction and period can't change once the SLA
+    has terms or readings: history would no longer mean what it meant.
+    """
+    creating = service_level is None
+    service_level = service_level or ServiceLevel(organization=organization, contract=contract)
+    if service_level.organization_id != organization.pk or service_level.contract_id != contract.pk:
+        raise ValueError("service level of another contract")
+    if not creating:
+        locked = service_level.terms.exists() or service_level.readings.exists()
+        for field in ("direction", "period"):
+            if field in data and data[field] != getattr(service_level, field) and locked:
+                raise ValidationError(
+                    {field: f"The {field} can't change once the SLA has terms or readings."}
+                )
+    _assign(service_level, data)
+    _save(service_level, actor, "created" if creating else "edited")
+    if service_level.is_kpi:
+        CreditTier.objects.filter(
+            organization=organization, terms__service_level=service_level
+        ).delete()
+    if not creating:
+        enqueue_recompute(organization_id=organization.pk, service_level_ids=[service_level.pk])
+    return service_level

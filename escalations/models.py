@@ -1,0 +1,1 @@
+"""Escalation policies, escalations and notifications (to come)."""

@@ -1,0 +1,163 @@
+"""
+Readings and the statuses computed from them.
+
+Pages and dashboards read `PeriodStatus` and `SlaHealth`; they never
+recompute on a page view. The status engine (`metrics.engine`) writes both.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from contracts.models import ServiceLevel
+from contracts.periods import period_label
+from contracts.rules import Colour
+from slagov.models import Organization
+from slagov.tenancy import TenantManager
+
+
+class Reading(models.Model):
+    """
+    One value for one SLA and one period. A correction replaces the value (and
+    bumps `revision`); the superseded values are kept as revisions.
+    """
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", "Manual entry"
+        UPLOAD = "upload", "Upload"
+        API = "api", "API"
+        DEMO = "demo", "Demo data"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    service_level = models.ForeignKey(
+        ServiceLevel, on_delete=models.CASCADE, related_name="readings"
+    )
+    period_start = models.DateField()
+    value = models.DecimalField(max_digits=18, decimal_places=6)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    note = models.CharField(max_length=500, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    submitted_at = models.DateTimeField()
+    revision = models.PositiveIntegerField(default=1)
+
+    objects = TenantManager(vendor="service_level__contract__vendor")
+
+    class Meta:
+        ordering = ["service_level", "period_start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "service_level", "period_start"],
+                name="reading_one_per_sla_and_period",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_level.code} {self.period_start}: {self.value}"
+
+    @property
+    def period_label(self) -> str:
+        return period_label(self.period_start, self.service_level.period)
+
+
+class PeriodStatus(models.Model):
+    """
+    The colour of one SLA for one period, judged against the thresholds in
+    force for that period, with the credit it earns. Rows exist for every
+    period from the contract start to the last closed period; a period without
+    a reading is `no_data` until its submission deadline, then `late`.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    service_level = models.ForeignKey(
+        ServiceLevel, on_delete=models.CASCADE, related_name="statuses"
+    )
+    period_start = models.DateField()
+    colour = models.CharField(max_length=8, choices=Colour.choices)
+    value = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
+    target = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
+    minimum = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
+    reading = models.ForeignKey(
+        Reading, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reading_revision = models.PositiveIntegerField(null=True, blank=True)
+    credit_percent = models.DecimalField(max_digits=5, decimal_places=2, default=0)
+    credit_amount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    computed_at = models.DateTimeField()
+
+    objects = TenantManager(vendor="service_level__contract__vendor")
+
+    class Meta:
+        ordering = ["service_level", "period_start"]
+        verbose_name_plural = "period statuses"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "service_level", "period_start"],
+                name="periodstatus_one_per_sla_and_period",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_level_id} {self.period_start}: {self.colour}"
+
+
+class SlaHealth(models.Model):
+    """The latest state of one SLA: what the portfolio and contract pages show."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    service_level = models.OneToOneField(
+        ServiceLevel, on_delete=models.CASCADE, related_name="health"
+    )
+    latest_period = models.DateField(null=True, blank=True)
+    colour = models.CharField(max_length=8, choices=Colour.choices, default=Colour.NO_DATA)
+    value = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
+    target = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
+    minimum = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
+    computed_at = models.DateTimeField()
+
+    objects = TenantManager(vendor="service_level__contract__vendor")
+
+    class Meta:
+        verbose_name_plural = "SLA health"
+        indexes = [
+            # Portfolio filter "contracts with an SLA in colour X".
+            models.Index(fields=["organization", "colour"], name="slahealth_org_colour"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_level_id}: {self.colour}"
+
+
+class ReadingRevision(models.Model):
+    """A superseded value of a reading: who gave it, when, and why it was replaced."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    reading = models.ForeignKey(Reading, on_delete=models.CASCADE, related_name="revisions")
+    revision = models.PositiveIntegerField()
+    value = models.DecimalField(max_digits=18, decimal_places=6)
+    source = models.CharField(max_length=10, choices=Reading.Source.choices)
+    note = models.CharField(max_length=500, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    submitted_at = models.DateTimeField()
+    superseded_at = models.DateTimeField()
+    superseded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=500, help_text="Why the value was corrected.")
+
+    objects = TenantManager(vendor="reading__service_level__contract__vendor")
+
+    class Meta:
+        ordering = ["reading", "-revision"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "reading", "revision"], name="readingrevision_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reading_id} r{self.revision}: {self.value}"

@@ -1,0 +1,82 @@
+"""The SLA page (status history, chart, terms) and manual reading entry."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from contracts import selectors
+from contracts.forms import ReadingForm
+from contracts.periods import period_label
+from metrics import charts, services
+from metrics.models import PeriodStatus, Reading, ReadingRevision
+
+
+def sla_detail(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse:
+    sla = selectors.service_level_get(request.tenant, sla_id)
+    statuses = list(
+        PeriodStatus.objects.filter(service_level=sla)
+        .select_related("reading")
+        .order_by("period_start")
+    )
+    timeline = selectors.terms_timeline(sla)
+    revisions = {}
+    for revision in ReadingRevision.objects.filter(reading__service_level=sla).select_related(
+        "submitted_by", "superseded_by"
+    ):
+        revisions.setdefault(revision.reading_id, []).append(revision)
+    history = [
+        {
+            "status": status,
+            "label": period_label(status.period_start, sla.period),
+            "revisions": revisions.get(status.reading_id, []),
+        }
+        for status in reversed(statuses)
+    ]
+    context = {
+        "sla": sla,
+        "contract": sla.contract,
+        "health": getattr(sla, "health", None),
+        "history": history,
+        "timeline": timeline,
+        "terms": selectors.terms_in_force(timeline, timezone.localdate()),
+        "figure": charts.trend_figure(sla, statuses),
+    }
+    return render(request, "metrics/sla_detail.html", context)
+
+
+def reading_create(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse:
+    sla = selectors.service_level_get(request.tenant, sla_id)
+    tenant = request.tenant
+    tenant.require_manage()
+    form = ReadingForm(request.POST or None, service_level=sla)
+    if request.method == "POST" and form.is_valid():
+        try:
+            reading, changed = services.reading_record(
+                organization=tenant.organization,
+                actor=request.user,
+                service_level=sla,
+                period_start=form.cleaned_data["period"],
+                value=form.cleaned_data["value"],
+                note=form.cleaned_data["note"],
+                source=Reading.Source.MANUAL,
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            label = period_label(reading.period_start, sla.period)
+            if changed:
+                messages.success(request, f"{sla.code} {label}: {reading.value.normalize()} saved.")
+            else:
+                messages.info(
+                    request, f"{sla.code} {label} already had this value: nothing changed."
+                )
+            return redirect("metrics:sla", org_slug=tenant.slug, sla_id=sla.pk)
+    return render(
+        request, "metrics/reading_form.html", {"sla": sla, "contract": sla.contract, "form": form}
+    )

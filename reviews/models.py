@@ -1,0 +1,1 @@
+"""Joint reviews, agendas, action items and governance health (to come)."""

@@ -1,0 +1,151 @@
+"""
+Tenancy: organisations (tenants), memberships and API tokens.
+
+These three models are the machinery that decides visibility, so they are
+read without a tenant scope; every other tenant-owned model uses a
+django-scopes manager and can't be queried outside a scope.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+
+class Organization(models.Model):
+    """A customer organisation: the tenant. Nothing of one is visible to another."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    currency = models.CharField(
+        max_length=3, default="EUR", help_text="Currency of the compliance threshold."
+    )
+    compliance_threshold = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("50000"),
+        validators=[MinValueValidator(0)],
+        help_text="Contracts with a lower annual value are recommended for compliance mode.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """
+    A user's place in one organisation. A person may hold memberships in
+    several organisations (a vendor serving several customers has one login).
+    A vendor membership names its vendor and sees only that vendor's data.
+    """
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Organisation admin"
+        ACCOUNT_MANAGER = "account_manager", "Account manager"
+        LEADERSHIP = "leadership", "Leadership"
+        VENDOR = "vendor", "Vendor user"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    vendor = models.ForeignKey(
+        "contracts.Vendor",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        help_text="Required for vendor users; empty for everyone else.",
+    )
+    title = models.CharField(max_length=120, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["organization", "user__username"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "user"], name="membership_one_per_user_and_org"
+            ),
+            models.CheckConstraint(
+                condition=(Q(role="vendor") & Q(vendor__isnull=False))
+                | (~Q(role="vendor") & Q(vendor__isnull=True)),
+                name="membership_vendor_iff_vendor_role",
+            ),
+        ]
+        indexes = [
+            # Tenant resolution: the user's active memberships (org switcher, every request).
+            models.Index(fields=["user", "is_active"], name="membership_user_active"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.organization} ({self.get_role_display()})"
+
+    @property
+    def is_vendor(self) -> bool:
+        return self.role == self.Role.VENDOR
+
+    @property
+    def can_manage(self) -> bool:
+        """Admins and account managers create and edit vendors, contracts and SLAs."""
+        return self.role in {self.Role.ADMIN, self.Role.ACCOUNT_MANAGER}
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == self.Role.ADMIN
+
+
+class ApiToken(models.Model):
+    """
+    An API key bound to one membership. Only a SHA-256 of the key is stored;
+    the key itself is shown once, when it is created. Revoked tokens stay for
+    the record but no longer authenticate.
+    """
+
+    PREFIX = "slg_"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="tokens")
+    name = models.CharField(max_length=100)
+    key_prefix = models.CharField(max_length=16, help_text="First characters, to recognise it.")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # Token list on the membership's page.
+            models.Index(fields=["organization", "membership"], name="apitoken_org_membership"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.key_prefix}…)"
+
+    @staticmethod
+    def hash_key(key: str) -> str:
+        # Keys carry 256 bits of randomness, so a plain digest is enough
+        # (no salt or stretching needed, unlike passwords).
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @classmethod
+    def generate_key(cls) -> str:
+        return cls.PREFIX + secrets.token_urlsafe(32)

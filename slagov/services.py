@@ -1,0 +1,34 @@
+"""Writes for tenancy: API tokens."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from slagov.models import ApiToken, Membership, Organization
+
+
+@transaction.atomic
+def api_token_create(
+    *, organization: Organization, actor, membership: Membership, name: str
+) -> tuple[ApiToken, str]:
+    """Create a token for one membership. The key is returned once and never stored."""
+    if membership.organization_id != organization.pk:
+        raise ValueError("membership of another organisation")
+    key = ApiToken.generate_key()
+    token = ApiToken.objects.create(
+        organization=organization,
+        membership=membership,
+        name=name,
+        key_prefix=key[:10],
+        key_hash=ApiToken.hash_key(key),
+        created_by=actor,
+    )
+    return token, key
+
+
+@transaction.atomic
+def api_token_revoke(*, organization: Organization, actor, token: ApiToken) -> None:
+    if token.organization_id != organization.pk:
+        raise ValueError("token of another organisation")
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())

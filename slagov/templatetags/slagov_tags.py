@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django import template
+
+from contracts.periods import period_label
+from contracts.rules import Colour
+
+register = template.Library()
+
+
+@register.filter
+def num(value, places: int | None = None) -> str:
+    """A decimal without trailing zeros: 99.900000 → 99.9; None → —."""
+    if value is None or value == "":
+        return "—"
+    try:
+        number = Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        return str(value)
+    if places is not None:
+        number = round(number, int(places))
+    text = f"{number.normalize():f}"
+    return text
+
+
+@register.filter
+def person(user) -> str:
+    """A user's full name, else username; a dash for nobody."""
+    if user is None:
+        return "—"
+    return user.get_full_name() or user.username
+
+
+@register.filter
+def money(value) -> str:
+    if value is None:
+        return "—"
+    return f"{Decimal(value):,.0f}"
+
+
+@register.filter
+def colour_label(value) -> str:
+    try:
+        return Colour(value).label
+    except ValueError:
+        return str(value)
+
+
+@register.simple_tag
+def period(start, kind) -> str:
+    return period_label(start, kind) if start else "—"
+
+
+@register.filter
+def unit_suffix(sla) -> str:
+    return "%" if sla.unit == "percent" else f" {sla.unit_label}"

@@ -1,0 +1,44 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.permissions import IsAuthenticated
+
+from slagov import api_urls, views
+
+org_patterns = [
+    path("settings/tokens/", views.token_list, name="tokens"),
+    path("settings/tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+    path("", include("contracts.urls")),
+    path("", include("metrics.urls")),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("orgs/", views.organization_list, name="organizations"),
+    path("healthz/", views.healthz, name="healthz"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("o/<slug:org_slug>/", include(org_patterns)),
+    path("api/v1/o/<slug:org_slug>/", include((api_urls.router.urls, "api"))),
+    path(
+        "api/v1/schema/",
+        SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]),
+        name="api-schema",
+    ),
+    path(
+        "api/v1/docs/",
+        SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=[IsAuthenticated]),
+        name="api-docs",
+    ),
+    path(
+        "api/v1/redoc/",
+        SpectacularRedocView.as_view(url_name="api-schema", permission_classes=[IsAuthenticated]),
+        name="api-redoc",
+    ),
+]

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from slagov import services
+from slagov.models import ApiToken, Membership
+from slagov.tenancy import memberships_for
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100, help_text="What the token is for, e.g. “monthly export job”."
+    )
+    membership = forms.ModelChoiceField(queryset=Membership.objects.none(), label="For member")
+
+    def __init__(self, *args, memberships, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["membership"].queryset = memberships
+        self.fields["membership"].label_from_instance = lambda m: (
+            f"{m.user.get_full_name() or m.user.username} — {m.get_role_display()}"
+            + (f" ({m.vendor.name})" if m.vendor else "")
+        )
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    memberships = memberships_for(request.user)
+    if len(memberships) == 1:
+        return redirect("contracts:portfolio", org_slug=memberships[0].organization.slug)
+    return redirect("organizations")
+
+
+@login_required
+def organization_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "organizations.html", {"memberships": memberships_for(request.user)})
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Liveness and database check for the load balancer and the compose healthcheck."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:
+        return JsonResponse({"status": "error", "database": str(exc)}, status=503)
+    return JsonResponse({"status": "ok", "database": connection.vendor})
+
+
+def _visible_tokens(tenant):
+    """Admins see every token of the organisation; others only their own."""
+    tokens = ApiToken.objects.filter(organization=tenant.organization).select_related(
+        "membership__user", "membership__vendor", "created_by"
+    )
+    if not tenant.is_admin:
+        tokens = tokens.filter(membership=tenant.membership)
+    return tokens
+
+
+def token_list(request: HttpRequest, org_slug: str) -> HttpResponse:
+    """API tokens: admins issue them for any member, everyone for themselves."""
+    tenant = request.tenant
+    memberships = (
+        Membership.objects.filter(organization=tenant.organization, is_active=True)
+        .select_related("user", "vendor")
+        .order_by("user__username")
+        if tenant.is_admin
+        else Membership.objects.filter(pk=tenant.membership.pk).select_related("user", "vendor")
+    )
+    form = ApiTokenForm(request.POST or None, memberships=memberships)
+    new_key = None
+    if request.method == "POST" and form.is_valid():
+        token, new_key = services.api_token_create(
+            organization=tenant.organization,
+            actor=request.user,
+            membership=form.cleaned_data["membership"],
+            name=form.cleaned_data["name"],
+        )
+        messages.success(
+            request, f"Token “{token.name}” created. Copy the key now: it is shown once."
+        )
+        form = ApiTokenForm(memberships=memberships)
+    context = {
+        "tokens": _visible_tokens(tenant).order_by("-created_at"),
+        "form": form,
+        "new_key": new_key,
+    }
+    return render(request, "tokens.html", context)
+
+
+def token_revoke(request: HttpRequest, org_slug: str, token_id: int) -> HttpResponse:
+    tenant = request.tenant
+    token = get_object_or_404(_visible_tokens(tenant), pk=token_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    services.api_token_revoke(organization=tenant.organization, actor=request.user, token=token)
+    messages.success(request, f"Token “{token.name}” revoked.")
+    return redirect("tokens", org_slug=tenant.slug)

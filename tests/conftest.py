@@ -1,0 +1,158 @@
+"""
+Shared fixtures. In CI (CI=true) the suite refuses to run without the real
+services: PostgreSQL, Redis and Chromium are required, never skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+
+from slagov.celery import app as celery_app
+from slagov.models import Membership, Organization
+from slagov.services import api_token_create
+from tests import factories
+
+CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or default_port), 3
+        ):
+            return True
+    except OSError:
+        return False
+
+
+def pytest_sessionstart(session):
+    if not CI:
+        return
+    problems = []
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        problems.append("DATABASE_URL must point at PostgreSQL in CI")
+    elif not _reachable(os.environ["DATABASE_URL"], 5432):
+        problems.append("PostgreSQL is not reachable")
+    redis_url = os.environ.get("REDIS_URL", "")
+    if not redis_url:
+        problems.append("REDIS_URL must be set in CI")
+    elif not _reachable(redis_url, 6379):
+        problems.append("Redis is not reachable")
+    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+        problems.append(f"Chromium is missing at {CHROMIUM}")
+    if problems:
+        pytest.exit("CI needs the real services: " + "; ".join(problems), returncode=3)
+
+
+def require_service(name: str, available: bool) -> None:
+    """Skip locally when a service is absent; in CI that is a failure."""
+    if available:
+        return
+    if CI:
+        pytest.fail(f"{name} is required in CI")
+    pytest.skip(f"{name} not configured (set it to run this test locally)")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _celery_eager():
+    """Unit tests run tasks in-process; integration tests start a real worker."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _fast_test_settings(settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Password hashing is deliberately slow; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@dataclass
+class Side:
+    """One vendor's objects inside an organisation."""
+
+    vendor: object
+    contract: object
+    sla: object
+    terms: object
+    reading: object
+    contact: object
+    token: object = None
+
+
+@dataclass
+class World:
+    org: Organization
+    other_org: Organization
+    alice: object  # admin of org
+    bob: object  # account manager of org
+    lena: object  # leadership of org
+    vic: object  # vendor user of `mine` in org
+    olly: object  # vendor user of `theirs` in org (same-tenant outsider)
+    charlie: object  # admin of other_org (other-tenant outsider)
+    mine: Side
+    theirs: Side
+    foreign: Side
+
+    def members(self):
+        return {"alice": self.alice, "bob": self.bob, "lena": self.lena, "vic": self.vic}
+
+
+def make_side(org, name: str) -> Side:
+    vendor = factories.VendorFactory(organization=org, name=name)
+    contact = factories.VendorContactFactory(vendor=vendor, organization=org)
+    contract = factories.ContractFactory(vendor=vendor, organization=org)
+    sla = factories.ServiceLevelFactory(contract=contract, organization=org, code="avail")
+    terms = factories.TermsFactory(service_level=sla, organization=org)
+    factories.CreditTierFactory(terms=terms, organization=org)
+    reading = factories.ReadingFactory(
+        service_level=sla, organization=org, period_start=date(2026, 1, 1), value=Decimal("99.95")
+    )
+    return Side(vendor, contract, sla, terms, reading, contact)
+
+
+def member(org, username: str, role: str, vendor=None):
+    user = factories.UserFactory(username=username)
+    factories.MembershipFactory(organization=org, user=user, role=role, vendor=vendor)
+    return user
+
+
+@pytest.fixture
+def world(db) -> World:
+    org = factories.OrganizationFactory(name="Acme Corp", slug="acme")
+    other = factories.OrganizationFactory(name="Other Inc", slug="other")
+    mine = make_side(org, "Vendor Mine")
+    theirs = make_side(org, "Vendor Theirs")
+    foreign = make_side(other, "Vendor Foreign")
+    world = World(
+        org=org,
+        other_org=other,
+        alice=member(org, "alice", Membership.Role.ADMIN),
+        bob=member(org, "bob", Membership.Role.ACCOUNT_MANAGER),
+        lena=member(org, "lena", Membership.Role.LEADERSHIP),
+        vic=member(org, "vic", Membership.Role.VENDOR, vendor=mine.vendor),
+        olly=member(org, "olly", Membership.Role.VENDOR, vendor=theirs.vendor),
+        charlie=member(other, "charlie", Membership.Role.ADMIN),
+        mine=mine,
+        theirs=theirs,
+        foreign=foreign,
+    )
+    for side, user, side_org in ((mine, world.vic, org), (theirs, world.olly, org),
+                                 (foreign, world.charlie, other)):  # fmt: skip
+        side.token, _ = api_token_create(
+            organization=side_org, actor=user, membership=user.memberships.get(), name="t"
+        )
+    return world

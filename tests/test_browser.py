@@ -1,0 +1,95 @@
+"""Real Chromium, driven by Playwright, against a live server with the demo data."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from slagov.demo import DEMO_PASSWORD, seed
+from tests.conftest import CHROMIUM, require_service
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
+    require_service("Chromium", bool(executable))
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the test's own
+    # database calls are still plain synchronous ones.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("requestfailed", lambda req: errors.append(f"failed: {req.url}"))
+    page.base = live_server.url
+    page.errors = errors
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+def login(page, username: str) -> None:
+    page.goto(f"{page.base}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{page.base}/o/**")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_account_manager_filters_portfolio_and_opens_a_contract_chart(page):
+    seed()
+    login(page, "bob")
+    rows = page.locator("#portfolio tbody tr")
+    assert rows.count() == 12
+    assert page.locator("#portfolio .pill-red").count() >= 1
+
+    page.select_option("select[name=vendor]", label="Fleetfix Services")
+    page.wait_for_url("**vendor=*")  # htmx pushed the filter into the URL
+    page.wait_for_function("document.querySelectorAll('#portfolio tbody tr').length === 3")
+    references = page.locator("#portfolio tbody tr td:first-child strong").all_inner_texts()
+    assert sorted(references) == ["NW-FAC-001", "NW-FLT-001", "NW-FLT-002"]
+
+    page.click("text=NW-FLT-001")
+    page.wait_for_selector(".chart .main-svg")
+    charts = page.locator(".chart")
+    assert charts.count() == 5
+    # Every chart has its three tier bands drawn (filled areas) behind the value line.
+    page.wait_for_function(
+        "[...document.querySelectorAll('.chart')]"
+        ".every(c => c.querySelectorAll('.js-fill').length >= 3)"
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_vendor_user_sees_only_their_contracts(page):
+    seed()
+    login(page, "vera")
+    references = page.locator("#portfolio tbody tr td:first-child strong").all_inner_texts()
+    assert sorted(references) == ["NW-FAC-001", "NW-FLT-001", "NW-FLT-002"]
+    assert page.locator("text=New contract").count() == 0
