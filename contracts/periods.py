@@ -82,6 +82,8 @@ def contract_year(contract_start: date, day: date) -> int:
 
 
 _MONTH = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
+# A date as written in files: 2026-10-15, optionally with a time (spreadsheet exports).
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
 _WEEK = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
 
 
@@ -98,22 +100,24 @@ def parse_period(text: str, kind: str) -> date:
             try:
                 return date.fromisocalendar(year, week, 1)
             except ValueError:
-                raise ValueError(f"{raw!r} is not a valid ISO week") from None
+                raise ValueError(
+                    f"{raw!r} is not a period: {year} has no ISO week {week}"
+                ) from None
     else:
         match = _MONTH.match(raw)
         if match:
             year, month = int(match.group(1)), int(match.group(2))
             if not 1 <= month <= 12:
-                raise ValueError(f"{raw!r} has no month {month}")
+                raise ValueError(f"{raw!r} is not a period: a year has no month {month}")
             return date(year, month, 1)
+    expected = "2026-W42" if kind == Period.WEEKLY else "2026-10"
     try:
-        day = date.fromisoformat(raw)
+        if not _DATE.match(raw):
+            raise ValueError(raw)
+        day = datetime.fromisoformat(raw).date()
     except ValueError:
-        try:  # a date with a time, as spreadsheets export them
-            day = datetime.fromisoformat(raw).date()
-        except ValueError:
-            expected = "2026-W42" if kind == Period.WEEKLY else "2026-10"
-            raise ValueError(
-                f"{raw!r} is not a period: write {expected} or a date like 2026-10-15"
-            ) from None
+        hint = " (this SLA is measured monthly)" if _WEEK.match(raw) else ""
+        raise ValueError(
+            f"{raw!r} is not a period{hint}: write {expected} or a date like 2026-10-15"
+        ) from None
     return period_start(day, kind)

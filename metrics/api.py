@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-import django_filters
-from rest_framework import mixins, serializers
+import json
 
+import django_filters
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import mixins, serializers
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from contracts.models import Vendor
 from contracts.periods import period_label
-from metrics.models import Reading
-from slagov.api import TenantViewSet
+from metrics.ingest import files, pipeline
+from metrics.models import Reading, Submission, SubmissionRow
+from slagov.api import ScopedPrimaryKeyRelatedField, TenantViewSet
+from slagov.idempotency import idempotent
+
+ROW_LIMIT = 1000
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    description="Retry safely: the same key and body return the stored response.",
+)  # fmt: skip
 
 
 class ReadingSerializer(serializers.ModelSerializer):
@@ -58,3 +73,199 @@ class ReadingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         return Reading.objects.select_related("service_level", "submitted_by").order_by(
             "service_level_id", "period_start"
         )
+
+
+class SubmissionErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField(source="row_number", allow_null=True)
+    column = serializers.CharField()
+    value = serializers.CharField()
+    message = serializers.CharField()
+
+
+class StagedRowSerializer(serializers.ModelSerializer):
+    contract = serializers.CharField(source="service_level.contract.reference")
+    sla = serializers.CharField(source="service_level.code")
+    period = serializers.CharField(source="period_label")
+    row = serializers.IntegerField(source="row_number")
+
+    class Meta:
+        model = SubmissionRow
+        fields = [
+            "row",
+            "contract",
+            "sla",
+            "period",
+            "value",
+            "old_value",
+            "action",
+            "colour",
+            "note",
+        ]
+
+
+class SubmissionSerializer(serializers.ModelSerializer):
+    vendor_name = serializers.CharField(source="vendor.name", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    errors = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Submission
+        fields = [
+            "id", "vendor", "vendor_name", "source", "state", "original_name", "size", "sha256",
+            "created_by", "created_at", "rows_total", "rows_new", "rows_changed",
+            "rows_unchanged", "rows_with_errors", "error_count", "warnings", "duplicate_of",
+            "validated_at", "applied_at", "errors",
+        ]  # fmt: skip
+
+    @extend_schema_field(SubmissionErrorSerializer(many=True))
+    def get_errors(self, submission: Submission) -> list[dict]:
+        limit = self.context.get("error_limit", 50)
+        errors = submission.errors.all()[:limit]
+        return SubmissionErrorSerializer(errors, many=True).data
+
+
+class SubmissionDetailSerializer(SubmissionSerializer):
+    rows = serializers.SerializerMethodField()
+
+    class Meta(SubmissionSerializer.Meta):
+        fields = [*SubmissionSerializer.Meta.fields, "rows"]
+
+    @extend_schema_field(StagedRowSerializer(many=True))
+    def get_rows(self, submission: Submission) -> list[dict]:
+        rows = submission.rows.select_related("service_level__contract")[:ROW_LIMIT]
+        return StagedRowSerializer(rows, many=True).data
+
+
+class SubmissionCreateSerializer(serializers.Serializer):
+    """Either `rows` (JSON) or `file` (multipart), for one vendor."""
+
+    vendor = ScopedPrimaryKeyRelatedField(
+        Vendor, required=False, help_text="Not needed with a vendor's token."
+    )
+    dry_run = serializers.BooleanField(
+        default=False, help_text="Validate and preview; apply nothing."
+    )
+    rows = serializers.ListField(child=serializers.DictField(), required=False, max_length=100_000)
+    file = serializers.FileField(required=False, help_text="A .csv or .xlsx file, at most 10 MB.")
+
+    def validate(self, attrs):
+        if bool(attrs.get("rows") is not None) == bool(attrs.get("file")):
+            raise serializers.ValidationError("Send either `rows` or a `file`.")
+        tenant = self.context["tenant"]
+        if tenant.is_vendor:
+            if attrs.get("vendor") and attrs["vendor"].pk != tenant.vendor_id:
+                raise serializers.ValidationError({"vendor": "Invalid pk - object does not exist."})
+            attrs["vendor"] = tenant.membership.vendor
+        elif not attrs.get("vendor"):
+            raise serializers.ValidationError({"vendor": "Say which vendor the data is for."})
+        upload = attrs.get("file")
+        if upload is not None and upload.size > files.MAX_BYTES:
+            raise serializers.ValidationError({"file": "The file is larger than 10 MB."})
+        return attrs
+
+
+class ConfirmSerializer(serializers.Serializer):
+    reasons = serializers.DictField(
+        child=serializers.CharField(max_length=500), required=False,
+        help_text="Reason per changed row number, where the note column doesn't give one.",
+    )  # fmt: skip
+
+
+class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """
+    Submit readings (JSON rows or a CSV/XLSX file) through the same pipeline as
+    uploads. With `dry_run` nothing is applied: the response is the preview.
+    Otherwise a valid batch is applied at once, all or nothing; an invalid one
+    returns 422 with every error. Send an `Idempotency-Key` header to retry safely.
+    """
+
+    queryset = Submission.objects.none()
+
+    def get_queryset(self):
+        return Submission.objects.select_related("vendor", "created_by").order_by("-created_at")
+
+    def get_serializer_class(self):
+        if self.action == "create":
+            return SubmissionCreateSerializer
+        if self.action == "confirm":
+            return ConfirmSerializer
+        return SubmissionDetailSerializer if self.action == "retrieve" else SubmissionSerializer
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["error_limit"] = 10_000 if self.action == "retrieve" else 50
+        return context
+
+    def _detail(self, submission: Submission, code: int, message: str = "") -> Response:
+        submission.refresh_from_db()
+        data = SubmissionDetailSerializer(submission, context=self.get_serializer_context()).data
+        if message:
+            data = {**data, "message": message}
+        return Response(data, status=code)
+
+    @extend_schema(
+        request={"application/json": SubmissionCreateSerializer,
+                 "multipart/form-data": SubmissionCreateSerializer},
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: SubmissionDetailSerializer, 200: SubmissionDetailSerializer,
+                   422: SubmissionDetailSerializer},
+    )  # fmt: skip
+    def create(self, request, *args, **kwargs):
+        return idempotent(request, self.tenant.organization, lambda: self._create(request))
+
+    def _create(self, request) -> Response:
+        tenant = self.tenant
+        if not (tenant.is_vendor or tenant.can_manage):
+            raise PermissionDenied("Only vendor users and account managers submit data.")
+        serializer = SubmissionCreateSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if data.get("file") is not None:
+            payload, name = data["file"].read(), data["file"].name
+        else:
+            payload = json.dumps({"rows": data["rows"]}, sort_keys=True).encode()
+            name = "rows.json"
+        submission = pipeline.submission_receive(
+            organization=tenant.organization, actor=request.user, vendor=data["vendor"],
+            data=payload, filename=name, source=Submission.Source.API,
+            apply_when_valid=not data["dry_run"], enqueue=False,
+        )  # fmt: skip
+        if submission.state == Submission.State.DUPLICATE:
+            return self._detail(
+                submission, 200,
+                f"Identical to submission #{submission.duplicate_of_id}: nothing to apply.",
+            )  # fmt: skip
+        submission = pipeline.submission_validate(submission_id=submission.pk)
+        if submission.state == Submission.State.INVALID:
+            return self._detail(submission, 422, "Nothing was applied: fix the errors and resend.")
+        return self._detail(submission, 201)
+
+    @extend_schema(
+        request=ConfirmSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: SubmissionDetailSerializer, 409: SubmissionDetailSerializer},
+    )  # fmt: skip
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, *args, **kwargs):
+        submission = self.get_object()
+        return idempotent(
+            request, self.tenant.organization, lambda: self._confirm(request, submission)
+        )
+
+    def _confirm(self, request, submission: Submission) -> Response:
+        if not (self.tenant.is_vendor or self.tenant.can_manage):
+            raise PermissionDenied("Only vendor users and account managers apply data.")
+        serializer = ConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        reasons = {
+            int(k): v
+            for k, v in serializer.validated_data.get("reasons", {}).items()
+            if k.isdigit()
+        }
+        outcome = pipeline.submission_confirm(
+            organization=self.tenant.organization, actor=request.user, submission=submission,
+            reasons=reasons,
+        )  # fmt: skip
+        return self._detail(submission, 200 if outcome.ok else 409, outcome.message)

@@ -22,3 +22,22 @@ def recompute_statuses(organization_id: int, service_level_ids: list[int]) -> in
 def refresh_due_statuses() -> int:
     """Scheduled: periods whose deadline passed turn late; new periods appear."""
     return services.statuses_refresh_all()
+
+
+@shared_task(
+    autoretry_for=(ConnectionError, TimeoutError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def validate_submission(submission_id: int) -> str:
+    from metrics.ingest.pipeline import submission_validate
+
+    return submission_validate(submission_id=submission_id).state
+
+
+@shared_task
+def send_data_reminders() -> int:
+    """Scheduled daily: deadline reminders and late-data notices, each sent once."""
+    from metrics.reminders import reminders_send
+
+    return reminders_send()

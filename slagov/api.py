@@ -6,7 +6,7 @@ from django_scopes.state import get_scope
 from django_scopes.state import state as scope_state
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, viewsets
 from rest_framework.views import APIView
 
@@ -67,6 +67,7 @@ class TenantAPIView(APIView):
         return context
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     """A choice among the rows visible in the request's scope, resolved when validating."""
 

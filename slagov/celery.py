@@ -17,4 +17,9 @@ app.conf.beat_schedule = {
         "task": "metrics.tasks.refresh_due_statuses",
         "schedule": crontab(minute=15, hour="*/1"),
     },
+    # Vendor contacts: a reminder before the data deadline, a notice when late.
+    "send-data-reminders": {
+        "task": "metrics.tasks.send_data_reminders",
+        "schedule": crontab(minute=30, hour=6),
+    },
 }

@@ -274,6 +274,8 @@ USE_I18N = True
 USE_TZ = True
 
 # --- Static and uploaded files ------------------------------------------------------
+# Uploads are capped at 10 MB by the app with a clear message; let the request through.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 11 * 1024 * 1024
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
@@ -327,6 +329,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1/o/\{org_slug\}",
+    "ENUM_NAME_OVERRIDES": {
+        "ReadingSourceEnum": "metrics.models.readings.Reading.Source",
+        "SubmissionSourceEnum": "metrics.models.submissions.Submission.Source",
+    },
 }
 
 # --- Logging ----------------------------------------------------------------------

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.conf import settings
 
+from metrics.ingest.pipeline import submission_receive
 from slagov.celery import app as celery_app
 from slagov.models import Membership, Organization
 from slagov.services import api_token_create
@@ -91,6 +92,7 @@ class Side:
     reading: object
     contact: object
     token: object = None
+    submission: object = None
 
 
 @dataclass
@@ -155,4 +157,9 @@ def world(db) -> World:
         side.token, _ = api_token_create(
             organization=side_org, actor=user, membership=user.memberships.get(), name="t"
         )
+        side.submission = submission_receive(
+            organization=side_org, actor=user, vendor=side.vendor, enqueue=False,
+            data=f"contract,sla,period,value\n{side.contract.reference},avail,2026-01,99\n".encode(),
+            filename="data.csv",
+        )  # fmt: skip
     return world

@@ -34,12 +34,14 @@ KWARG_OBJECTS = {
     "reading_id": "reading",
     "contact_id": "contact",
     "token_id": "token",
+    "submission_id": "submission",
 }
 API_PK_OBJECTS = {
     "api:vendor": "vendor",
     "api:contract": "contract",
     "api:sla": "sla",
     "api:reading": "reading",
+    "api:submission": "submission",
 }
 
 

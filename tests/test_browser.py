@@ -42,7 +42,7 @@ def browser():
 def page(browser, live_server):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(30_000)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("requestfailed", lambda req: errors.append(f"failed: {req.url}"))
@@ -93,3 +93,42 @@ def test_vendor_user_sees_only_their_contracts(page):
     references = page.locator("#portfolio tbody tr td:first-child strong").all_inner_texts()
     assert sorted(references) == ["NW-FAC-001", "NW-FLT-001", "NW-FLT-002"]
     assert page.locator("text=New contract").count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_vendor_uploads_fixes_an_error_confirms_and_sees_the_new_colour(page, tmp_path):
+    seed()
+    login(page, "dana")  # Datastream Networks: its colocation temperature KPI is late
+    page.click("nav >> text=Data")
+    with page.expect_download() as download:
+        page.click("tr:has-text('Datastream Networks') >> text=CSV")
+    template = download.value.path().read_text(encoding="utf-8-sig").splitlines()
+    header = template[0]
+    row = next(line for line in template if line.startswith("NW-NET-002,temp,"))
+    cells = row.split(",")
+
+    cells[3] = "abc"
+    bad = tmp_path / "temp-bad.csv"
+    bad.write_text("\n".join([header, ",".join(cells)]) + "\n")
+    page.set_input_files("input[type=file]", str(bad))
+    page.click("text=Upload and check")
+    page.wait_for_selector("#submission-status[data-state=invalid]")
+    error = page.locator("#errors tr.error-row").first.inner_text()
+    assert error.split("\t")[:3] == ["2", "value", "abc"]
+    assert "'abc' is not a number." in error
+
+    page.click("text=Data submissions")
+    cells[3] = "1"
+    good = tmp_path / "temp-good.csv"
+    good.write_text("\n".join([header, ",".join(cells)]) + "\n")
+    page.set_input_files("input[type=file]", str(good))
+    page.click("text=Upload and check")
+    page.wait_for_selector("#submission-status[data-state=ready]")
+    assert "Green" in page.locator("#new-rows").inner_text()
+    page.click("#confirm")
+    page.wait_for_selector("#submission-status[data-state=applied]")
+
+    page.goto(f"{page.base}/o/northwind/")
+    page.click("text=NW-NET-002")
+    row = page.locator("table.data tr", has_text="Temperature excursions")
+    assert "Green" in row.inner_text()

@@ -29,7 +29,8 @@ class Reading(models.Model):
         API = "api", "API"
         DEMO = "demo", "Demo data"
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    # No separate index: the unique constraint starts with the organisation.
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, db_index=False)
     service_level = models.ForeignKey(
         ServiceLevel, on_delete=models.CASCADE, related_name="readings"
     )
@@ -37,10 +38,25 @@ class Reading(models.Model):
     value = models.DecimalField(max_digits=18, decimal_places=6)
     source = models.CharField(max_length=10, choices=Source.choices)
     note = models.CharField(max_length=500, blank=True)
+    # Provenance columns: kept consistent by the ORM's on_delete, without a
+    # database check per row (a 100,000-row upload would pay for each at commit).
     submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     submitted_at = models.DateTimeField()
+    submission = models.ForeignKey(
+        "metrics.Submission",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+    )
     revision = models.PositiveIntegerField(default=1)
 
     objects = TenantManager(vendor="service_level__contract__vendor")
@@ -148,6 +164,22 @@ class ReadingRevision(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     reason = models.CharField(max_length=500, help_text="Why the value was corrected.")
+    submission = models.ForeignKey(
+        "metrics.Submission",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The submission that gave the superseded value.",
+    )
+    replaced_by_submission = models.ForeignKey(
+        "metrics.Submission",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The submission whose value replaced this one.",
+    )
 
     objects = TenantManager(vendor="reading__service_level__contract__vendor")
 

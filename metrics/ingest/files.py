@@ -1,0 +1,422 @@
+"""
+Reading an uploaded file into a table of text cells, safely.
+
+CSV: UTF-8 (with or without BOM), UTF-16 with BOM, or Windows-1252; the
+delimiter (`,` `;` or tab) is detected from the header. XLSX: the sheet named
+`readings`, else the first one; before anything parses it, the archive is
+checked for its entry count, its uncompressed size and compression ratios,
+and every XML part for a DTD (billion laughs, external entities), with
+defusedxml reading the workbook itself.
+
+The result keeps each row's number as the user sees it in the file (the
+header is row 1) and collects every structural problem instead of stopping at
+the first one.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+import pandas as pd
+from defusedxml import ElementTree as SafeET
+from defusedxml.common import DefusedXmlException
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 100_000
+XLSX_MAX_ENTRIES = 1_000
+XLSX_MAX_UNCOMPRESSED = 200 * 1024 * 1024
+XLSX_MAX_RATIO = 150  # uncompressed / compressed, for entries above 1 MB
+REQUIRED = ("contract", "sla", "period", "value")
+OPTIONAL = ("note",)
+COLUMNS = REQUIRED + OPTIONAL
+# Columns our own templates add for whoever fills them in: ignored without a warning.
+INFO_COLUMNS = ("sla_name", "unit", "target", "minimum", "due_by")
+CSV_EXTENSIONS = {".csv", ".txt", ".tsv"}
+XLSX_EXTENSIONS = {".xlsx", ".xlsm"}
+JSON_EXTENSIONS = {".json"}  # API batches: {"rows": [{"contract": …, "sla": …}, …]}
+
+# Cells are read without a size limit (the file limit bounds them); the
+# validator reports a too-long cell with its row and column.
+csv.field_size_limit(MAX_BYTES + 1)
+
+
+@dataclass
+class Problem:
+    row: int | None
+    column: str
+    value: str
+    message: str
+
+
+@dataclass
+class Table:
+    """Rows of text cells: columns `row` plus contract, sla, period, value, note."""
+
+    frame: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    data_rows: int = 0
+
+
+class UnreadableFileError(Exception):
+    """The whole file can't be read; nothing in it is looked at further."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def extension_of(filename: str) -> str:
+    name = filename.lower().strip()
+    dot = name.rfind(".")
+    return name[dot:] if dot >= 0 else ""
+
+
+def read_table(data: bytes, filename: str) -> Table:
+    """Parse an upload. Raises UnreadableFileError for a file that can't be read at all."""
+    if len(data) > MAX_BYTES:
+        raise UnreadableFileError(
+            f"The file is {len(data) / 1024 / 1024:.1f} MB; the limit is "
+            f"{MAX_BYTES // 1024 // 1024} MB. Split it by contract or period."
+        )
+    if not data:
+        raise UnreadableFileError("The file is empty: it has no data rows.")
+    ext = extension_of(filename)
+    if ext in XLSX_EXTENSIONS:
+        rows = _xlsx_rows(data)
+    elif ext in CSV_EXTENSIONS:
+        rows = _csv_rows(data)
+    elif ext in JSON_EXTENSIONS:
+        rows = _json_rows(data)
+    elif ext == ".xls":
+        raise UnreadableFileError(
+            "Old .xls workbooks are not supported: save the file as .xlsx or .csv."
+        )
+    else:
+        raise UnreadableFileError(
+            f"Unsupported file type {ext or '(none)'!r}: upload a .csv or .xlsx file."
+        )
+    return _table(rows)
+
+
+# --- CSV ------------------------------------------------------------------------
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith(codecs.BOM_UTF8):
+        text = data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="strict")
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise UnreadableFileError(
+                "The file is not a text (CSV) file: its UTF-16 is broken."
+            ) from None
+    elif data.startswith(b"PK\x03\x04") or b"\x00" in data[:4096]:
+        raise UnreadableFileError(
+            "The file is not a text (CSV) file: it looks binary. "
+            "Upload an Excel workbook with the .xlsx extension."
+        )
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            try:
+                text = data.decode("cp1252")
+            except UnicodeDecodeError:
+                raise UnreadableFileError(
+                    "The file is not a text (CSV) file in UTF-8, UTF-16 or Windows-1252."
+                ) from None
+    if "\x00" in text:
+        raise UnreadableFileError("The file is not a text (CSV) file: it contains NUL characters.")
+    return text
+
+
+def _delimiter(text: str) -> str:
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    best, best_count = ",", 0
+    for candidate in ("\t", ";", ","):
+        count = len(next(csv.reader([first], delimiter=candidate), []))
+        if count > best_count:
+            best, best_count = candidate, count
+    return best
+
+
+def _csv_rows(data: bytes) -> list[tuple[int, list[str]]]:
+    text = _decode(data)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    try:
+        records = list(reader)
+    except csv.Error as exc:
+        raise UnreadableFileError(f"Line {reader.line_num} can't be read as CSV: {exc}.") from None
+    if reader.line_num == len(records):
+        # One line per record (blank lines included): the line number is the position.
+        return list(enumerate(records, 1))
+    # Some quoted cell spans lines: count lines record by record.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    rows, line = [], 0
+    for record in reader:
+        rows.append((line + 1, record))
+        line = reader.line_num
+    return rows
+
+
+# --- XLSX -----------------------------------------------------------------------
+
+
+def _check_archive(data: bytes) -> zipfile.ZipFile:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise UnreadableFileError(
+            "The file is not an Excel (.xlsx) workbook (it is not a ZIP archive)."
+        ) from None
+    names = {entry.filename for entry in entries}
+    if "xl/workbook.xml" not in names or "[Content_Types].xml" not in names:
+        raise UnreadableFileError("The file is not an Excel (.xlsx) workbook (no workbook inside).")
+    if len(entries) > XLSX_MAX_ENTRIES:
+        raise UnreadableFileError(
+            f"The workbook has {len(entries)} parts; at most {XLSX_MAX_ENTRIES}."
+        )
+    total = sum(entry.file_size for entry in entries)
+    if total > XLSX_MAX_UNCOMPRESSED:
+        raise UnreadableFileError(
+            f"The workbook's uncompressed size is {total / 1024 / 1024:.0f} MB; at most "
+            f"{XLSX_MAX_UNCOMPRESSED // 1024 // 1024} MB (a ZIP bomb?)."
+        )
+    for entry in entries:
+        ratio = entry.file_size / max(entry.compress_size, 1)
+        if entry.file_size > 1024 * 1024 and ratio > XLSX_MAX_RATIO:
+            raise UnreadableFileError(
+                f"The workbook part {entry.filename} expands {ratio:.0f}-fold when uncompressed; "
+                "refused as a ZIP bomb."
+            )
+    for entry in entries:
+        if not entry.filename.endswith((".xml", ".rels", ".vml")):
+            continue
+        with archive.open(entry) as part:
+            head = part.read(8192).upper()
+        # A DTD can only come before the root element, so the head tells.
+        if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+            raise UnreadableFileError(
+                f"The workbook part {entry.filename} declares a DTD or entities; refused "
+                "(entity expansion attacks)."
+            )
+    return archive
+
+
+def _sheet_names(archive: zipfile.ZipFile) -> list[str]:
+    try:
+        root = SafeET.fromstring(archive.read("xl/workbook.xml"))
+    except (DefusedXmlException, SafeET.ParseError):
+        raise UnreadableFileError(
+            "The workbook XML is malformed or declares a DTD; refused."
+        ) from None
+    return [el.get("name", "") for el in root.iter() if el.tag.endswith("}sheet")]
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).upper()
+    if isinstance(value, datetime):
+        if value.time() == time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return repr(int(value)) if value.is_integer() else repr(value)
+    return str(value)
+
+
+_CELL_REF = re.compile(r"([A-Z]+)(\d+)")
+
+
+def _error_cells(archive: zipfile.ZipFile, sheet_name: str) -> dict[tuple[int, int], str]:
+    """
+    Cells holding an Excel error (#DIV/0!, #N/A…), which the fast reader shows
+    as empty: found in the sheet's XML so the user is told what the cell holds.
+    """
+    rels = SafeET.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    targets = {
+        el.get("Id"): el.get("Target", "") for el in rels.iter() if el.tag.endswith("}Relationship")
+    }
+    workbook = SafeET.fromstring(archive.read("xl/workbook.xml"))
+    rel_id = next(
+        (
+            value
+            for el in workbook.iter()
+            if el.tag.endswith("}sheet") and el.get("name") == sheet_name
+            for key, value in el.attrib.items()
+            if key.endswith("}id")
+        ),
+        None,
+    )
+    target = targets.get(rel_id, "").lstrip("/")
+    path = target if target.startswith("xl/") else f"xl/{target}"
+    if path not in archive.namelist():
+        return {}
+    raw = archive.read(path)
+    if b't="e"' not in raw:
+        return {}
+    found: dict[tuple[int, int], str] = {}
+    for _, element in SafeET.iterparse(io.BytesIO(raw), events=("end",)):
+        if element.tag.endswith("}c"):
+            if element.get("t") == "e":
+                match = _CELL_REF.fullmatch(element.get("r", ""))
+                value = next((v.text for v in element if v.tag.endswith("}v")), None) or "#ERROR"
+                if match:
+                    column = 0
+                    for letter in match.group(1):
+                        column = column * 26 + ord(letter) - 64
+                    found[(int(match.group(2)), column - 1)] = value
+            element.clear()
+    return found
+
+
+def _xlsx_rows(data: bytes) -> list[tuple[int, list[str]]]:
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    archive = _check_archive(data)
+    names = _sheet_names(archive)
+    try:
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        available = workbook.sheet_names
+        wanted = next((n for n in available if n.strip().lower() == "readings"), None)
+        chosen = wanted or (names[0] if names else available[0])
+        cells = workbook.get_sheet_by_name(chosen).to_python(skip_empty_area=False)
+    except (CalamineError, IndexError, ValueError) as exc:
+        raise UnreadableFileError(f"The workbook can't be read: {exc}.") from None
+    rows = [(index + 1, [_cell_text(v) for v in row]) for index, row in enumerate(cells)]
+    try:
+        errors = _error_cells(archive, chosen)
+    except (DefusedXmlException, SafeET.ParseError, KeyError):
+        errors = {}
+    for (row, column), text in errors.items():
+        if row <= len(rows) and column < len(rows[row - 1][1]):
+            rows[row - 1][1][column] = text
+    return rows
+
+
+# --- JSON (API) -----------------------------------------------------------------
+
+
+def _json_cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return repr(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)[:1000]
+    return str(value)
+
+
+def _json_rows(data: bytes) -> list[tuple[int, list[str]]]:
+    """Item N of `rows` is reported as row N; the keys of all items make the header."""
+    try:
+        body = json.loads(data.decode("utf-8"), parse_float=str, parse_int=str)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UnreadableFileError(f"The body is not valid JSON: {exc}.") from None
+    items = body.get("rows") if isinstance(body, dict) else body
+    if not isinstance(items, list):
+        raise UnreadableFileError('Send {"rows": [{"contract": …, "sla": …, …}, …]}.')
+    header: list[str] = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise UnreadableFileError("Every item of rows must be an object.")
+        header.extend(k for k in item if k not in header)
+    rows = [(0, header)]
+    rows.extend((n, [_json_cell(item.get(k)) for k in header]) for n, item in enumerate(items, 1))
+    return rows
+
+
+# --- Both -----------------------------------------------------------------------
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _table(rows: list[tuple[int, list[str]]]) -> Table:
+    rows = [(n, cells) for n, cells in rows if "".join(cells).strip()]
+    if not rows:
+        raise UnreadableFileError("The file has no data rows (it is empty).")
+    header_row, header = rows[0]
+    names = [h.strip().lower() for h in header]
+    warnings: list[str] = []
+    problems: list[Problem] = []
+    positions: dict[str, int] = {}
+    for index, name in enumerate(names):
+        if not name:
+            continue
+        if name in positions:
+            problems.append(
+                Problem(
+                    header_row, name, header[index],
+                    f"The column {name!r} appears twice (columns {_column_letter(positions[name])} "
+                    f"and {_column_letter(index)}).",
+                )
+            )  # fmt: skip
+        elif name in COLUMNS:
+            positions[name] = index
+        elif name in INFO_COLUMNS:
+            continue
+        else:
+            warnings.append(f"Ignored unknown column {header[index].strip()!r}.")
+    missing = [c for c in REQUIRED if c not in positions]
+    for column in missing:
+        problems.append(
+            Problem(None, column, "", f"The missing column {column!r} is required (header row).")
+        )
+    if problems:
+        return Table(frame=pd.DataFrame(columns=["row", *COLUMNS]), warnings=warnings,
+                     problems=problems)  # fmt: skip
+    data = rows[1:]
+    if not data:
+        raise UnreadableFileError("The file has a header but no data rows.")
+    if len(data) > MAX_ROWS:
+        raise UnreadableFileError(
+            f"The file has {len(data):,} data rows; at most {MAX_ROWS:,} per upload."
+        )
+
+    width = len(header)
+    numbers, records = [], []
+    for number, cells in data:
+        if len(cells) > width:
+            if any(c.strip() for c in cells[width:]):
+                message = f"This row has {len(cells)} fields; the header has {width}."
+                problems.append(Problem(number, "", "", message))
+                continue
+            cells = cells[:width]
+        elif len(cells) < width:
+            cells = cells + [""] * (width - len(cells))
+        numbers.append(number)
+        records.append(cells)
+    by_position = list(zip(*records, strict=True)) if records else [()] * width
+    columns = {
+        column: (
+            [c.strip() for c in by_position[positions[column]]]
+            if column in positions
+            else [""] * len(records)
+        )
+        for column in COLUMNS
+    }
+    frame = pd.DataFrame({"row": numbers, **columns})
+    return Table(frame=frame, warnings=warnings, problems=problems, data_rows=len(data))

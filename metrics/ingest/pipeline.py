@@ -1,0 +1,270 @@
+"""
+The ingestion services: receive → validate (task) → confirm → apply.
+
+Uploads and API batches go through the same functions. The file is stored
+first and processed by a task from its id; validation replaces its staged
+rows and errors, so a re-run is harmless; a confirmation claims the
+submission with a conditional UPDATE, so two concurrent confirmations apply
+it once; applying is one transaction: all rows or none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from django_scopes import scopes_disabled
+
+from contracts.models import Vendor
+from metrics.ingest import files, staging, validate
+from metrics.models import Reading, Submission, SubmissionRow
+from metrics.services import enqueue_recompute
+from slagov.models import Organization
+
+logger = logging.getLogger(__name__)
+State = Submission.State
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    message: str
+
+
+def _source_for(submission: Submission) -> str:
+    return (
+        Reading.Source.API if submission.source == Submission.Source.API else Reading.Source.UPLOAD
+    )
+
+
+@transaction.atomic
+def submission_receive(
+    *,
+    organization: Organization,
+    actor,
+    vendor: Vendor,
+    data: bytes,
+    filename: str,
+    source: str = Submission.Source.UPLOAD,
+    apply_when_valid: bool = False,
+    enqueue: bool = True,
+) -> Submission:
+    """
+    Store the file and record the submission. A byte-identical file already
+    submitted for this vendor is recorded as a duplicate and not processed.
+    """
+    if vendor.organization_id != organization.pk:
+        raise ValueError("vendor of another organisation")
+    digest = hashlib.sha256(data).hexdigest()
+    with scopes_disabled():
+        earlier = (
+            Submission.objects.filter(
+                organization=organization,
+                vendor=vendor,
+                sha256=digest,
+                state__in=[State.APPLIED, State.READY, State.INVALID],
+            )
+            .order_by("-created_at")
+            .first()
+        )
+    submission = Submission(
+        organization=organization,
+        vendor=vendor,
+        source=source,
+        created_by=actor,
+        created_at=timezone.now(),
+        original_name=(filename or "upload")[:255],
+        extension=files.extension_of(filename or "")[:8],
+        size=len(data),
+        sha256=digest,
+        apply_when_valid=apply_when_valid,
+        state=State.DUPLICATE if earlier else State.RECEIVED,
+        duplicate_of=earlier,
+        progress=100 if earlier else 0,
+    )
+    submission.file.save(f"{digest}{submission.extension}", ContentFile(data), save=False)
+    submission.save()
+    if earlier is None and enqueue:
+        from metrics.tasks import validate_submission
+
+        transaction.on_commit(lambda: validate_submission.delay(submission.pk))
+    return submission
+
+
+def _claim(submission_id: int, from_states: list[str], to_state: str, **extra) -> bool:
+    with scopes_disabled():
+        return bool(
+            Submission.objects.filter(pk=submission_id, state__in=from_states).update(
+                state=to_state, **extra
+            )
+        )
+
+
+def _progress(submission_id: int, percent: int) -> None:
+    with scopes_disabled():
+        Submission.objects.filter(pk=submission_id).update(progress=percent)
+
+
+@scopes_disabled()
+def submission_validate(*, submission_id: int, today=None) -> Submission:
+    """
+    Parse and validate a stored file (the task body). Re-running it is safe: a
+    submission that is no longer waiting is left alone; one interrupted while
+    validating is validated again from scratch.
+    """
+    if not _claim(submission_id, [State.RECEIVED, State.VALIDATING], State.VALIDATING, progress=5):
+        return Submission.objects.get(pk=submission_id)
+    submission = Submission.objects.select_related("organization", "vendor").get(pk=submission_id)
+    today = today or timezone.localdate()
+    try:
+        with submission.file.open("rb") as fh:
+            data = fh.read()
+        try:
+            table = files.read_table(data, submission.original_name)
+        except files.UnreadableFileError as exc:
+            table = None
+            problems = [files.Problem(None, "", "", exc.message)]
+            checked = validate.Checked(rows=_empty_rows(), problems=problems)
+        if table is not None:
+            _progress(submission_id, 30)
+            catalogue = validate.VendorCatalogue.load(
+                organization_id=submission.organization_id, vendor_id=submission.vendor_id
+            )
+            checked = validate.check(
+                table.frame, catalogue, today=today, organization_id=submission.organization_id
+            )
+            checked.problems = table.problems + checked.problems
+            structural_rows = {p.row for p in table.problems if p.row is not None}
+            checked.rows_with_errors += len(structural_rows)
+            _progress(submission_id, 70)
+        with transaction.atomic():
+            staging.durable_enough()
+            staging.stage(
+                organization_id=submission.organization_id,
+                submission_id=submission_id,
+                rows=checked.rows,
+                problems=checked.problems,
+            )
+            counts = checked.counts()
+            valid = not checked.problems
+            Submission.objects.filter(pk=submission_id).update(
+                state=State.READY if valid else State.INVALID,
+                progress=100,
+                rows_total=(table.data_rows if table else 0),
+                rows_new=counts["new"],
+                rows_changed=counts["changed"],
+                rows_unchanged=counts["unchanged"],
+                rows_with_errors=checked.rows_with_errors,
+                error_count=len(checked.problems),
+                warnings=table.warnings if table else [],
+                validated_at=timezone.now(),
+            )
+    except Exception as exc:
+        logger.exception("validating submission %s failed", submission_id)
+        Submission.objects.filter(pk=submission_id).update(
+            state=State.FAILED, progress=100, failure=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+        raise
+    submission.refresh_from_db()
+    if submission.state == State.READY and submission.apply_when_valid:
+        submission_confirm(
+            organization=submission.organization,
+            actor=submission.created_by,
+            submission=submission,
+        )
+        submission.refresh_from_db()
+    return submission
+
+
+EMPTY_COLUMNS = ["row", "service_level_id", "period_start", "value", "note", "action"]
+
+
+def _empty_rows():
+    import pandas as pd
+
+    return pd.DataFrame(columns=[*EMPTY_COLUMNS, "old_value", "colour"])
+
+
+@scopes_disabled()
+def submission_confirm(
+    *,
+    organization: Organization,
+    actor,
+    submission: Submission,
+    reasons: dict[int, str] | None = None,
+) -> Outcome:
+    """
+    Apply a validated submission, all or nothing. Every changed value needs a
+    reason (its note, or one given here). Two concurrent confirmations: the
+    first claims the submission, the second finds it no longer ready.
+    """
+    if submission.organization_id != organization.pk:
+        raise ValueError("submission of another organisation")
+    now = timezone.now()
+    with transaction.atomic():
+        if not _claim(submission.pk, [State.READY], State.APPLYING):
+            current = Submission.objects.get(pk=submission.pk)
+            if current.state == State.APPLIED:
+                return Outcome(False, f"Submission #{submission.pk} was already applied.")
+            return Outcome(
+                False,
+                f"Submission #{submission.pk} can't be applied: it is "
+                f"{current.get_state_display().lower()}.",
+            )
+        rows = SubmissionRow.objects.filter(submission=submission)
+        for row_number, reason in (reasons or {}).items():
+            if reason.strip():
+                rows.filter(row_number=row_number, action="changed").update(
+                    note=reason.strip()[:500]
+                )
+        missing = list(
+            rows.filter(action="changed", note="").values_list("row_number", flat=True)[:20]
+        )
+        if missing:
+            transaction.set_rollback(True)
+            listed = ", ".join(str(n) for n in missing)
+            return Outcome(False, f"Give a reason for every changed value (rows {listed}).")
+        if staging.stale_rows(submission.pk):
+            transaction.set_rollback(True)
+            return Outcome(
+                False,
+                "The data changed since this preview was made (another submission or a "
+                "correction was applied). Validate the file again to see the new preview.",
+            )
+        written = staging.apply(
+            submission_id=submission.pk,
+            actor_id=getattr(actor, "pk", None),
+            source=_source_for(submission),
+            now=now,
+        )
+        Submission.objects.filter(pk=submission.pk).update(
+            state=State.APPLIED, applied_at=now, applied_by=actor
+        )
+        affected = list(
+            rows.filter(action__in=["new", "changed"])
+            .order_by()
+            .values_list("service_level_id", flat=True)
+            .distinct()
+        )
+        enqueue_recompute(organization_id=organization.pk, service_level_ids=affected)
+    return Outcome(
+        True,
+        f"Applied {written} reading{'s' if written != 1 else ''} from submission #{submission.pk}.",
+    )
+
+
+@scopes_disabled()
+def submission_revalidate(*, organization: Organization, actor, submission: Submission) -> bool:
+    """Send a ready (stale) or failed submission through validation again."""
+    if submission.organization_id != organization.pk:
+        raise ValueError("submission of another organisation")
+    claimed = _claim(submission.pk, [State.READY, State.FAILED], State.RECEIVED, progress=0)
+    if claimed:
+        from metrics.tasks import validate_submission
+
+        transaction.on_commit(lambda: validate_submission.delay(submission.pk))
+    return claimed

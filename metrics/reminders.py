@@ -1,0 +1,144 @@
+"""
+Data-deadline e-mails to vendor contacts: a reminder a few days before a
+period's submission deadline while data is missing, and a notice once the data
+is late. A `DataReminder` row per contract, period and kind makes each one go
+out once, however often the job runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django_scopes import scopes_disabled
+
+from contracts import periods
+from contracts.models import Contract
+from contracts.rules import Colour
+from metrics.engine import deadline
+from metrics.models import DataReminder, PeriodStatus
+from slagov.models import Membership
+
+logger = logging.getLogger(__name__)
+REMIND_DAYS_BEFORE = 3
+LATE_LOOKBACK_DAYS = 31  # a late notice is news for a month, not forever
+
+
+def _due(today: date) -> dict[tuple[int, date, str], dict]:
+    """(contract, period, kind) → what is missing, from the stored statuses."""
+    found: dict[tuple[int, date, str], dict] = {}
+    recent = today - timedelta(days=LATE_LOOKBACK_DAYS + 62)
+    statuses = PeriodStatus.objects.filter(
+        colour__in=[Colour.NO_DATA, Colour.LATE],
+        period_start__gte=recent,
+        reading__isnull=True,
+        service_level__is_active=True,
+    ).select_related("service_level__contract")
+    for status in statuses:
+        sla = status.service_level
+        contract = sla.contract
+        due = deadline(status.period_start, sla.period, contract.submission_deadline_days)
+        if today > due and (today - due).days <= LATE_LOOKBACK_DAYS:
+            kind = DataReminder.Kind.LATE
+        elif today <= due and (due - today).days <= REMIND_DAYS_BEFORE:
+            kind = DataReminder.Kind.UPCOMING
+        else:
+            continue
+        entry = found.setdefault(
+            (contract.pk, status.period_start, kind),
+            {"contract": contract, "deadline": due, "missing": [], "kind": sla.period},
+        )
+        entry["missing"].append(sla.code)
+    return found
+
+
+def _recipients(contract: Contract) -> list[str]:
+    emails = {c.email for c in contract.vendor_contacts.all()}
+    emails |= set(
+        Membership.objects.filter(
+            organization_id=contract.organization_id,
+            vendor_id=contract.vendor_id,
+            is_active=True,
+            user__is_active=True,
+        )
+        .exclude(user__email="")
+        .values_list("user__email", flat=True)
+    )
+    return sorted(emails)
+
+
+def _send(contract: Contract, kind: str, items: list[tuple[DataReminder, dict]]) -> None:
+    """One e-mail per contract and kind, listing every period it covers."""
+    lines = [
+        {
+            "period": periods.period_label(reminder.period_start, entry["kind"]),
+            "deadline": reminder.deadline,
+            "missing": sorted(entry["missing"]),
+        }
+        for reminder, entry in sorted(items, key=lambda item: item[0].period_start)
+    ]
+    url = settings.SITE_URL + reverse("metrics:submissions", args=[contract.organization.slug])
+    late = kind == DataReminder.Kind.LATE
+    context = {"contract": contract, "lines": lines, "late": late, "url": url}
+    first = lines[0]
+    what = first["period"] if len(lines) == 1 else f"{len(lines)} periods"
+    when = f"{first['deadline']:%d %b}"
+    if late:
+        subject = f"[slagov] Data for {contract.reference} {what} is late (due {when})"
+    else:
+        subject = f"[slagov] Data for {contract.reference} {what} is due by {when}"
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("email/data_reminder.txt", context),
+        to=items[0][0].recipients,
+    )
+    message.attach_alternative(render_to_string("email/data_reminder.html", context), "text/html")
+    message.send()
+
+
+@scopes_disabled()
+def reminders_send(today: date | None = None) -> int:
+    """Send what is due today and not yet sent. Returns the number of e-mails sent."""
+    today = today or timezone.localdate()
+    claimed: dict[tuple[int, str], list[tuple[DataReminder, dict]]] = {}
+    contracts: dict[int, Contract] = {}
+    for (contract_id, period_start, kind), entry in sorted(_due(today).items(), key=str):
+        contract = contracts.setdefault(contract_id, entry["contract"])
+        try:
+            with transaction.atomic():
+                reminder, _ = DataReminder.objects.get_or_create(
+                    organization_id=contract.organization_id,
+                    contract=contract,
+                    period_start=period_start,
+                    kind=kind,
+                    defaults={"deadline": entry["deadline"], "missing": sorted(entry["missing"]),
+                              "recipients": _recipients(contract)},
+                )  # fmt: skip
+        except IntegrityError:  # created concurrently by another run
+            continue
+        # Claim it: only one run sends it, and a failed send is retried next time.
+        now = timezone.now()
+        if not DataReminder.objects.filter(pk=reminder.pk, sent_at__isnull=True).update(
+            sent_at=now
+        ):
+            continue
+        if not reminder.recipients:
+            logger.warning("no vendor contact to remind for %s %s", contract, period_start)
+            continue
+        claimed.setdefault((contract_id, kind), []).append((reminder, entry))
+    sent = 0
+    for (contract_id, kind), items in claimed.items():
+        try:
+            _send(contracts[contract_id], kind, items)
+        except Exception:
+            DataReminder.objects.filter(pk__in=[r.pk for r, _ in items]).update(sent_at=None)
+            logger.exception("sending data reminders for contract %s failed", contract_id)
+            raise
+        sent += 1
+    return sent

@@ -1,0 +1,147 @@
+"""Submitting readings over the API: same pipeline, dry run, idempotency keys."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django_scopes import scopes_disabled
+from rest_framework.test import APIClient
+
+from metrics.models import IdempotencyKey, Reading, Submission
+from slagov.models import Membership
+from slagov.services import api_token_create
+from tests.ingest_world import TODAY, build
+
+pytestmark = pytest.mark.django_db
+ROWS = [
+    {"contract": "CORP-1", "sla": "avail", "period": "2026-10", "value": 99.95},
+    {"contract": "CORP-1", "sla": "p1-res", "period": "2026-10", "value": "9,5"},
+]
+
+
+@pytest.fixture(autouse=True)
+def _today():
+    with time_machine.travel(TODAY, tick=False):
+        yield
+
+
+@pytest.fixture
+def w():
+    return build()
+
+
+def client_for(w, user) -> APIClient:
+    membership = Membership.objects.get(user=user, organization=w.org)
+    _, key = api_token_create(organization=w.org, actor=user, membership=membership, name="t")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
+def url(w, name="submission-list", **kwargs):
+    return reverse(f"api:{name}", kwargs={"org_slug": w.org.slug, **kwargs})
+
+
+def stored(w) -> dict:
+    with scopes_disabled():
+        readings = Reading.objects.filter(organization=w.org).select_related("service_level")
+        return {(r.service_level.code, r.period_start): r.value for r in readings}
+
+
+def test_dry_run_previews_and_confirm_applies(w):
+    api = client_for(w, w.uploader)
+    response = api.post(url(w), {"rows": ROWS, "dry_run": True}, format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["state"] == "ready"
+    assert [(r["sla"], r["action"], r["colour"]) for r in body["rows"]] == [
+        ("avail", "new", "green"), ("p1-res", "new", "red"),
+    ]  # fmt: skip
+    assert stored(w) == {}
+    confirmed = api.post(url(w, "submission-confirm", pk=body["id"]), {}, format="json")
+    assert confirmed.json()["state"] == "applied"
+    assert stored(w)[("p1-res", date(2026, 10, 1))] == Decimal("9.5")
+
+
+def test_valid_batch_is_applied_at_once_and_invalid_one_not_at_all(w):
+    api = client_for(w, w.uploader)
+    other = {"contract": "OTHER-1", "sla": "avail", "period": "2026-10", "value": 1}
+    bad = api.post(url(w), {"rows": [*ROWS, other]}, format="json")
+    assert bad.status_code == 422
+    assert bad.json()["errors"] == [
+        {"row": 3, "column": "contract", "value": "OTHER-1",
+         "message": "Unknown contract 'OTHER-1' for this vendor."},
+    ]  # fmt: skip
+    assert stored(w) == {}
+    good = api.post(url(w), {"rows": ROWS}, format="json")
+    assert good.status_code == 201
+    assert good.json()["state"] == "applied"
+    assert len(stored(w)) == 2
+
+
+def test_file_upload_goes_through_the_same_pipeline(w):
+    api = client_for(w, w.uploader)
+    upload = SimpleUploadedFile(
+        "october.csv", b"contract;sla;period;value\nCORP-1;avail;2026-10;99,91%\n"
+    )
+    response = api.post(url(w), {"file": upload}, format="multipart")
+    assert response.status_code == 201, response.json()
+    assert stored(w) == {("avail", date(2026, 10, 1)): Decimal("99.91")}
+    with scopes_disabled():
+        assert Submission.objects.get().original_name == "october.csv"
+
+
+def test_vendor_token_cannot_submit_for_another_vendor(w):
+    api = client_for(w, w.uploader)
+    response = api.post(url(w), {"rows": ROWS, "vendor": w.other_vendor.pk}, format="json")
+    assert response.status_code == 400
+    assert "does not exist" in str(response.json()["vendor"])
+
+
+def test_account_manager_names_the_vendor(w):
+    api = client_for(w, w.manager)
+    assert api.post(url(w), {"rows": ROWS}, format="json").status_code == 400
+    response = api.post(url(w), {"rows": ROWS, "vendor": w.vendor.pk}, format="json")
+    assert response.json()["state"] == "applied"
+
+
+def test_same_idempotency_key_and_body_replays_the_stored_response(w):
+    api = client_for(w, w.uploader)
+    first = api.post(url(w), {"rows": ROWS}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    again = api.post(url(w), {"rows": ROWS}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert again.status_code == first.status_code == 201
+    assert again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    with scopes_disabled():
+        assert Submission.objects.count() == 1
+
+
+def test_same_key_with_another_body_is_422(w):
+    api = client_for(w, w.uploader)
+    api.post(url(w), {"rows": ROWS}, format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+    other = api.post(url(w), {"rows": ROWS[:1]}, format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+    assert other.status_code == 422
+    assert "different request" in other.json()["detail"]
+
+
+def test_same_key_while_the_first_is_in_flight_is_409(w):
+    api = client_for(w, w.uploader)
+    request = api.post(url(w), {"rows": ROWS}, format="json", HTTP_IDEMPOTENCY_KEY="k-3")
+    assert request.status_code == 201
+    IdempotencyKey.objects.filter(key="k-3").update(state=IdempotencyKey.State.IN_FLIGHT)
+    busy = api.post(url(w), {"rows": ROWS}, format="json", HTTP_IDEMPOTENCY_KEY="k-3")
+    assert busy.status_code == 409
+
+
+def test_submission_list_shows_errors(w):
+    api = client_for(w, w.uploader)
+    api.post(url(w), {"rows": [{"contract": "CORP-1", "sla": "avail", "period": "2026-10",
+                                "value": "lots"}]}, format="json")  # fmt: skip
+    listing = api.get(url(w)).json()["results"]
+    assert listing[0]["state"] == "invalid"
+    assert listing[0]["errors"][0]["message"] == "'lots' is not a number."

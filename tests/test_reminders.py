@@ -1,0 +1,84 @@
+"""Data deadlines: a reminder before, a notice after, each sent once."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.core import mail
+from django_scopes import scopes_disabled
+
+from contracts.models import Contract
+from metrics.reminders import reminders_send
+from metrics.services import statuses_refresh_all
+from tests import factories
+from tests.ingest_world import build
+
+pytestmark = pytest.mark.django_db
+
+
+def _run(day: date) -> int:
+    with time_machine.travel(day, tick=False):
+        statuses_refresh_all()
+        return reminders_send()
+
+
+@pytest.fixture
+def w():
+    world = build()
+    with scopes_disabled():  # a fresh contract: October is its first period
+        Contract.objects.filter(organization=world.org).update(start_date=date(2026, 10, 1))
+        world.slas["backlog"].is_active = False  # weekly: its own test below
+        world.slas["backlog"].save()
+    contact = factories.VendorContactFactory(
+        organization=world.org, vendor=world.vendor, email="ops@vendor.example"
+    )
+    with scopes_disabled():
+        world.contract.vendor_contacts.add(contact, through_defaults={"organization": world.org})
+    for code, sla in world.slas.items():
+        if code != "avail":  # only availability is missing for October
+            factories.ReadingFactory(
+                organization=world.org, service_level=sla, period_start=date(2026, 10, 1),
+                value=Decimal("1"),
+            )  # fmt: skip
+    return world
+
+
+def test_reminder_three_days_before_the_deadline_then_a_late_notice_once_each(w):
+    # October's deadline: 5 days after the period ends, i.e. 5 November.
+    assert _run(date(2026, 11, 1)) == 0  # too early
+    assert _run(date(2026, 11, 2)) == 1
+    reminder = mail.outbox[-1]
+    assert reminder.subject == "[slagov] Data for CORP-1 2026-10 is due by 05 Nov"
+    assert sorted(reminder.to) == ["ops@vendor.example", "uploader@example.com"]
+    assert "2026-10, due 5 November 2026. Still missing: avail" in reminder.body
+    assert "/o/corpus/submissions/" in reminder.body
+    assert _run(date(2026, 11, 3)) == 0  # already reminded
+    assert _run(date(2026, 11, 5)) == 0  # deadline day: still on time
+    assert _run(date(2026, 11, 6)) == 1
+    assert mail.outbox[-1].subject == "[slagov] Data for CORP-1 2026-10 is late (due 05 Nov)"
+    assert _run(date(2026, 11, 7)) == 0
+    assert len(mail.outbox) == 2
+
+
+def test_no_reminder_once_the_data_is_in(w):
+    factories.ReadingFactory(
+        organization=w.org, service_level=w.slas["avail"], period_start=date(2026, 10, 1)
+    )
+    assert _run(date(2026, 11, 3)) == 0
+    assert mail.outbox == []
+
+
+def test_weekly_periods_of_one_contract_come_in_one_email(w):
+    with scopes_disabled():
+        w.slas["backlog"].is_active = True
+        w.slas["backlog"].save()
+    # One e-mail for everything late (October and its past weeks), one for the week due today.
+    assert _run(date(2026, 11, 6)) == 2
+    late, upcoming = sorted(mail.outbox, key=lambda m: "due by" in m.subject)
+    assert "periods is late" in late.subject
+    assert "2026-10, due 5 November" in late.body
+    assert "2026-W43, due 30 October" in late.body
+    assert upcoming.subject == "[slagov] Data for CORP-1 2026-W44 is due by 06 Nov"
