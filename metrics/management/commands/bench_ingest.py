@@ -58,6 +58,7 @@ class Command(BaseCommand):
                         break
                     lines.append(
                         f"{reference},{code},{month:%Y-%m},{99 + (len(lines) % 97) / 100},"
+                        "monthly export"  # also the reason, for rows that correct a value
                     )
             data = ("\n".join(lines) + "\n").encode()
             if changed:
@@ -185,7 +186,7 @@ class Command(BaseCommand):
         """Parse with the csv module and bulk_create readings (then rolled back)."""
         import csv
 
-        from metrics.models import Reading
+        from metrics.models import Reading, ReadingRevision
 
         slas = {
             (s.contract.reference, s.code): s.pk
@@ -193,10 +194,11 @@ class Command(BaseCommand):
         }
         with transaction.atomic():
             with connection.cursor() as cursor:  # make room (rolled back below)
-                cursor.execute(
-                    f"DELETE FROM {Reading._meta.db_table} WHERE organization_id = %s",  # noqa: S608
-                    [org.pk],
-                )
+                for table in (ReadingRevision._meta.db_table, Reading._meta.db_table):
+                    cursor.execute(
+                        f"DELETE FROM {table} WHERE organization_id = %s",  # noqa: S608
+                        [org.pk],
+                    )
             started = time.perf_counter()
             records = list(csv.reader(io.StringIO(data.decode())))[1:]
             Reading.objects.bulk_create(
