@@ -134,6 +134,7 @@ class ServiceLevelForm(forms.ModelForm):
             "direction",
             "period",
             "weight",
+            "measures_time",
             "is_active",
             "relevance_reviewed_at",
             "description",

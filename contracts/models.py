@@ -256,6 +256,11 @@ class ServiceLevel(models.Model):
     weight = models.PositiveSmallIntegerField(
         default=1, help_text="Weight in the contract's health score."
     )
+    measures_time = models.BooleanField(
+        "percent of time (availability)",
+        default=False,
+        help_text="A percentage of the period's time: the page shows its downtime budget.",
+    )
     is_active = models.BooleanField(default=True)
     relevance_reviewed_at = models.DateField(
         null=True, blank=True, help_text="When the SLA was last reviewed for relevance."

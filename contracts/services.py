@@ -16,7 +16,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from contracts import rules
+from contracts import periods, rules
 from contracts.models import (
     Contract,
     CreditTier,
@@ -180,7 +180,12 @@ def terms_agree(
         CreditTier(organization=organization, terms=terms, worse_than=level, percent=pct)
         for level, pct in tiers
     )
-    enqueue_recompute(organization_id=organization.pk, service_level_ids=[service_level.pk])
+    # Periods before the effective date keep the terms that were in force for them.
+    enqueue_recompute(
+        organization_id=organization.pk,
+        service_level_ids=[service_level.pk],
+        since=periods.period_start(effective_from, service_level.period),
+    )
     return terms
 
 

@@ -6,17 +6,17 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from contracts import selectors, services
+from contracts import periods, selectors, services
 from contracts.filters import PortfolioFilter
 from contracts.forms import ContractForm, VendorContactForm, VendorForm
-from contracts.models import Contract, Vendor, VendorContact
-from contracts.rules import Colour
+from contracts.models import Contract, VendorContact
+from contracts.rules import SEVERITY, Colour
 from metrics import charts
+from metrics import selectors as metrics_selectors
 from metrics.models import PeriodStatus
 
 CHART_MONTHS = 18
@@ -38,12 +38,14 @@ def portfolio(request: HttpRequest, org_slug: str) -> HttpResponse:
     counts = dict.fromkeys(Colour, 0)
     for contract in contracts:
         contract.colour = selectors.worst_colour(contract.worst_rank)
+        contract.rollup = metrics_selectors.rollup(contract.active_slas)
         for sla in contract.active_slas:
             counts[_health_colour(sla)] += 1
     context = {
         "filter": filterset,
         "contracts": contracts,
         "colour_counts": [(Colour(c), n) for c, n in counts.items()],
+        "watch": [] if request.htmx else list(metrics_selectors.watch_list()),
         "tenant": tenant,
     }
     return render_page(request, "contracts/portfolio.html", context, partial="table")
@@ -64,24 +66,53 @@ def contract_detail(request: HttpRequest, org_slug: str, contract_id: int) -> Ht
     ).order_by("period_start"):
         statuses[status.service_level_id].append(status)
     today = timezone.localdate()
+    months = _heatmap_months(today)
     rows = []
     for sla in slas:
+        health = getattr(sla, "health", None)
         rows.append(
             {
                 "sla": sla,
-                "health": getattr(sla, "health", None),
+                "health": health,
                 "terms": selectors.terms_in_force(sla.all_terms, today),
-                "figure": charts.trend_figure(sla, statuses[sla.pk]),
+                "figure": charts.trend_figure(
+                    sla, statuses[sla.pk], forecast=health.forecast if health else ()
+                ),
                 "figure_id": f"figure-{sla.pk}",
+                "heat": _heat(statuses[sla.pk], months),
             }
         )
+    credit_months, credit_years = metrics_selectors.contract_credits(contract)
     context = {
         "contract": contract,
         "rows": rows,
+        "rollup": metrics_selectors.rollup(s for s in slas if s.is_active),
+        "months": months,
+        "credit_months": credit_months[-12:],
+        "credit_years": credit_years,
         "recommendation": contract.recommendation(),
         "contacts": list(contract.vendor_contacts.all()),
     }
     return render(request, "contracts/contract_detail.html", context)
+
+
+def _heatmap_months(today) -> list:
+    last = periods.last_closed_period(today, periods.Period.MONTHLY)
+    return [
+        periods.add_periods(last, periods.Period.MONTHLY, -i)
+        for i in range(CHART_MONTHS - 1, -1, -1)
+    ]
+
+
+def _heat(statuses: list[PeriodStatus], months: list) -> list[str]:
+    """One colour per month: a weekly SLA's month shows its worst week."""
+    worst: dict = {}
+    for status in statuses:
+        month = status.period_start.replace(day=1)
+        current = worst.get(month)
+        if current is None or SEVERITY[status.colour] > SEVERITY[current]:
+            worst[month] = status.colour
+    return [worst.get(month, "") for month in months]
 
 
 def contract_create(request: HttpRequest, org_slug: str) -> HttpResponse:
@@ -124,7 +155,7 @@ def _contract_form(request: HttpRequest, contract: Contract, *, creating: bool) 
 
 
 def vendor_list(request: HttpRequest, org_slug: str) -> HttpResponse:
-    vendors = Vendor.objects.annotate(contract_count=Count("contracts")).order_by("name")
+    vendors = metrics_selectors.vendors_with_counts()
     return render(request, "contracts/vendor_list.html", {"vendors": vendors})
 
 

@@ -5,16 +5,20 @@ from __future__ import annotations
 import json
 
 import django_filters
+from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from contracts.models import Vendor
+from contracts.models import Contract, Vendor
 from contracts.periods import period_label
+from contracts.rules import Colour
+from metrics.headroom import headroom
 from metrics.ingest import files, pipeline
-from metrics.models import Reading, Submission, SubmissionRow
+from metrics.models import PeriodStatus, Reading, SlaHealth, Submission, SubmissionRow
+from metrics.selectors import credits_for
 from slagov.api import ScopedPrimaryKeyRelatedField, TenantViewSet
 from slagov.idempotency import idempotent
 
@@ -269,3 +273,187 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
             reasons=reasons,
         )  # fmt: skip
         return self._detail(submission, 200 if outcome.ok else 409, outcome.message)
+
+
+class PeriodStatusSerializer(serializers.ModelSerializer):
+    contract = serializers.IntegerField(source="service_level.contract_id")
+    contract_reference = serializers.CharField(source="service_level.contract.reference")
+    sla = serializers.CharField(source="service_level.code")
+    period = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PeriodStatus
+        fields = [
+            "contract", "contract_reference", "service_level", "sla", "period", "period_start",
+            "colour", "value", "target", "minimum", "credit_percent", "credit_amount",
+            "reading_revision", "computed_at",
+        ]  # fmt: skip
+
+    def get_period(self, status: PeriodStatus) -> str:
+        return period_label(status.period_start, status.service_level.period)
+
+
+class StatusFilter(django_filters.FilterSet):
+    contract = django_filters.NumberFilter(field_name="service_level__contract")
+    contract_reference = django_filters.CharFilter(field_name="service_level__contract__reference")
+    service_level = django_filters.NumberFilter(field_name="service_level")
+    sla = django_filters.CharFilter(field_name="service_level__code", label="SLA code")
+    colour = django_filters.MultipleChoiceFilter(choices=Colour.choices)
+    period_from = django_filters.DateFilter(field_name="period_start", lookup_expr="gte")
+    period_to = django_filters.DateFilter(field_name="period_start", lookup_expr="lte")
+
+    class Meta:
+        model = PeriodStatus
+        fields = ["contract", "contract_reference", "service_level", "sla", "colour",
+                  "period_from", "period_to"]  # fmt: skip
+
+
+class StatusViewSet(mixins.ListModelMixin, TenantViewSet):
+    """Period statuses: the colour of every SLA for every period, with thresholds in force."""
+
+    serializer_class = PeriodStatusSerializer
+    queryset = PeriodStatus.objects.none()
+    filterset_class = StatusFilter
+
+    def get_queryset(self):
+        return PeriodStatus.objects.select_related("service_level__contract").order_by(
+            "service_level__contract__reference", "service_level__code", "period_start"
+        )
+
+
+class ForecastPointSerializer(serializers.Serializer):
+    period = serializers.DateField()
+    value = serializers.FloatField()
+    low = serializers.FloatField()
+    high = serializers.FloatField()
+
+
+class HeadroomSerializer(serializers.Serializer):
+    to_yellow = serializers.DecimalField(max_digits=20, decimal_places=6)
+    to_red = serializers.DecimalField(max_digits=20, decimal_places=6)
+    share_to_yellow = serializers.FloatField(allow_null=True)
+    share_to_red = serializers.FloatField(allow_null=True)
+    downtime_minutes_allowed = serializers.FloatField(allow_null=True)
+    downtime_minutes_used = serializers.FloatField(allow_null=True)
+
+
+class TrendSerializer(serializers.ModelSerializer):
+    contract = serializers.IntegerField(source="service_level.contract_id")
+    contract_reference = serializers.CharField(source="service_level.contract.reference")
+    sla = serializers.CharField(source="service_level.code")
+    forecast = ForecastPointSerializer(many=True)
+    headroom = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SlaHealth
+        fields = [
+            "service_level", "contract", "contract_reference", "sla", "latest_period", "colour",
+            "value", "target", "minimum", "enough_data", "points", "method", "slope",
+            "forecast", "periods_to_breach", "forecast_red_next", "drifting", "anomaly",
+            "headroom", "computed_at",
+        ]  # fmt: skip
+
+    @extend_schema_field(HeadroomSerializer(allow_null=True))
+    def get_headroom(self, health: SlaHealth) -> dict | None:
+        if health.value is None or health.target is None:
+            return None
+        sla = health.service_level
+        room = headroom(
+            value=health.value, target=health.target, minimum=health.minimum,
+            direction=sla.direction, measures_time=sla.measures_time,
+            period_start=health.latest_period, period_kind=sla.period,
+        )  # fmt: skip
+        return HeadroomSerializer(
+            {
+                "to_yellow": room.to_yellow,
+                "to_red": room.to_red,
+                "share_to_yellow": room.share_to_yellow,
+                "share_to_red": room.share_to_red,
+                "downtime_minutes_allowed": room.downtime.allowed_at_target
+                if room.downtime
+                else None,
+                "downtime_minutes_used": room.downtime.used if room.downtime else None,
+            }
+        ).data
+
+
+class TrendFilter(django_filters.FilterSet):
+    contract = django_filters.NumberFilter(field_name="service_level__contract")
+    colour = django_filters.MultipleChoiceFilter(choices=Colour.choices)
+    drifting = django_filters.BooleanFilter()
+    at_risk = django_filters.BooleanFilter(
+        method="filter_at_risk", label="Drifting or forecast to breach"
+    )
+
+    class Meta:
+        model = SlaHealth
+        fields = ["contract", "colour", "drifting", "at_risk"]
+
+    def filter_at_risk(self, queryset, name, value):
+        at_risk = Q(drifting=True) | Q(periods_to_breach__gt=0)
+        return queryset.filter(at_risk) if value else queryset.exclude(at_risk)
+
+
+class TrendViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """The latest state and trend of each SLA: slope, forecast, breach, drift, anomaly, headroom."""
+
+    serializer_class = TrendSerializer
+    queryset = SlaHealth.objects.none()
+    filterset_class = TrendFilter
+    lookup_field = "service_level"  # /trends/<SLA id>/
+    lookup_url_kwarg = "pk"
+
+    def get_queryset(self):
+        return SlaHealth.objects.select_related("service_level__contract").order_by(
+            "service_level__contract__reference", "service_level__code"
+        )
+
+
+class CreditMonthSerializer(serializers.Serializer):
+    month = serializers.DateField()
+    assessed = serializers.DecimalField(max_digits=14, decimal_places=2)
+    cap = serializers.DecimalField(max_digits=14, decimal_places=2)
+    credited = serializers.DecimalField(max_digits=14, decimal_places=2)
+    by_sla = serializers.DictField(child=serializers.DecimalField(max_digits=14, decimal_places=2))
+
+
+class CreditYearSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    start = serializers.DateField()
+    assessed = serializers.DecimalField(max_digits=14, decimal_places=2)
+    credited = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class ContractCreditsSerializer(serializers.Serializer):
+    contract = serializers.IntegerField()
+    reference = serializers.CharField()
+    currency = serializers.CharField()
+    months = CreditMonthSerializer(many=True)
+    years = CreditYearSerializer(many=True)
+
+
+class CreditViewSet(TenantViewSet):
+    """Service credits per contract: per month (capped at the at-risk amount) and per year."""
+
+    serializer_class = ContractCreditsSerializer
+    queryset = Contract.objects.none()
+
+    @extend_schema(
+        parameters=[OpenApiParameter("contract", int, required=False)],
+        responses=ContractCreditsSerializer(many=True),
+    )
+    def list(self, request, *args, **kwargs):
+        contracts = Contract.objects.order_by("reference")
+        contract = request.query_params.get("contract")
+        if contract:
+            if not contract.isdigit():
+                raise ValidationError({"contract": "A contract id."})
+            contracts = contracts.filter(pk=contract)
+        contracts = list(contracts)
+        credits = credits_for(contracts)
+        data = [
+            {"contract": c.pk, "reference": c.reference, "currency": c.currency,
+             "months": credits[c.pk][0], "years": credits[c.pk][1]}
+            for c in contracts
+        ]  # fmt: skip
+        return Response(ContractCreditsSerializer(data, many=True).data)

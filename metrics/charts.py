@@ -9,6 +9,7 @@ targets were renegotiated or tightened by an improvement clause.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 
 from contracts import periods
@@ -49,21 +50,37 @@ def _axis_range(values: list[float], bounds: list[float], unit: str) -> tuple[fl
     return low, high
 
 
-def trend_figure(sla: ServiceLevel, statuses: Sequence[PeriodStatus]) -> dict:
-    """Value line and tier bands for one SLA over the given periods."""
+def trend_figure(
+    sla: ServiceLevel,
+    statuses: Sequence[PeriodStatus],
+    *,
+    forecast: Sequence[dict] = (),
+    anomalies: Sequence[bool] = (),
+    compact: bool = True,
+) -> dict:
+    """
+    Value line over the tier bands for one SLA; with `forecast`, the forecast
+    as a dashed line with its band, and `anomalies` (per status) marked.
+    """
     kind = sla.period
     rows = [s for s in statuses if s.target is not None]
     x = [s.period_start.isoformat() for s in statuses]
     values = [_f(s.value) for s in statuses]
     targets = [_f(s.target) for s in rows]
     minimums = [_f(s.minimum) for s in rows]
-    low, high = _axis_range([v for v in values if v is not None], targets + minimums, sla.unit)
+    ahead = [f["high"] for f in forecast] + [f["low"] for f in forecast]
+    low, high = _axis_range([v for v in values if v is not None] + ahead, targets + minimums,
+                            sla.unit)  # fmt: skip
 
     traces: list[dict] = []
     if rows:
-        # Step lines at each period start, closed at the end of the last period.
+        # Step lines at each period start, closed at the end of the last period
+        # (or of the forecast): the bands step where the thresholds change.
         band_x = [s.period_start.isoformat() for s in rows]
-        band_x.append(periods.period_end(rows[-1].period_start, kind).isoformat())
+        last = rows[-1].period_start
+        if forecast:
+            last = max(last, date.fromisoformat(forecast[-1]["period"]))
+        band_x.append(periods.period_end(last, kind).isoformat())
         targets.append(targets[-1])
         minimums.append(minimums[-1])
         if sla.direction == Direction.HIGHER:
@@ -96,10 +113,44 @@ def trend_figure(sla: ServiceLevel, statuses: Sequence[PeriodStatus]) -> dict:
             + " (%{customdata})<extra></extra>",
         }
     )
+    if forecast:
+        anchor = next((s for s in reversed(statuses) if s.value is not None), None)
+        fx = [f["period"] for f in forecast]
+        traces.append(
+            {
+                "type": "scatter", "mode": "lines", "name": "80 % band", "hoverinfo": "skip",
+                "x": fx + fx[::-1],
+                "y": [f["high"] for f in forecast] + [f["low"] for f in forecast][::-1],
+                "fill": "toself", "fillcolor": "rgba(9, 105, 218, 0.12)",
+                "line": {"width": 0},
+            }
+        )  # fmt: skip
+        traces.append(
+            {
+                "type": "scatter", "mode": "lines+markers", "name": "forecast",
+                "x": ([anchor.period_start.isoformat()] if anchor else []) + fx,
+                "y": ([_f(anchor.value)] if anchor else []) + [f["value"] for f in forecast],
+                "line": {"color": "#0969da", "width": 2, "dash": "dash"},
+                "marker": {"size": 5, "color": "#0969da"},
+                "hovertemplate": "%{x|%b %Y}: forecast %{y:.3~f}<extra></extra>",
+            }
+        )  # fmt: skip
+    flagged = [s for s, flag in zip(statuses, anomalies, strict=False) if flag]
+    if flagged:
+        traces.append(
+            {
+                "type": "scatter", "mode": "markers", "name": "anomaly",
+                "x": [s.period_start.isoformat() for s in flagged],
+                "y": [_f(s.value) for s in flagged],
+                "marker": {"size": 16, "symbol": "circle-open", "color": "#8250df",
+                           "line": {"width": 2}},
+                "hovertemplate": "%{x|%b %Y}: unusual value %{y}<extra></extra>",
+            }
+        )  # fmt: skip
     return {
         "data": traces,
         "layout": {
-            "height": 260,
+            "height": 260 if compact else 360,
             "margin": {"l": 48, "r": 12, "t": 8, "b": 32},
             "showlegend": False,
             "hovermode": "closest",

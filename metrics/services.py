@@ -17,13 +17,28 @@ from metrics.models import Reading, ReadingRevision
 from slagov.models import Organization
 
 
-def enqueue_recompute(*, organization_id: int, service_level_ids: list[int]) -> None:
-    """Refresh statuses once the surrounding transaction has committed."""
+def enqueue_recompute(
+    *,
+    organization_id: int,
+    service_level_ids: list[int],
+    since: date | None = None,
+    pairs: list[tuple[int, date]] | None = None,
+) -> None:
+    """
+    Refresh statuses once the surrounding transaction has committed: every
+    period of the SLAs, the periods from `since` on, or exactly `pairs`.
+    """
     from metrics.tasks import recompute_statuses
 
     ids = sorted(set(service_level_ids))
-    if ids:
-        transaction.on_commit(lambda: recompute_statuses.delay(organization_id, ids))
+    if not ids:
+        return
+    kwargs = {}
+    if since is not None:
+        kwargs["since"] = since.isoformat()
+    if pairs is not None:
+        kwargs["pairs"] = sorted({(int(s), p.isoformat()) for s, p in pairs})
+    transaction.on_commit(lambda: recompute_statuses.delay(organization_id, ids, **kwargs))
 
 
 @transaction.atomic
@@ -89,19 +104,41 @@ def reading_record(
         reading.submitted_at = now
         reading.revision += 1
         reading.save()
-    enqueue_recompute(organization_id=organization.pk, service_level_ids=[service_level.pk])
+    enqueue_recompute(
+        organization_id=organization.pk,
+        service_level_ids=[service_level.pk],
+        pairs=[(service_level.pk, start)],
+    )
     return reading, True
 
 
-def statuses_recompute(*, organization_id: int, service_level_ids: list[int]) -> int:
-    return engine.recompute_service_levels(
-        organization_id=organization_id, service_level_ids=service_level_ids
+def statuses_recompute(
+    *,
+    organization_id: int,
+    service_level_ids: list[int],
+    since: str | None = None,
+    pairs: list | None = None,
+) -> int:
+    if pairs is not None:
+        scope = engine.Scope.of_pairs(pairs)
+    else:
+        scope = engine.Scope(since=date.fromisoformat(since) if since else None)
+    return engine.recompute(
+        organization_id=organization_id, service_level_ids=service_level_ids, scope=scope
     )
 
 
 @scopes_disabled()
-def statuses_refresh_all(today: date | None = None) -> int:
-    """Recompute every active SLA (new periods appear, overdue ones turn late)."""
+def statuses_refresh_all(today: date | None = None, *, since_months: int | None = 3) -> int:
+    """
+    Recompute every active SLA in-process (new periods appear, overdue ones turn
+    late). The scheduled refresh only looks at the last few months: older
+    periods don't change by the passing of time. None: every period.
+    """
+    today = today or timezone.localdate()
+    since = None
+    if since_months is not None:
+        since = periods.add_periods(today.replace(day=1), periods.Period.MONTHLY, -since_months)
     written = 0
     for org_id in Organization.objects.values_list("pk", flat=True):
         ids = list(
@@ -109,10 +146,31 @@ def statuses_refresh_all(today: date | None = None) -> int:
                 "pk", flat=True
             )
         )
-        for chunk_start in range(0, len(ids), 500):
-            written += engine.recompute_service_levels(
-                organization_id=org_id,
-                service_level_ids=ids[chunk_start : chunk_start + 500],
-                today=today,
-            )
+        written += engine.recompute(
+            organization_id=org_id,
+            service_level_ids=ids,
+            scope=engine.Scope(since=since),
+            today=today,
+        )
     return written
+
+
+@scopes_disabled()
+def statuses_recompute_all(*, organization_id: int | None = None, chunk: int = 500) -> int:
+    """Fan a full recompute out to the workers, one task per chunk of SLAs."""
+    from metrics.tasks import recompute_statuses
+
+    orgs = Organization.objects.all()
+    if organization_id is not None:
+        orgs = orgs.filter(pk=organization_id)
+    tasks = 0
+    for org_id in orgs.values_list("pk", flat=True):
+        ids = list(
+            ServiceLevel.objects.filter(organization_id=org_id)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        for start in range(0, len(ids), chunk):
+            recompute_statuses.delay(org_id, ids[start : start + chunk])
+            tasks += 1
+    return tasks

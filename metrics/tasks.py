@@ -12,10 +12,24 @@ from metrics import services
     retry_backoff=True,
     max_retries=5,
 )
-def recompute_statuses(organization_id: int, service_level_ids: list[int]) -> int:
+def recompute_statuses(
+    organization_id: int,
+    service_level_ids: list[int],
+    since: str | None = None,
+    pairs: list | None = None,
+) -> int:
     return services.statuses_recompute(
-        organization_id=organization_id, service_level_ids=service_level_ids
+        organization_id=organization_id,
+        service_level_ids=service_level_ids,
+        since=since,
+        pairs=pairs,
     )
+
+
+@shared_task
+def recompute_all(organization_id: int | None = None) -> int:
+    """A full recompute, fanned out in chunks to the workers."""
+    return services.statuses_recompute_all(organization_id=organization_id)
 
 
 @shared_task

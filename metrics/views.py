@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -11,7 +13,8 @@ from django.utils import timezone
 from contracts import selectors
 from contracts.forms import ReadingForm
 from contracts.periods import period_label
-from metrics import charts, services
+from metrics import charts, services, trends
+from metrics.headroom import headroom
 from metrics.models import PeriodStatus, Reading, ReadingRevision
 
 
@@ -28,24 +31,63 @@ def sla_detail(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse
         "submitted_by", "superseded_by"
     ):
         revisions.setdefault(revision.reading_id, []).append(revision)
+    valued = [s for s in statuses if s.value is not None]
+    flags = dict(zip(valued, trends.anomalies([float(s.value) for s in valued]), strict=True))
     history = [
         {
             "status": status,
             "label": period_label(status.period_start, sla.period),
             "revisions": revisions.get(status.reading_id, []),
+            "anomaly": flags.get(status, False),
         }
         for status in reversed(statuses)
     ]
+    health = getattr(sla, "health", None)
+    credit_years: dict[int, Decimal] = {}
+    for status in statuses:
+        if status.credit_amount:
+            year = sla.contract.contract_year(status.period_start)
+            credit_years[year] = credit_years.get(year, Decimal(0)) + status.credit_amount
+    room = None
+    if health and health.value is not None and health.target is not None:
+        room = headroom(
+            value=health.value, target=health.target, minimum=health.minimum,
+            direction=sla.direction, measures_time=sla.measures_time,
+            period_start=health.latest_period, period_kind=sla.period,
+        )  # fmt: skip
     context = {
         "sla": sla,
         "contract": sla.contract,
-        "health": getattr(sla, "health", None),
+        "health": health,
+        "outlook": outlook(sla, health),
+        "headroom": room,
         "history": history,
         "timeline": timeline,
+        "credit_years": sorted(credit_years.items()),
         "terms": selectors.terms_in_force(timeline, timezone.localdate()),
-        "figure": charts.trend_figure(sla, statuses),
+        "figure": charts.trend_figure(
+            sla,
+            statuses,
+            forecast=health.forecast if health else (),
+            anomalies=[flags.get(s, False) for s in statuses],
+            compact=False,
+        ),
     }
     return render(request, "metrics/sla_detail.html", context)
+
+
+def outlook(sla, health) -> str:
+    """The breach forecast in words."""
+    unit = "week" if sla.period == "weekly" else "month"
+    if health is None or not health.enough_data:
+        points = health.points if health else 0
+        return f"Not enough data for a trend yet ({points} of 4 periods)."
+    if health.periods_to_breach == 0:
+        return "Red now: worse than the minimum."
+    if health.periods_to_breach:
+        n = health.periods_to_breach
+        return f"At this rate red in {n} {unit}{'s' if n != 1 else ''}."
+    return f"No breach forecast in the next 12 {unit}s."
 
 
 def reading_create(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse:

@@ -1,7 +1,13 @@
 from rest_framework.routers import SimpleRouter
 
 from contracts.api import ContractViewSet, ServiceLevelViewSet, VendorViewSet
-from metrics.api import ReadingViewSet, SubmissionViewSet
+from metrics.api import (
+    CreditViewSet,
+    ReadingViewSet,
+    StatusViewSet,
+    SubmissionViewSet,
+    TrendViewSet,
+)
 
 router = SimpleRouter()
 router.register("vendors", VendorViewSet, basename="vendor")
@@ -9,3 +15,6 @@ router.register("contracts", ContractViewSet, basename="contract")
 router.register("slas", ServiceLevelViewSet, basename="sla")
 router.register("readings", ReadingViewSet, basename="reading")
 router.register("submissions", SubmissionViewSet, basename="submission")
+router.register("statuses", StatusViewSet, basename="status")
+router.register("trends", TrendViewSet, basename="trend")
+router.register("credits", CreditViewSet, basename="credit")

@@ -66,6 +66,7 @@ class SlaSpec:
     bound: str | None = None
     missing_latest: bool = False
     decimals: int = 2
+    measures_time: bool = False
 
 
 @dataclass
@@ -105,6 +106,7 @@ def avail(target="99.9", minimum="99.5", base=99.96, noise=0.025, **kw) -> SlaSp
         noise,
         credits=credits,
         decimals=3,
+        measures_time=True,
         **kw,
     )
 
@@ -140,8 +142,8 @@ NORTHWIND_CONTRACTS = [
     ContractSpec("NW-FLT-001", "Fleet maintenance and repair", "Fleetfix Services",
                  Cat.LOGISTICS, 650_000, 17, 48, "bob", slas=[
         # The creeping mean time to repair: green, but three months toward breach.
-        sla("mttr", "Mean time to repair", H, DOWN, "24", "30", 15.2, 0.8,
-            tail=[18.1, 20.9, 23.6]),
+        sla("mttr", "Mean time to repair", H, DOWN, "24", "25", 15.2, 0.8,
+            tail=[17.0, 19.4, 21.7, 23.9]),
         sla("veh-avail", "Vehicle availability", PCT, UP, "95", "92", 97.1, 0.5,
             tail=[96.6, 96.2, 95.8], credits=[("95", "4"), ("92", "8")]),
         sla("ftf", "First-time fix rate", PCT, UP, "85", "75", 89, 1.6),
@@ -208,9 +210,9 @@ NORTHWIND_CONTRACTS = [
     ContractSpec("NW-NET-002", "Colocation facility", "Datastream Networks", Cat.FACILITIES,
                  160_000, 18, 36, "carol", slas=[
         sla("power", "Power availability", PCT, UP, "99.99", "99.9", 99.998, 0.002,
-            decimals=4, credits=[("99.99", "5"), ("99.9", "15")]),
+            decimals=4, credits=[("99.99", "5"), ("99.9", "15")], measures_time=True),
         sla("cooling", "Cooling availability", PCT, UP, "99.95", "99.8", 99.985, 0.01,
-            decimals=3),
+            decimals=3, measures_time=True),
         sla("access", "Access requests on time", PCT, UP, "98", "95", 99, 0.6),
         # The vendor has not sent last month's figure: late.
         kpi("temp", "Temperature excursions", N, DOWN, "2", "5", 0.6, 0.7, decimals=0,
@@ -380,6 +382,7 @@ def _contract(org, spec: ContractSpec, vendor: Vendor, owner, today: date) -> li
                 "unit": sla_spec.unit,
                 "direction": sla_spec.direction,
                 "period": sla_spec.period,
+                "measures_time": sla_spec.measures_time,
                 "relevance_reviewed_at": today - timedelta(days=40),
             },
         )

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.conf import settings
 
+from metrics import engine
 from metrics.ingest.pipeline import submission_receive
 from slagov.celery import app as celery_app
 from slagov.models import Membership, Organization
@@ -123,6 +124,7 @@ def make_side(org, name: str) -> Side:
     reading = factories.ReadingFactory(
         service_level=sla, organization=org, period_start=date(2026, 1, 1), value=Decimal("99.95")
     )
+    engine.recompute(organization_id=org.pk, service_level_ids=[sla.pk], today=date(2026, 2, 3))
     return Side(vendor, contract, sla, terms, reading, contact)
 
 
@@ -152,14 +154,20 @@ def world(db) -> World:
         theirs=theirs,
         foreign=foreign,
     )
-    for side, user, side_org in ((mine, world.vic, org), (theirs, world.olly, org),
-                                 (foreign, world.charlie, other)):  # fmt: skip
+    for side, user, side_org in (
+        (mine, world.vic, org),
+        (theirs, world.olly, org),
+        (foreign, world.charlie, other),
+    ):
         side.token, _ = api_token_create(
             organization=side_org, actor=user, membership=user.memberships.get(), name="t"
         )
         side.submission = submission_receive(
-            organization=side_org, actor=user, vendor=side.vendor, enqueue=False,
+            organization=side_org,
+            actor=user,
+            vendor=side.vendor,
+            enqueue=False,
             data=f"contract,sla,period,value\n{side.contract.reference},avail,2026-01,99\n".encode(),
             filename="data.csv",
-        )  # fmt: skip
+        )
     return world

@@ -18,7 +18,7 @@ from contracts.models import (
     Vendor,
     VendorContact,
 )
-from metrics.models import Reading
+from metrics.models import Reading, SlaHealth
 from slagov.models import Membership, Organization
 
 PASSWORD = "correct-horse-battery"
@@ -147,3 +147,13 @@ class ReadingFactory(ScopedFactory):
     value = Decimal("99.95")
     source = Reading.Source.MANUAL
     submitted_at = factory.LazyFunction(timezone.now)
+
+
+class SlaHealthFactory(ScopedFactory):
+    class Meta:
+        model = SlaHealth
+
+    service_level = factory.SubFactory(ServiceLevelFactory)
+    organization = factory.SelfAttribute("service_level.organization")
+    colour = "green"
+    computed_at = factory.LazyFunction(timezone.now)

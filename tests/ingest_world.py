@@ -28,13 +28,19 @@ def build(org=None) -> IngestWorld:
     vendor = factories.VendorFactory(organization=org, name="Corpus Vendor")
     other_vendor = factories.VendorFactory(organization=org, name="Other Vendor")
     contract = factories.ContractFactory(
-        organization=org, vendor=vendor, reference="CORP-1",
-        start_date=date(2025, 1, 1), end_date=date(2027, 12, 31),
-    )  # fmt: skip
+        organization=org,
+        vendor=vendor,
+        reference="CORP-1",
+        start_date=date(2025, 1, 1),
+        end_date=date(2027, 12, 31),
+    )
     other = factories.ContractFactory(
-        organization=org, vendor=other_vendor, reference="OTHER-1",
-        start_date=date(2025, 1, 1), end_date=date(2027, 12, 31),
-    )  # fmt: skip
+        organization=org,
+        vendor=other_vendor,
+        reference="OTHER-1",
+        start_date=date(2025, 1, 1),
+        end_date=date(2027, 12, 31),
+    )
     specs = {
         "avail": (ServiceLevel.Unit.PERCENT, "higher", "monthly", "99.9", "99.5"),
         "p1-res": (ServiceLevel.Unit.HOURS, "lower", "monthly", "4", "8"),
@@ -44,9 +50,14 @@ def build(org=None) -> IngestWorld:
     slas = {}
     for code, (unit, direction, period, target, minimum) in specs.items():
         sla = factories.ServiceLevelFactory(
-            organization=org, contract=contract, code=code, unit=unit, direction=direction,
-            period=period, kind="kpi" if code in {"backlog", "csat"} else "sla",
-        )  # fmt: skip
+            organization=org,
+            contract=contract,
+            code=code,
+            unit=unit,
+            direction=direction,
+            period=period,
+            kind="kpi" if code in {"backlog", "csat"} else "sla",
+        )
         factories.TermsFactory(
             organization=org, service_level=sla, target=Decimal(target), minimum=Decimal(minimum)
         )

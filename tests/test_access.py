@@ -42,6 +42,7 @@ API_PK_OBJECTS = {
     "api:sla": "sla",
     "api:reading": "reading",
     "api:submission": "submission",
+    "api:trend": "sla",
 }
 
 

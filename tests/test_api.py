@@ -87,10 +87,15 @@ def test_account_manager_creates_contract_vendor_user_cannot(world: World):
 
 def test_contract_of_another_vendor_is_not_a_valid_vendor_choice_across_tenants(world: World):
     payload = {
-        "reference": "API-2", "title": "x", "vendor": world.foreign.vendor.pk,
-        "category": "cloud", "annual_value": "1", "currency": "EUR",
-        "start_date": "2026-01-01", "end_date": "2026-12-31",
-    }  # fmt: skip
+        "reference": "API-2",
+        "title": "x",
+        "vendor": world.foreign.vendor.pk,
+        "category": "cloud",
+        "annual_value": "1",
+        "currency": "EUR",
+        "start_date": "2026-01-01",
+        "end_date": "2026-12-31",
+    }
     response = _token_client(world, world.bob).post(_url(world, "contract-list"), payload)
     assert response.status_code == 400
     assert "vendor" in response.json()

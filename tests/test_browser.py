@@ -75,7 +75,7 @@ def test_account_manager_filters_portfolio_and_opens_a_contract_chart(page):
     references = page.locator("#portfolio tbody tr td:first-child strong").all_inner_texts()
     assert sorted(references) == ["NW-FAC-001", "NW-FLT-001", "NW-FLT-002"]
 
-    page.click("text=NW-FLT-001")
+    page.click("#portfolio a:has-text('NW-FLT-001')")
     page.wait_for_selector(".chart .main-svg")
     charts = page.locator(".chart")
     assert charts.count() == 5
@@ -129,6 +129,6 @@ def test_vendor_uploads_fixes_an_error_confirms_and_sees_the_new_colour(page, tm
     page.wait_for_selector("#submission-status[data-state=applied]")
 
     page.goto(f"{page.base}/o/northwind/")
-    page.click("text=NW-NET-002")
+    page.click("#portfolio a:has-text('NW-NET-002')")
     row = page.locator("table.data tr", has_text="Temperature excursions")
     assert "Green" in row.inner_text()

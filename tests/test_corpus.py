@@ -34,9 +34,13 @@ def _today():
 
 def _submit(w, data: bytes, name: str) -> Submission:
     submission = pipeline.submission_receive(
-        organization=w.org, actor=w.uploader, vendor=w.vendor, data=data, filename=name,
+        organization=w.org,
+        actor=w.uploader,
+        vendor=w.vendor,
+        data=data,
+        filename=name,
         enqueue=False,
-    )  # fmt: skip
+    )
     submission = pipeline.submission_validate(submission_id=submission.pk, today=TODAY)
     if submission.state == Submission.State.READY and submission.can_confirm:
         outcome = pipeline.submission_confirm(
@@ -50,12 +54,16 @@ def _submit(w, data: bytes, name: str) -> Submission:
 def _stored(w) -> list[tuple[str, str, str, Decimal]]:
     with scopes_disabled():
         return sorted(
-            (r.service_level.contract.reference, r.service_level.code, r.period_start.isoformat(),
-             r.value)
+            (
+                r.service_level.contract.reference,
+                r.service_level.code,
+                r.period_start.isoformat(),
+                r.value,
+            )
             for r in Reading.objects.filter(organization=w.org).select_related(
                 "service_level__contract"
             )
-        )  # fmt: skip
+        )
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED), ids=str)
@@ -77,10 +85,12 @@ def test_corpus_file(name):
     assert _stored(w) == []  # nothing written, ever, from a rejected file
     for error in expected["errors"]:
         matches = [
-            message for row, column, message in found
-            if row == error["row"] and column == (error["column"] or "")
+            message
+            for row, column, message in found
+            if row == error["row"]
+            and column == (error["column"] or "")
             and error["contains"].lower() in message.lower()
-        ]  # fmt: skip
+        ]
         assert matches, f"expected {error} among {found}"
 
 

@@ -69,9 +69,13 @@ def _env(**extra) -> dict[str, str]:
 
 def _start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        argv, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        argv,
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
         start_new_session=True,
-    )  # fmt: skip
+    )
 
 
 def _stop(process: subprocess.Popen, sig=signal.SIGTERM) -> None:
@@ -170,9 +174,11 @@ def test_celery_worker_from_compose_computes_statuses_through_redis(tmp_path):
     sla = factories.ServiceLevelFactory()
     factories.TermsFactory(service_level=sla, organization=sla.organization)
     factories.ReadingFactory(
-        service_level=sla, organization=sla.organization, period_start=date(2025, 3, 1),
+        service_level=sla,
+        organization=sla.organization,
+        period_start=date(2025, 3, 1),
         value=Decimal("99.0"),
-    )  # fmt: skip
+    )
     argv = _command("worker")
     argv = [a for a in argv if not a.startswith("--concurrency")] + ["--concurrency=1"]
     log = tmp_path / "worker.log"

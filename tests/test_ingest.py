@@ -30,9 +30,13 @@ def w():
 def receive(w, text: str | bytes, name="readings.csv", actor=None):
     data = text.encode() if isinstance(text, str) else text
     submission = pipeline.submission_receive(
-        organization=w.org, actor=actor or w.uploader, vendor=w.vendor, data=data,
-        filename=name, enqueue=False,
-    )  # fmt: skip
+        organization=w.org,
+        actor=actor or w.uploader,
+        vendor=w.vendor,
+        data=data,
+        filename=name,
+        enqueue=False,
+    )
     if submission.state == Submission.State.RECEIVED:
         submission = pipeline.submission_validate(submission_id=submission.pk, today=TODAY)
     return submission
@@ -52,8 +56,9 @@ def readings(w):
 
 
 def test_valid_file_previews_then_applies(w):
-    submission = receive(w, "contract,sla,period,value\nCORP-1,avail,2026-10,99.95\n"
-                            "CORP-1,p1-res,2026-10,9\n")  # fmt: skip
+    submission = receive(
+        w, "contract,sla,period,value\nCORP-1,avail,2026-10,99.95\nCORP-1,p1-res,2026-10,9\n"
+    )
     assert submission.state == "ready"
     assert (submission.rows_new, submission.rows_changed) == (2, 0)
     with scopes_disabled():
@@ -64,8 +69,10 @@ def test_valid_file_previews_then_applies(w):
         organization=w.org, actor=w.uploader, submission=submission
     )
     assert outcome.ok, outcome.message
-    assert readings(w) == {("avail", date(2026, 10, 1)): Decimal("99.95"),
-                           ("p1-res", date(2026, 10, 1)): Decimal("9")}  # fmt: skip
+    assert readings(w) == {
+        ("avail", date(2026, 10, 1)): Decimal("99.95"),
+        ("p1-res", date(2026, 10, 1)): Decimal("9"),
+    }
 
 
 def test_every_problem_is_reported_with_row_and_column(w):
@@ -175,8 +182,9 @@ def test_two_concurrent_confirmations_apply_once():
     from django.db import connection
 
     w = build()
-    submission = receive(w, "contract,sla,period,value\nCORP-1,avail,2026-10,99.95\n"
-                            "CORP-1,p1-res,2026-10,3\n")  # fmt: skip
+    submission = receive(
+        w, "contract,sla,period,value\nCORP-1,avail,2026-10,99.95\nCORP-1,p1-res,2026-10,3\n"
+    )
     barrier = threading.Barrier(2)
     outcomes = []
 

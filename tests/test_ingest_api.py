@@ -60,8 +60,9 @@ def test_dry_run_previews_and_confirm_applies(w):
     body = response.json()
     assert body["state"] == "ready"
     assert [(r["sla"], r["action"], r["colour"]) for r in body["rows"]] == [
-        ("avail", "new", "green"), ("p1-res", "new", "red"),
-    ]  # fmt: skip
+        ("avail", "new", "green"),
+        ("p1-res", "new", "red"),
+    ]
     assert stored(w) == {}
     confirmed = api.post(url(w, "submission-confirm", pk=body["id"]), {}, format="json")
     assert confirmed.json()["state"] == "applied"
@@ -74,9 +75,13 @@ def test_valid_batch_is_applied_at_once_and_invalid_one_not_at_all(w):
     bad = api.post(url(w), {"rows": [*ROWS, other]}, format="json")
     assert bad.status_code == 422
     assert bad.json()["errors"] == [
-        {"row": 3, "column": "contract", "value": "OTHER-1",
-         "message": "Unknown contract 'OTHER-1' for this vendor."},
-    ]  # fmt: skip
+        {
+            "row": 3,
+            "column": "contract",
+            "value": "OTHER-1",
+            "message": "Unknown contract 'OTHER-1' for this vendor.",
+        },
+    ]
     assert stored(w) == {}
     good = api.post(url(w), {"rows": ROWS}, format="json")
     assert good.status_code == 201
@@ -140,8 +145,11 @@ def test_same_key_while_the_first_is_in_flight_is_409(w):
 
 def test_submission_list_shows_errors(w):
     api = client_for(w, w.uploader)
-    api.post(url(w), {"rows": [{"contract": "CORP-1", "sla": "avail", "period": "2026-10",
-                                "value": "lots"}]}, format="json")  # fmt: skip
+    api.post(
+        url(w),
+        {"rows": [{"contract": "CORP-1", "sla": "avail", "period": "2026-10", "value": "lots"}]},
+        format="json",
+    )
     listing = api.get(url(w)).json()["results"]
     assert listing[0]["state"] == "invalid"
     assert listing[0]["errors"][0]["message"] == "'lots' is not a number."

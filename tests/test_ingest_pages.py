@@ -74,8 +74,10 @@ def test_csv_template_filled_in_uploads_cleanly(client, w):
         {"period": "2026-10", "format": "csv"},
     ).content.decode("utf-8-sig")
     lines = template.splitlines()
-    filled = [lines[0]] + [line.replace(",2026-10,,", ",2026-10,3,") .replace(
-        ",,,Service", ",1,,Service") for line in lines[1:]]  # fmt: skip
+    filled = [lines[0]] + [
+        line.replace(",2026-10,,", ",2026-10,3,").replace(",,,Service", ",1,,Service")
+        for line in lines[1:]
+    ]
     table = files.read_table("\n".join(filled).encode(), "t.csv")
     assert table.warnings == []  # the template's help columns are not "unknown"
     assert set(table.frame["value"]) <= {"3", "1"}
@@ -132,12 +134,16 @@ def test_leadership_cannot_upload(client, w, upload):
 
 def test_unknown_and_other_vendors_contracts_read_alike(client, w, upload):
     client.force_login(w.uploader)
-    response = upload(b"contract,sla,period,value\nOTHER-1,avail,2026-10,99\n"
-                                  b"NOPE-9,avail,2026-10,99\n", follow=True)  # fmt: skip
+    response = upload(
+        b"contract,sla,period,value\nOTHER-1,avail,2026-10,99\nNOPE-9,avail,2026-10,99\n",
+        follow=True,
+    )
     with scopes_disabled():
         messages = list(Submission.objects.get().errors.values_list("message", flat=True))
-    assert messages == ["Unknown contract 'OTHER-1' for this vendor.",
-                        "Unknown contract 'NOPE-9' for this vendor."]  # fmt: skip
+    assert messages == [
+        "Unknown contract 'OTHER-1' for this vendor.",
+        "Unknown contract 'NOPE-9' for this vendor.",
+    ]
     assert response.status_code == 200
 
 

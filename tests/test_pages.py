@@ -10,6 +10,7 @@ from django.urls import reverse
 from django_scopes import scopes_disabled
 
 from contracts.models import Contract, ServiceLevel, ServiceLevelTerms, Vendor
+from contracts.periods import add_periods
 from metrics import engine
 from tests import factories
 from tests.conftest import World, make_side
@@ -99,8 +100,9 @@ def test_portfolio_query_count_does_not_grow_with_contracts(
     _fill_portfolio(world.org, contracts, 3)
     client.force_login(world.bob)
     # 1 session, 2 user, 3 membership (tenant), 4 vendor choices, 5 owner choices,
-    # 6 contracts with worst colour, 7 their SLAs with health, 8 switcher memberships
-    with django_assert_num_queries(8):
+    # 6 contracts with worst colour, 7 their SLAs with health, 8 the watch list,
+    # 9 switcher memberships
+    with django_assert_num_queries(9):
         response = client.get(_portfolio(world.org))
     assert response.status_code == 200
 
@@ -122,9 +124,9 @@ def test_contract_page_query_count_does_not_grow_with_slas_or_history(
     _recompute(world.org, *created)
     client.force_login(world.bob)
     # 1 session, 2 user, 3 membership, 4 contract, 5 SLAs with health, 6 their terms,
-    # 7 credit tiers of those terms, 8 statuses for the charts, 9 contacts,
-    # 10 switcher memberships
-    with django_assert_num_queries(10):
+    # 7 credit tiers of those terms, 8 statuses for the charts and heatmap, 9 credits,
+    # 10 contacts, 11 switcher memberships
+    with django_assert_num_queries(11):
         response = client.get(reverse("contracts:contract", args=[world.org.slug, contract.pk]))
     assert response.status_code == 200
     assert response.content.decode().count('class="chart"') == slas + 1
@@ -266,6 +268,10 @@ def test_renegotiated_terms_apply_from_their_date_and_history_keeps_old_ones(
             period_start=date(2025, month, 1),
             value=Decimal(value),
         )
+    _recompute(world.org, sla)
+    with scopes_disabled():
+        january = sla.statuses.get(period_start=date(2025, 1, 1))
+    assert (january.colour, january.target) == ("yellow", Decimal("99.9"))
     client.force_login(world.bob)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
@@ -286,6 +292,9 @@ def test_renegotiated_terms_apply_from_their_date_and_history_keeps_old_ones(
         assert ServiceLevelTerms.objects.filter(service_level=sla).count() == 2
     assert colours[date(2025, 1, 1)] == "yellow"  # judged by 99.9/99.5
     assert colours[date(2025, 2, 1)] == "green"  # judged by 99.6/99.0
+    with scopes_disabled():
+        # The earlier period was not even rewritten.
+        assert sla.statuses.get(period_start=date(2025, 1, 1)).computed_at == january.computed_at
 
 
 def test_manual_correction_needs_a_reason_and_keeps_the_old_value(
@@ -359,3 +368,43 @@ def test_one_login_switches_between_organisations(client, world: World):
     other = client.get(_portfolio(world.other_org)).content.decode()
     assert side.contract.reference in other
     assert world.foreign.contract.reference not in other  # another vendor there
+
+
+@pytest.mark.parametrize("months", [2, 30])
+def test_sla_page_query_count_does_not_grow_with_history(
+    client, world: World, months, django_assert_num_queries
+):
+    sla = world.mine.sla
+    for i in range(months):
+        start = add_periods(date(2025, 2, 1), "monthly", i)
+        if start != world.mine.reading.period_start:
+            factories.ReadingFactory(
+                service_level=sla,
+                organization=world.org,
+                period_start=start,
+                value=Decimal("99.1"),
+            )
+    _recompute(world.org, sla, today=date(2027, 9, 1))
+    client.force_login(world.bob)
+    # 1 session, 2 user, 3 membership, 4 SLA with contract and health, 5 statuses with
+    # their readings, 6 terms, 7 credit tiers, 8 revisions, 9 switcher memberships
+    with django_assert_num_queries(9):
+        response = client.get(reverse("metrics:sla", args=[world.org.slug, sla.pk]))
+    assert response.status_code == 200
+
+
+def test_portfolio_lists_drifting_and_forecast_to_breach_slas(client, world: World):
+    sla = world.mine.sla  # availability, higher is better, 99.9 / 99.5
+    for month, value in enumerate(["99.99", "99.99", "99.99", "99.96", "99.94", "99.91"], 2):
+        factories.ReadingFactory(
+            service_level=sla,
+            organization=world.org,
+            period_start=date(2026, month, 1),
+            value=Decimal(value),
+        )
+    _recompute(world.org, sla, today=date(2026, 8, 3))
+    client.force_login(world.bob)
+    html = client.get(_portfolio(world.org)).content.decode()
+    watch = html.split('id="watch"')[1].split("</article>")[0]
+    assert f"{world.mine.contract.reference} · avail" in watch
+    assert "drifting" in watch

@@ -40,9 +40,11 @@ def w():
     for code, sla in world.slas.items():
         if code != "avail":  # only availability is missing for October
             factories.ReadingFactory(
-                organization=world.org, service_level=sla, period_start=date(2026, 10, 1),
+                organization=world.org,
+                service_level=sla,
+                period_start=date(2026, 10, 1),
                 value=Decimal("1"),
-            )  # fmt: skip
+            )
     return world
 
 

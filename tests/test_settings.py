@@ -19,12 +19,20 @@ PROBE = (
 
 
 def _settings(tmp_path, **env) -> subprocess.CompletedProcess:
-    base = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "slagov.settings",
-            "VAR_DIR": str(tmp_path)}  # fmt: skip
+    base = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "slagov.settings",
+        "VAR_DIR": str(tmp_path),
+    }
     return subprocess.run(
-        [sys.executable, "-c", PROBE], cwd=ROOT, env={**base, **env},
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_nothing_set_is_the_embedded_default(tmp_path):

@@ -244,13 +244,17 @@ def submission_confirm(
         Submission.objects.filter(pk=submission.pk).update(
             state=State.APPLIED, applied_at=now, applied_by=actor
         )
+        # Exactly the SLAs and periods this submission changed.
         affected = list(
             rows.filter(action__in=["new", "changed"])
             .order_by()
-            .values_list("service_level_id", flat=True)
-            .distinct()
+            .values_list("service_level_id", "period_start")
         )
-        enqueue_recompute(organization_id=organization.pk, service_level_ids=affected)
+        enqueue_recompute(
+            organization_id=organization.pk,
+            service_level_ids=[sla for sla, _ in affected],
+            pairs=affected,
+        )
     return Outcome(
         True,
         f"Applied {written} reading{'s' if written != 1 else ''} from submission #{submission.pk}.",

@@ -84,9 +84,15 @@ class PeriodStatus(models.Model):
     force for that period, with the credit it earns. Rows exist for every
     period from the contract start to the last closed period; a period without
     a reading is `no_data` until its submission deadline, then `late`.
+
+    Derived data, written in bulk by the engine: only the SLA is a database
+    foreign key (checked per row at commit); the organisation and the reading
+    are kept consistent by the engine and the ORM's on_delete.
     """
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, db_index=False, db_constraint=False
+    )
     service_level = models.ForeignKey(
         ServiceLevel, on_delete=models.CASCADE, related_name="statuses"
     )
@@ -96,7 +102,12 @@ class PeriodStatus(models.Model):
     target = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
     minimum = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
     reading = models.ForeignKey(
-        Reading, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Reading,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     reading_revision = models.PositiveIntegerField(null=True, blank=True)
     credit_percent = models.DecimalField(max_digits=5, decimal_places=2, default=0)
@@ -120,7 +131,11 @@ class PeriodStatus(models.Model):
 
 
 class SlaHealth(models.Model):
-    """The latest state of one SLA: what the portfolio and contract pages show."""
+    """
+    The latest state of one SLA (what the portfolio and contract pages show),
+    with its trend: robust slope, forecast with an 80 % band, periods until
+    the forecast crosses the minimum, and the drifting and anomaly flags.
+    """
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
     service_level = models.OneToOneField(
@@ -131,6 +146,15 @@ class SlaHealth(models.Model):
     value = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
     target = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
     minimum = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
+    points = models.PositiveSmallIntegerField(default=0, help_text="Values the trend is based on.")
+    enough_data = models.BooleanField(default=False)
+    method = models.CharField(max_length=20, blank=True)
+    slope = models.FloatField(null=True, blank=True, help_text="Per period, in the SLA's unit.")
+    forecast = models.JSONField(default=list, blank=True)
+    periods_to_breach = models.PositiveSmallIntegerField(null=True, blank=True)
+    forecast_red_next = models.BooleanField(default=False)
+    drifting = models.BooleanField(default=False)
+    anomaly = models.BooleanField(default=False)
     computed_at = models.DateTimeField()
 
     objects = TenantManager(vendor="service_level__contract__vendor")
@@ -144,6 +168,11 @@ class SlaHealth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service_level_id}: {self.colour}"
+
+    @property
+    def at_risk(self) -> bool:
+        """Drifting, or forecast to turn red: the portfolio's watch list."""
+        return self.drifting or (self.periods_to_breach is not None and self.periods_to_breach > 0)
 
 
 class ReadingRevision(models.Model):

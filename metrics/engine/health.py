@@ -1,0 +1,158 @@
+"""
+SLA health: the latest state of each SLA, its trend, forecast and flags.
+
+Read from the stored period statuses (the last 24 periods of each SLA, one
+query per chunk), computed with `metrics.trends`, written only where it
+changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+
+from contracts import periods
+from contracts.models import ServiceLevel
+from contracts.rules import Colour, Direction
+from metrics import trends
+from metrics.models import PeriodStatus, SlaHealth
+
+WINDOW = 24
+FIELDS = ("latest_period", "colour", "value", "target", "minimum", "points", "enough_data",
+          "method", "slope", "forecast", "periods_to_breach", "forecast_red_next", "drifting",
+          "anomaly")  # fmt: skip
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(x, 6)
+
+
+def health_of(sla: ServiceLevel, statuses: list) -> dict:
+    """What an SLA's health row should hold, from its recent statuses (oldest first)."""
+    latest = next(
+        (s for s in reversed(statuses) if s.colour != Colour.NO_DATA or s.value is not None), None
+    )
+    valued = [s for s in statuses if s.value is not None]
+    row = {
+        "latest_period": latest.period_start if latest else None,
+        "colour": latest.colour if latest else Colour.NO_DATA,
+        "value": latest.value if latest else None,
+        "target": latest.target if latest else None,
+        "minimum": latest.minimum if latest else None,
+    }
+    last = valued[-1] if valued else None
+    known = last is not None and last.minimum is not None
+    trend = trends.trend_for(
+        [float(s.value) for s in valued],
+        higher_is_better=sla.direction == Direction.HIGHER,
+        minimum=float(last.minimum) if known else None,
+        latest_green=last is not None and last.colour == Colour.GREEN,
+        band=float(last.target - last.minimum) if known else None,
+    )
+    forecast = []
+    if trend.enough:
+        start = valued[-1].period_start
+        for h, (value, low, high) in enumerate(
+            zip(trend.forecast, trend.low, trend.high, strict=True), 1
+        ):
+            when = periods.add_periods(start, sla.period, h)
+            forecast.append(
+                {"period": when.isoformat(), "value": _r(value), "low": _r(low), "high": _r(high)}
+            )
+    row.update(
+        points=trend.points,
+        enough_data=trend.enough,
+        method=trend.method,
+        slope=_r(trend.slope),
+        forecast=forecast,
+        periods_to_breach=trend.periods_to_breach,
+        forecast_red_next=trend.forecast_red_next,
+        drifting=trend.drifting,
+        anomaly=trend.anomaly,
+    )
+    return row
+
+
+@dataclass(frozen=True)
+class Recent:
+    """The columns of a period status the health needs."""
+
+    period_start: date
+    colour: str
+    value: Decimal | None
+    target: Decimal | None
+    minimum: Decimal | None
+
+
+_RECENT_COLUMNS = ("service_level_id", "period_start", "colour", "value", "target", "minimum")
+# PostgreSQL: for each SLA, walk its unique index backwards and stop after WINDOW rows.
+_RECENT_SQL = f"""
+    SELECT ps.service_level_id, ps.period_start, ps.colour, ps.value, ps.target, ps.minimum
+    FROM unnest(%s::bigint[]) AS s(id)
+    CROSS JOIN LATERAL (
+        SELECT * FROM metrics_periodstatus p
+        WHERE p.organization_id = %s AND p.service_level_id = s.id
+        ORDER BY p.period_start DESC LIMIT {WINDOW}
+    ) ps
+"""  # noqa: S608 (a constant, no user input)
+
+
+def _recent(organization_id: int, ids: list[int]) -> dict[int, list[Recent]]:
+    recent: dict[int, list[Recent]] = {pk: [] for pk in ids}
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_RECENT_SQL, [ids, organization_id])
+            rows = cursor.fetchall()
+    else:
+        rows = (
+            PeriodStatus.objects.filter(organization_id=organization_id, service_level_id__in=ids)
+            .annotate(
+                rank=Window(
+                    RowNumber(), partition_by=[F("service_level_id")],
+                    order_by=F("period_start").desc(),
+                )
+            )
+            .filter(rank__lte=WINDOW)
+            .values_list(*_RECENT_COLUMNS)
+        )  # fmt: skip
+    for sla_id, *columns in rows:
+        recent[sla_id].append(Recent(*columns))
+    for statuses in recent.values():
+        statuses.sort(key=lambda s: s.period_start)
+    return recent
+
+
+def refresh(*, organization_id: int, slas: list[ServiceLevel], today: date) -> int:
+    """Recompute the health rows of these SLAs. Returns how many changed."""
+    ids = [s.pk for s in slas]
+    recent = _recent(organization_id, ids)
+    existing = {
+        h.service_level_id: h
+        for h in SlaHealth.objects.filter(organization_id=organization_id, service_level_id__in=ids)
+    }
+    now = timezone.now()
+    changed: list[SlaHealth] = []
+    for sla in slas:
+        wanted = health_of(sla, recent[sla.pk])
+        health = existing.get(sla.pk)
+        if health is not None and all(getattr(health, k) == v for k, v in wanted.items()):
+            continue
+        health = health or SlaHealth(organization_id=organization_id, service_level_id=sla.pk)
+        for key, value in wanted.items():
+            setattr(health, key, value)
+        health.computed_at = now
+        changed.append(health)
+    SlaHealth.objects.bulk_create(
+        changed,
+        update_conflicts=True,
+        unique_fields=["service_level"],
+        update_fields=[*FIELDS, "computed_at"],
+        batch_size=2000,
+    )
+    return len(changed)

@@ -1,0 +1,226 @@
+"""
+Period statuses on PostgreSQL: two set-based statements per chunk of SLAs.
+
+The thresholds in force (terms by effective date, improvement ratchet by
+contract year) are worked out in Python by `contracts.rules`, once per terms
+row and number of contract years, and passed in as arrays: one source of
+truth for the ratchet's decimals. Everything per period — which periods exist,
+the reading, the terms in force, colour, lateness, credits — happens in the
+database, and rows are written only where they differ (INSERT … ON CONFLICT
+DO UPDATE … WHERE … IS DISTINCT FROM); rows that no longer belong are deleted
+first.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from django.db import connection
+from django.utils import timezone
+
+from contracts import periods, rules
+from contracts.models import ServiceLevel, ServiceLevelTerms
+from metrics.engine.scope import Scope
+
+# The periods each SLA in scope should have a row for (shared by both statements).
+_PERIODS = """
+sla AS (
+    SELECT s.id, s.period, s.direction, s.kind, c.start_date, c.end_date,
+           c.submission_deadline_days AS deadline_days, c.annual_value,
+           CASE WHEN s.period = 'weekly' THEN interval '1 week' ELSE interval '1 month' END AS step,
+           CASE WHEN s.period = 'weekly' THEN date_trunc('week', c.start_date)
+                ELSE date_trunc('month', c.start_date) END::date AS first_period,
+           LEAST(
+               CASE WHEN s.period = 'weekly'
+                    THEN date_trunc('week', %(today)s::date) - interval '1 week'
+                    ELSE date_trunc('month', %(today)s::date) - interval '1 month' END,
+               CASE WHEN s.period = 'weekly' THEN date_trunc('week', c.end_date)
+                    ELSE date_trunc('month', c.end_date) END
+           )::date AS last_period
+    FROM contracts_servicelevel s
+    JOIN contracts_contract c ON c.id = s.contract_id
+    WHERE s.organization_id = %(org)s AND s.id = ANY(%(ids)s)
+),
+expected AS (
+    SELECT sla.id AS sla_id, g::date AS period_start
+    FROM sla, generate_series(sla.first_period, sla.last_period, sla.step) AS g
+    UNION
+    SELECT r.service_level_id, r.period_start FROM metrics_reading r
+    WHERE r.organization_id = %(org)s AND r.service_level_id = ANY(%(ids)s)
+),
+pairs AS (
+    SELECT * FROM unnest(%(pair_sla)s::bigint[], %(pair_period)s::date[]) AS p(sla_id, period_start)
+),
+scoped AS (
+    SELECT e.* FROM expected e
+    WHERE (%(since)s::date IS NULL OR e.period_start >= %(since)s::date)
+      AND (NOT %(by_pairs)s OR EXISTS (
+          SELECT 1 FROM pairs p WHERE p.sla_id = e.sla_id AND p.period_start = e.period_start))
+)
+"""
+
+# Rows that no longer belong (a shortened contract, a deleted reading). Run
+# before the upsert so that it doesn't wade through the rows just written.
+_DELETE = (
+    "WITH"
+    + _PERIODS
+    + """
+DELETE FROM metrics_periodstatus ps
+WHERE ps.organization_id = %(org)s AND ps.service_level_id = ANY(%(ids)s)
+  AND (%(since)s::date IS NULL OR ps.period_start >= %(since)s::date)
+  AND (NOT %(by_pairs)s OR EXISTS (
+      SELECT 1 FROM pairs p
+      WHERE p.sla_id = ps.service_level_id AND p.period_start = ps.period_start))
+  AND NOT EXISTS (
+      SELECT 1 FROM scoped sc
+      WHERE sc.sla_id = ps.service_level_id AND sc.period_start = ps.period_start)
+"""
+)
+
+_UPSERT = (
+    """WITH
+thr AS (
+    SELECT * FROM unnest(%(thr_terms)s::bigint[], %(thr_steps)s::int[],
+                         %(thr_target)s::numeric[], %(thr_minimum)s::numeric[])
+        AS thr(terms_id, steps, target, minimum)
+),
+tiers AS (
+    SELECT terms_id, array_agg(level) AS levels, array_agg(pct) AS pcts
+    FROM unnest(%(tier_terms)s::bigint[], %(tier_level)s::numeric[], %(tier_pct)s::numeric[])
+        AS t(terms_id, level, pct)
+    GROUP BY terms_id
+),
+"""
+    + _PERIODS.rstrip()
+    + """,
+terms AS (
+    SELECT t.id, t.service_level_id, t.effective_from,
+           CASE WHEN row_number() OVER w = 1 THEN '-infinity'::date ELSE t.effective_from END
+               AS valid_from,
+           COALESCE(lead(t.effective_from) OVER w, 'infinity'::date) AS valid_to
+    FROM contracts_servicelevelterms t
+    WHERE t.organization_id = %(org)s AND t.service_level_id = ANY(%(ids)s)
+    WINDOW w AS (PARTITION BY t.service_level_id ORDER BY t.effective_from)
+),
+joined AS (
+    SELECT sc.sla_id, sc.period_start, s.kind, s.direction, s.period, s.step, s.deadline_days,
+           s.annual_value, r.id AS reading_id, r.value, r.revision, t.id AS terms_id,
+           GREATEST(
+               GREATEST(EXTRACT(YEAR FROM age(sc.period_start, s.start_date))::int, 0)
+               - GREATEST(EXTRACT(YEAR FROM age(GREATEST(t.effective_from, s.start_date),
+                                                s.start_date))::int, 0),
+               0) AS steps
+    FROM scoped sc
+    JOIN sla s ON s.id = sc.sla_id
+    LEFT JOIN metrics_reading r
+        ON r.organization_id = %(org)s AND r.service_level_id = sc.sla_id
+       AND r.period_start = sc.period_start
+    LEFT JOIN terms t
+        ON t.service_level_id = sc.sla_id
+       AND sc.period_start >= t.valid_from AND sc.period_start < t.valid_to
+),
+graded AS (
+    SELECT j.*, thr.target, thr.minimum,
+        CASE
+            WHEN j.value IS NULL THEN
+                CASE WHEN %(today)s::date > (j.period_start + j.step)::date + (j.deadline_days - 1)
+                     THEN 'late' ELSE 'no_data' END
+            WHEN thr.target IS NULL THEN 'no_data'
+            WHEN (j.direction = 'higher' AND j.value >= thr.target)
+              OR (j.direction = 'lower' AND j.value <= thr.target) THEN 'green'
+            WHEN (j.direction = 'higher' AND j.value < thr.minimum)
+              OR (j.direction = 'lower' AND j.value > thr.minimum) THEN 'red'
+            ELSE 'yellow'
+        END AS colour,
+        CASE WHEN j.value IS NOT NULL AND j.kind = 'sla' AND thr.target IS NOT NULL THEN
+            COALESCE((
+                SELECT max(u.p) FROM unnest(tr.levels, tr.pcts) AS u(l, p)
+                WHERE (j.direction = 'higher' AND j.value < u.l)
+                   OR (j.direction = 'lower' AND j.value > u.l)
+            ), 0)
+        ELSE 0 END AS credit_percent
+    FROM joined j
+    LEFT JOIN thr ON thr.terms_id = j.terms_id AND thr.steps = j.steps
+    LEFT JOIN tiers tr ON tr.terms_id = j.terms_id
+),
+desired AS MATERIALIZED (
+    SELECT g.sla_id, g.period_start, g.colour, g.value, g.target, g.minimum, g.reading_id,
+           g.revision AS reading_revision, g.credit_percent, g.annual_value,
+           CASE WHEN g.period = 'weekly' THEN 5200 ELSE 1200 END AS per_year_percent
+    FROM graded g
+)
+INSERT INTO metrics_periodstatus AS ps (
+    organization_id, service_level_id, period_start, colour, value, target, minimum,
+    reading_id, reading_revision, credit_percent, credit_amount, computed_at)
+SELECT %(org)s, d.sla_id, d.period_start, d.colour, d.value, d.target, d.minimum,
+       d.reading_id, d.reading_revision, d.credit_percent,
+       round(d.annual_value * d.credit_percent / d.per_year_percent, 2), %(now)s
+FROM desired d
+ON CONFLICT (organization_id, service_level_id, period_start) DO UPDATE SET
+    colour = EXCLUDED.colour, value = EXCLUDED.value, target = EXCLUDED.target,
+    minimum = EXCLUDED.minimum, reading_id = EXCLUDED.reading_id,
+    reading_revision = EXCLUDED.reading_revision, credit_percent = EXCLUDED.credit_percent,
+    credit_amount = EXCLUDED.credit_amount, computed_at = EXCLUDED.computed_at
+WHERE (ps.colour, ps.value, ps.target, ps.minimum, ps.reading_id, ps.reading_revision,
+       ps.credit_percent, ps.credit_amount)
+  IS DISTINCT FROM
+      (EXCLUDED.colour, EXCLUDED.value, EXCLUDED.target, EXCLUDED.minimum,
+       EXCLUDED.reading_id, EXCLUDED.reading_revision, EXCLUDED.credit_percent,
+       EXCLUDED.credit_amount)
+"""
+)
+
+
+def _threshold_arrays(slas: list[ServiceLevel], today: date, organization_id: int) -> dict:
+    """Thresholds per (terms, contract years of improvement) and credit tiers, as arrays."""
+    ids = [s.pk for s in slas]
+    by_sla = {s.pk: s for s in slas}
+    thr = defaultdict(list)
+    tiers = defaultdict(list)
+    for terms in ServiceLevelTerms.objects.filter(
+        organization_id=organization_id, service_level_id__in=ids
+    ).prefetch_related("credit_tiers"):
+        contract = by_sla[terms.service_level_id].contract
+        last_day = max(contract.end_date, today)
+        years = periods.contract_year(contract.start_date, last_day)
+        spec = terms.spec()
+        for steps in range(years + 1):
+            thresholds = rules.thresholds_in_force(spec, steps)
+            thr["thr_terms"].append(terms.pk)
+            thr["thr_steps"].append(steps)
+            thr["thr_target"].append(thresholds.target)
+            thr["thr_minimum"].append(thresholds.minimum)
+        for tier in terms.credit_tiers.all():
+            tiers["tier_terms"].append(terms.pk)
+            tiers["tier_level"].append(tier.worse_than)
+            tiers["tier_pct"].append(tier.percent)
+    return {
+        **{k: thr.get(k, []) for k in ("thr_terms", "thr_steps", "thr_target", "thr_minimum")},
+        **{k: tiers.get(k, []) for k in ("tier_terms", "tier_level", "tier_pct")},
+    }
+
+
+def recompute_statuses(
+    *, organization_id: int, slas: list[ServiceLevel], scope: Scope, today: date
+) -> int:
+    """Write the period statuses in scope. Returns rows written or deleted."""
+    pairs = [
+        (sla_id, start) for sla_id, starts in (scope.periods or {}).items() for start in starts
+    ]
+    params = {
+        "org": organization_id,
+        "ids": [s.pk for s in slas],
+        "today": today,
+        "now": timezone.now(),
+        "since": scope.since,
+        "by_pairs": scope.periods is not None,
+        "pair_sla": [p[0] for p in pairs],
+        "pair_period": [p[1] for p in pairs],
+        **_threshold_arrays(slas, today, organization_id),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_DELETE, params)
+        deleted = cursor.rowcount
+        cursor.execute(_UPSERT, params)
+        return deleted + cursor.rowcount

@@ -1,0 +1,143 @@
+"""
+Period statuses in Python: the embedded default's path (SQLite), and the
+reference the PostgreSQL statement is tested against.
+
+It computes what every period's row in scope should be and writes only the
+rows that differ, deleting rows in scope for periods that no longer belong to
+the SLA (e.g. after the contract was shortened). Running it twice changes
+nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils import timezone
+
+from contracts import periods, rules
+from contracts.models import ServiceLevel, ServiceLevelTerms
+from metrics.engine.scope import Scope
+from metrics.engine.terms import TermsTimeline, deadline
+from metrics.models import PeriodStatus, Reading
+
+TWO_PLACES = Decimal("0.01")
+COMPARED = ("colour", "value", "target", "minimum", "reading_id", "reading_revision",
+            "credit_percent", "credit_amount")  # fmt: skip
+
+
+def expected_periods(sla: ServiceLevel, today: date) -> list[date]:
+    """From the contract start to the last closed period (or the contract end)."""
+    contract = sla.contract
+    last = min(
+        periods.last_closed_period(today, sla.period),
+        periods.period_start(contract.end_date, sla.period),  # end_date is the last day
+    )
+    return list(periods.iter_periods(contract.start_date, last, sla.period))
+
+
+def compute_statuses(
+    sla: ServiceLevel,
+    readings: dict[date, Reading],
+    timeline: TermsTimeline,
+    today: date,
+    starts: Iterable[date],
+) -> dict[date, dict]:
+    """What each period's status row should hold (pure, given the loaded rows)."""
+    contract = sla.contract
+    per_year = 52 if sla.period == periods.Period.WEEKLY else 12
+    result: dict[date, dict] = {}
+    for start in starts:
+        reading = readings.get(start)
+        found = timeline.thresholds(start)
+        thresholds, terms = found if found else (None, None)
+        row = {
+            "value": None,
+            "target": thresholds.target if thresholds else None,
+            "minimum": thresholds.minimum if thresholds else None,
+            "reading_id": None,
+            "reading_revision": None,
+            "credit_percent": Decimal(0),
+            "credit_amount": Decimal(0),
+        }
+        if reading is None:
+            late = today > deadline(start, sla.period, contract.submission_deadline_days)
+            row["colour"] = rules.Colour.LATE if late else rules.Colour.NO_DATA
+        else:
+            row["value"] = reading.value
+            row["reading_id"] = reading.pk
+            row["reading_revision"] = reading.revision
+            if thresholds is None:
+                row["colour"] = rules.Colour.NO_DATA
+            else:
+                row["colour"] = rules.classify(reading.value, thresholds)
+                if not sla.is_kpi and terms.tiers:
+                    pct = rules.credit_percent(reading.value, terms.tiers, sla.direction)
+                    row["credit_percent"] = pct
+                    # One division, rounded half up: the same figure the SQL path gives.
+                    amount = contract.annual_value * pct / (per_year * 100)
+                    row["credit_amount"] = amount.quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
+        result[start] = row
+    return result
+
+
+def _differs(existing: PeriodStatus, row: dict) -> bool:
+    return any(getattr(existing, name) != row[name] for name in COMPARED)
+
+
+def recompute_statuses(
+    *, organization_id: int, slas: list[ServiceLevel], scope: Scope, today: date
+) -> int:
+    """Write the period statuses in scope. Returns rows inserted, updated or deleted."""
+    ids = [s.pk for s in slas]
+    now = timezone.now()
+    terms_by_sla: dict[int, list[ServiceLevelTerms]] = defaultdict(list)
+    for terms in ServiceLevelTerms.objects.filter(
+        organization_id=organization_id, service_level_id__in=ids
+    ).prefetch_related("credit_tiers"):
+        terms_by_sla[terms.service_level_id].append(terms)
+    readings = Reading.objects.filter(organization_id=organization_id, service_level_id__in=ids)
+    existing = PeriodStatus.objects.filter(
+        organization_id=organization_id, service_level_id__in=ids
+    )
+    if scope.since:
+        readings = readings.filter(period_start__gte=scope.since)
+        existing = existing.filter(period_start__gte=scope.since)
+    readings_by_sla: dict[int, dict[date, Reading]] = defaultdict(dict)
+    for reading in readings.only("pk", "service_level_id", "period_start", "value", "revision"):
+        readings_by_sla[reading.service_level_id][reading.period_start] = reading
+    existing_by_sla: dict[int, dict[date, PeriodStatus]] = defaultdict(dict)
+    for status in existing:
+        existing_by_sla[status.service_level_id][status.period_start] = status
+
+    to_create, to_update, to_delete = [], [], []
+    for sla in slas:
+        wanted = set(expected_periods(sla, today)) | set(readings_by_sla[sla.pk])
+        starts = sorted(p for p in wanted if scope.includes(sla.pk, p))
+        timeline = TermsTimeline(terms_by_sla[sla.pk], sla.contract.start_date)
+        rows = compute_statuses(sla, readings_by_sla[sla.pk], timeline, today, starts)
+        current = existing_by_sla[sla.pk]
+        for start, row in rows.items():
+            old = current.get(start)
+            if old is None:
+                to_create.append(
+                    PeriodStatus(organization_id=organization_id, service_level_id=sla.pk,
+                                 period_start=start, computed_at=now, **row)
+                )  # fmt: skip
+            elif _differs(old, row):
+                for name in COMPARED:
+                    setattr(old, name, row[name])
+                old.computed_at = now
+                to_update.append(old)
+        to_delete.extend(
+            s.pk
+            for start, s in current.items()
+            if scope.includes(sla.pk, start) and start not in rows
+        )
+    if to_delete:
+        PeriodStatus.objects.filter(pk__in=to_delete).delete()
+    PeriodStatus.objects.bulk_create(to_create, batch_size=2000)
+    PeriodStatus.objects.bulk_update(to_update, [*COMPARED, "computed_at"], batch_size=2000)
+    return len(to_create) + len(to_update) + len(to_delete)

@@ -1,0 +1,67 @@
+"""Terms in force for a period, and the dates and charges every engine path shares."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from contracts import periods, rules
+from contracts.models import ServiceLevelTerms
+
+
+@dataclass(frozen=True)
+class TermsInForce:
+    terms_id: int
+    effective_from: date
+    spec: rules.Terms
+    tiers: list[rules.CreditTier]
+
+
+class TermsTimeline:
+    """The terms of one SLA ordered by effective date; the first also covers earlier periods."""
+
+    def __init__(self, terms: Iterable[ServiceLevelTerms], contract_start: date):
+        self.items = sorted(
+            (TermsInForce(t.pk, t.effective_from, t.spec(), t.credit_spec()) for t in terms),
+            key=lambda t: t.effective_from,
+        )
+        self.dates = [t.effective_from for t in self.items]
+        self.contract_start = contract_start
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def at(self, day: date) -> TermsInForce | None:
+        if not self.items:
+            return None
+        index = bisect.bisect_right(self.dates, day) - 1
+        return self.items[max(index, 0)]
+
+    def steps(self, terms: TermsInForce, day: date) -> int:
+        """Contract years of improvement between the terms taking effect and `day`."""
+        base = max(terms.effective_from, self.contract_start)
+        years = periods.contract_year(self.contract_start, day) - periods.contract_year(
+            self.contract_start, base
+        )
+        return max(years, 0)
+
+    def thresholds(self, day: date) -> tuple[rules.Thresholds, TermsInForce] | None:
+        """Thresholds in force on `day`, after the improvement ratchet."""
+        terms = self.at(day)
+        if terms is None:
+            return None
+        return rules.thresholds_in_force(terms.spec, self.steps(terms, day)), terms
+
+
+def period_charge(annual_value: Decimal, kind: str) -> Decimal:
+    """The contract's charge for one period: credits are a percent of it."""
+    per_year = 52 if kind == periods.Period.WEEKLY else 12
+    return annual_value / per_year
+
+
+def deadline(period_start: date, kind: str, deadline_days: int) -> date:
+    """The last day on which data for the period is on time."""
+    return periods.period_end(period_start, kind) + timedelta(days=deadline_days - 1)

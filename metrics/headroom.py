@@ -1,0 +1,73 @@
+"""
+Headroom: how far the latest value is from yellow and from red, in the SLA's
+unit and as a share of the band between target and minimum; for availability
+measured as a percentage of time, the period's downtime budget in minutes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from contracts import periods
+from contracts.rules import Direction
+
+MINUTES_PER_DAY = 24 * 60
+
+
+@dataclass(frozen=True)
+class Downtime:
+    minutes_in_period: int
+    allowed_at_target: Decimal  # green as long as downtime stays within this
+    allowed_at_minimum: Decimal  # red beyond this
+    used: Decimal
+
+    @property
+    def share_used(self) -> Decimal:
+        if not self.allowed_at_target:
+            return Decimal(0)
+        return self.used / self.allowed_at_target
+
+
+@dataclass(frozen=True)
+class Headroom:
+    to_yellow: Decimal  # positive: room before yellow; negative: already past the target
+    to_red: Decimal  # positive: room before red; negative: past the minimum
+    band: Decimal
+    share_to_yellow: Decimal | None  # to_yellow as a share of the band
+    share_to_red: Decimal | None
+    downtime: Downtime | None = None
+
+
+def headroom(
+    *,
+    value: Decimal,
+    target: Decimal,
+    minimum: Decimal,
+    direction: str,
+    measures_time: bool = False,
+    period_start: date | None = None,
+    period_kind: str = periods.Period.MONTHLY,
+) -> Headroom:
+    sign = 1 if direction == Direction.HIGHER else -1
+    to_yellow = (value - target) * sign
+    to_red = (value - minimum) * sign
+    band = abs(target - minimum)
+    downtime = None
+    if measures_time and period_start is not None:
+        minutes = periods.period_days(period_start, period_kind) * MINUTES_PER_DAY
+        downtime = Downtime(
+            minutes_in_period=minutes,
+            allowed_at_target=(minutes * (100 - target) / 100).quantize(Decimal("0.1")),
+            allowed_at_minimum=(minutes * (100 - minimum) / 100).quantize(Decimal("0.1")),
+            used=(minutes * (100 - value) / 100).quantize(Decimal("0.1")),
+        )
+    return Headroom(
+        to_yellow=to_yellow,
+        to_red=to_red,
+        band=band,
+        share_to_yellow=(to_yellow / band) if band else None,
+        share_to_red=(to_red / band) if band else None,
+        downtime=downtime,
+    )

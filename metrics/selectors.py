@@ -1,0 +1,152 @@
+"""Reads for statuses: credits per contract, roll-ups, the watch list."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Count, F, Q, QuerySet
+
+from contracts import periods
+from contracts.models import Contract, Vendor
+from contracts.rules import SEVERITY, Colour
+from metrics.models import PeriodStatus, SlaHealth
+
+# Points per colour in the weighted health score (no data and late don't score).
+SCORE_POINTS = {Colour.GREEN: 100, Colour.YELLOW: 50, Colour.RED: 0}
+
+
+@dataclass
+class Rollup:
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(Colour, 0))
+    weight: int = 0
+    points: int = 0
+
+    @property
+    def worst(self) -> str:
+        present = [c for c, n in self.counts.items() if n]
+        return max(present, key=lambda c: SEVERITY[c]) if present else Colour.NO_DATA
+
+    @property
+    def score(self) -> int | None:
+        """Weighted share of the best possible (green everywhere), 0 to 100."""
+        return round(self.points / self.weight) if self.weight else None
+
+    def add(self, colour: str, weight: int = 1) -> None:
+        self.counts[colour] += 1
+        if colour in SCORE_POINTS:
+            self.weight += weight
+            self.points += SCORE_POINTS[colour] * weight
+
+
+def rollup(slas: Iterable) -> Rollup:
+    """Roll up SLAs that carry their `health` (already loaded): no query."""
+    result = Rollup()
+    for sla in slas:
+        health = getattr(sla, "health", None)
+        result.add(health.colour if health else Colour.NO_DATA, sla.weight)
+    return result
+
+
+def watch_list(limit: int = 10) -> QuerySet[SlaHealth]:
+    """Drifting SLAs and those forecast to breach, soonest first (one query)."""
+    return (
+        SlaHealth.objects.filter(service_level__is_active=True)
+        .filter(Q(drifting=True) | Q(periods_to_breach__gt=0))
+        .select_related("service_level__contract__vendor")
+        .order_by(
+            F("periods_to_breach").asc(nulls_last=True), "service_level__contract__reference"
+        )[:limit]
+    )
+
+
+def vendors_with_counts() -> QuerySet[Vendor]:
+    """Vendors with their active SLAs counted by latest colour (one query)."""
+    base = "contracts__service_levels"
+    active = Q(**{f"{base}__is_active": True})
+    return Vendor.objects.annotate(
+        contract_count=Count("contracts", distinct=True),
+        **{
+            f"n_{colour}": Count(base, filter=active & Q(**{f"{base}__health__colour": colour}))
+            for colour in Colour.values
+        },
+    ).order_by("name")
+
+
+@dataclass
+class CreditMonth:
+    month: date
+    assessed: Decimal  # sum over the SLAs, before the cap
+    cap: Decimal
+    by_sla: dict[str, Decimal]
+
+    @property
+    def credited(self) -> Decimal:
+        return min(self.assessed, self.cap)
+
+    @property
+    def capped(self) -> bool:
+        return self.assessed > self.cap
+
+
+@dataclass
+class CreditYear:
+    year: int
+    start: date
+    assessed: Decimal = Decimal(0)
+    credited: Decimal = Decimal(0)
+
+
+def credits_for(
+    contracts: Iterable[Contract],
+) -> dict[int, tuple[list[CreditMonth], list[CreditYear]]]:
+    """
+    Service credits per month (weekly SLAs' credits fall in the month their
+    week starts), capped by each contract's at-risk amount, and totals per
+    contract year. One query for all the contracts.
+    """
+    contracts = {c.pk: c for c in contracts}
+    months: dict[int, dict[date, CreditMonth]] = {pk: {} for pk in contracts}
+    rows = (
+        PeriodStatus.objects.filter(
+            service_level__contract__in=list(contracts), credit_amount__gt=0
+        )
+        .values_list("service_level__contract_id", "period_start", "service_level__code",
+                     "credit_amount")
+        .order_by("period_start")
+    )  # fmt: skip
+    for contract_id, start, code, amount in rows:
+        contract = contracts[contract_id]
+        month = start.replace(day=1)
+        entry = months[contract_id].get(month)
+        if entry is None:
+            cap = (contract.monthly_charge * contract.at_risk_percent / 100).quantize(
+                Decimal("0.01"), rounding=ROUND_HALF_UP
+            )
+            entry = months[contract_id][month] = CreditMonth(month, Decimal(0), cap,
+                                                             defaultdict(Decimal))  # fmt: skip
+        entry.assessed += amount
+        entry.by_sla[code] += amount
+    result = {}
+    for pk, contract in contracts.items():
+        years: dict[int, CreditYear] = {}
+        for entry in months[pk].values():
+            entry.by_sla = dict(entry.by_sla)  # templates must not create keys on lookup
+            number = periods.contract_year(contract.start_date, entry.month)
+            first = periods.add_periods(contract.start_date.replace(day=1), "monthly",
+                                        12 * (number - 1))  # fmt: skip
+            year = years.setdefault(number, CreditYear(number, first))
+            year.assessed += entry.assessed
+            year.credited += entry.credited
+        result[pk] = (
+            sorted(months[pk].values(), key=lambda m: m.month),
+            sorted(years.values(), key=lambda y: y.year),
+        )
+    return result
+
+
+def contract_credits(contract: Contract) -> tuple[list[CreditMonth], list[CreditYear]]:
+    return credits_for([contract])[contract.pk]
