@@ -1,1 +1,314 @@
-"""Escalation policies, escalations and notifications (to come)."""
+"""
+Escalation policies, escalations with their timeline, and the notification
+outbox that gets them to people exactly once.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from contracts.models import Contract, ServiceLevel
+from slagov.models import Organization
+from slagov.tenancy import TenantManager
+
+
+class Recipient(models.TextChoices):
+    OWNER = "owner", "Contract owner"
+    VENDOR_CONTACTS = "vendor_contacts", "The vendor's contacts"
+    ACCOUNT_MANAGERS = "account_managers", "Account managers"
+    LEADERSHIP = "leadership", "Leadership"
+    ADMINS = "admins", "Organisation admins"
+
+
+class EscalationPolicy(models.Model):
+    """
+    Ordered steps for one organisation (`contract` empty: the default) or for
+    one contract (an override, used instead of the default).
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    contract = models.ForeignKey(
+        Contract, null=True, blank=True, on_delete=models.CASCADE, related_name="policies"
+    )
+    name = models.CharField(max_length=120, default="Escalation policy")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantManager()
+
+    class Meta:
+        verbose_name_plural = "escalation policies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=Q(contract__isnull=True),
+                name="escalationpolicy_one_default",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "contract"],
+                condition=Q(contract__isnull=False),
+                name="escalationpolicy_one_per_contract",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EscalationStep(models.Model):
+    """
+    One condition and what follows from it.
+
+    - `state`: the SLA has been `colour` (yellow-or-worse, or red) for at least
+      `threshold` days: the days covered by the unbroken trailing run of
+      periods in that state (one red monthly reading is that month's days).
+    - `forecast`: forecast to turn red within `threshold` periods while still
+      green or yellow (an early warning; not for compliance-mode contracts).
+    - `missed_due`: an escalation's due-by passed unmet: one level up.
+    - `data_late`: the SLA's data is late by at least `threshold` days.
+    """
+
+    class Condition(models.TextChoices):
+        STATE = "state", "In a state for N days"
+        FORECAST = "forecast", "Forecast to turn red within N periods"
+        MISSED_DUE = "missed_due", "Due-by missed"
+        DATA_LATE = "data_late", "Data late by N days"
+
+    class State(models.TextChoices):
+        YELLOW_OR_WORSE = "yellow_or_worse", "Yellow or worse"
+        RED = "red", "Red"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="steps")
+    order = models.PositiveSmallIntegerField()
+    condition = models.CharField(max_length=12, choices=Condition.choices)
+    state = models.CharField(max_length=16, choices=State.choices, blank=True)
+    threshold = models.PositiveSmallIntegerField(
+        default=0, help_text="Days (state, data late) or periods (forecast)."
+    )
+    level = models.PositiveSmallIntegerField(help_text="0 early warning, 1 managers, 2 leadership…")
+    recipients = models.JSONField(default=list, help_text="Roles to notify.")
+    due_hours = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="A meeting must be recorded within this many hours."
+    )
+    action = models.CharField(max_length=200, help_text="What has to happen, in words.")
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["policy", "order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "policy", "order"], name="escalationstep_unique_order"
+            ),
+            models.CheckConstraint(
+                condition=~Q(condition="state") | Q(state__in=["yellow_or_worse", "red"]),
+                name="escalationstep_state_needs_colour",
+            ),
+            models.CheckConstraint(condition=Q(level__lte=5), name="escalationstep_level_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_condition_display()} → level {self.level}"
+
+    @property
+    def early_warning(self) -> bool:
+        """Steps that act before a breach: not for compliance-mode contracts."""
+        return self.condition == self.Condition.FORECAST or (
+            self.condition == self.Condition.STATE and self.state == self.State.YELLOW_OR_WORSE
+        )
+
+
+class Escalation(models.Model):
+    """
+    Opened by a step for an SLA. One open escalation per SLA and kind
+    (performance, or data late), however often conditions are evaluated.
+
+    Transitions (enforced in escalations.services):
+      open → acknowledged                 (someone takes it on)
+      open | acknowledged → resolved      (back to green on its own, or by hand with a note)
+      level rises while open or acknowledged; a resolved one that recurs opens anew.
+    """
+
+    class Kind(models.TextChoices):
+        PERFORMANCE = "performance", "Performance"
+        DATA = "data", "Data late"
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        RESOLVED = "resolved", "Resolved"
+
+    class Resolution(models.TextChoices):
+        BACK_TO_GREEN = "back_to_green", "Back to green"
+        DATA_RECEIVED = "data_received", "Data received"
+        BY_HAND = "by_hand", "Resolved by hand"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="escalations")
+    service_level = models.ForeignKey(
+        ServiceLevel, on_delete=models.CASCADE, related_name="escalations"
+    )
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    level = models.PositiveSmallIntegerField()
+    state = models.CharField(max_length=12, choices=State.choices, default=State.OPEN)
+    step = models.ForeignKey(EscalationStep, null=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(max_length=300, help_text="The condition, in words.")
+    opened_at = models.DateTimeField()
+    due_by = models.DateTimeField(null=True, blank=True)
+    due_met_at = models.DateTimeField(null=True, blank=True)
+    due_missed_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    acknowledged_by_email = models.EmailField(blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=16, choices=Resolution.choices, blank=True)
+    resolution_note = models.TextField(blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reached_red = models.BooleanField(
+        default=False, help_text="Did the SLA turn red while this was open? (breaches avoided)"
+    )
+
+    objects = TenantManager(vendor="contract__vendor")
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "service_level", "kind"],
+                condition=~Q(state="resolved"),
+                name="escalation_one_open_per_sla_and_kind",
+            ),
+        ]
+        indexes = [
+            # The escalation list: open ones first, newest first.
+            models.Index(
+                fields=["organization", "state", "-opened_at"], name="escalation_org_state"
+            ),
+            # Time-based sweep: open escalations past their due-by.
+            models.Index(fields=["organization", "due_by"], name="escalation_org_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} level {self.level} {self.service_level_id} ({self.state})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state != self.State.RESOLVED
+
+    @property
+    def overdue(self) -> bool:
+        from django.utils import timezone
+
+        return (
+            self.is_open
+            and self.due_by is not None
+            and self.due_met_at is None
+            and self.due_by < timezone.now()
+        )
+
+
+class EscalationEvent(models.Model):
+    """The timeline: every change of an escalation, with who and why."""
+
+    class Kind(models.TextChoices):
+        OPENED = "opened", "Opened"
+        RAISED = "raised", "Level raised"
+        DUE_MISSED = "due_missed", "Due-by missed"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        MEETING = "meeting", "Meeting recorded"
+        RESOLVED = "resolved", "Resolved"
+        NOTE = "note", "Note"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    escalation = models.ForeignKey(Escalation, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=14, choices=Kind.choices)
+    at = models.DateTimeField()
+    level = models.PositiveSmallIntegerField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    message = models.CharField(max_length=500)
+
+    objects = TenantManager(vendor="escalation__contract__vendor")
+
+    class Meta:
+        ordering = ["escalation", "at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.escalation_id} {self.kind} at {self.at:%Y-%m-%d %H:%M}"
+
+
+def new_ack_nonce() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class Notification(models.Model):
+    """
+    The outbox: one row per escalation event and recipient, written in the
+    same transaction as the event. A worker claims a row (SELECT … FOR UPDATE
+    SKIP LOCKED), sends it, and marks it sent before releasing it; SMTP
+    errors are retried with backoff.
+
+    States: pending → sent | failed (after too many attempts); digest rows
+    stay pending until the digest that carries them is sent.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    class Delivery(models.TextChoices):
+        IMMEDIATE = "immediate", "Immediately"
+        DIGEST = "digest", "In the daily digest"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    event = models.ForeignKey(
+        EscalationEvent, on_delete=models.CASCADE, related_name="notifications"
+    )
+    escalation = models.ForeignKey(
+        Escalation, on_delete=models.CASCADE, related_name="notifications"
+    )
+    email = models.EmailField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    delivery = models.CharField(max_length=9, choices=Delivery.choices, default=Delivery.IMMEDIATE)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_error = models.CharField(max_length=500, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    ack_nonce = models.CharField(max_length=32, default=new_ack_nonce, unique=True)
+    ack_used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantManager(vendor="escalation__contract__vendor")
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "event", "email"], name="notification_once_per_event"
+            ),
+        ]
+        indexes = [
+            # The sender's claim: pending immediate rows that are due, oldest first.
+            models.Index(
+                fields=["state", "delivery", "next_attempt_at"],
+                name="notification_due",
+                condition=Q(state="pending"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} → {self.email} ({self.state})"

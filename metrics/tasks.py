@@ -18,12 +18,17 @@ def recompute_statuses(
     since: str | None = None,
     pairs: list | None = None,
 ) -> int:
-    return services.statuses_recompute(
+    written = services.statuses_recompute(
         organization_id=organization_id,
         service_level_ids=service_level_ids,
         since=since,
         pairs=pairs,
     )
+    # The escalation rules look at the statuses just written.
+    from escalations.tasks import evaluate_escalations
+
+    evaluate_escalations.delay(organization_id, service_level_ids)
+    return written
 
 
 @shared_task

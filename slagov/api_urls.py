@@ -1,6 +1,7 @@
 from rest_framework.routers import SimpleRouter
 
 from contracts.api import ContractViewSet, ServiceLevelViewSet, VendorViewSet
+from escalations.api import EscalationViewSet, PolicyViewSet
 from metrics.api import (
     CreditViewSet,
     ReadingViewSet,
@@ -18,3 +19,5 @@ router.register("submissions", SubmissionViewSet, basename="submission")
 router.register("statuses", StatusViewSet, basename="status")
 router.register("trends", TrendViewSet, basename="trend")
 router.register("credits", CreditViewSet, basename="credit")
+router.register("escalations", EscalationViewSet, basename="escalation")
+router.register("escalation-policies", PolicyViewSet, basename="policy")

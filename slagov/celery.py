@@ -22,4 +22,22 @@ app.conf.beat_schedule = {
         "task": "metrics.tasks.send_data_reminders",
         "schedule": crontab(minute=30, hour=6),
     },
+    # Escalation rules over every SLA (time-based conditions, missed due-bys).
+    "escalation-sweep": {
+        "task": "escalations.tasks.sweep",
+        "schedule": crontab(minute=20),
+    },
+    # The outbox: retries of notifications whose sending failed.
+    "send-notifications": {
+        "task": "escalations.tasks.send_notifications",
+        "schedule": crontab(minute="*/2"),
+    },
+    "escalation-digests": {
+        "task": "escalations.tasks.send_daily_digests",
+        "schedule": crontab(minute=0, hour=7),
+    },
+    "leadership-digest": {
+        "task": "escalations.tasks.send_leadership_digests",
+        "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
+    },
 }

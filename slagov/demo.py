@@ -35,6 +35,7 @@ from contracts.models import (
     Vendor,
     VendorContact,
 )
+from escalations import evaluate
 from metrics import engine
 from metrics.models import Reading
 from slagov.models import Membership, Organization
@@ -449,12 +450,11 @@ def seed(today: date | None = None) -> list[tuple[str, str, str]]:
         user_model = get_user_model()
         if not user_model.objects.filter(username="operator").exists():
             user_model.objects.create_superuser("operator", "operator@example.com", DEMO_PASSWORD)
-    engine.recompute_service_levels(
-        organization_id=northwind.pk, service_level_ids=nw_ids, today=today
-    )
-    engine.recompute_service_levels(
-        organization_id=globex.pk, service_level_ids=gx_ids, today=today
-    )
+    for org, ids in ((northwind, nw_ids), (globex, gx_ids)):
+        engine.recompute_service_levels(organization_id=org.pk, service_level_ids=ids, today=today)
+        # The stories escalate: the availability dip reaches leadership, the
+        # creeping mean time to repair gets an early warning.
+        evaluate.evaluate(organization_id=org.pk, service_level_ids=ids, today=today)
     logins = []
     for org_name, people in (
         ("Northwind Logistics", NORTHWIND_PEOPLE),

@@ -69,7 +69,18 @@ class Membership(models.Model):
         related_name="memberships",
         help_text="Required for vendor users; empty for everyone else.",
     )
+
+    class Delivery(models.TextChoices):
+        IMMEDIATE = "immediate", "As they happen"
+        DIGEST = "digest", "In a daily digest"
+
     title = models.CharField(max_length=120, blank=True)
+    escalation_delivery = models.CharField(
+        max_length=9,
+        choices=Delivery.choices,
+        default=Delivery.IMMEDIATE,
+        help_text="Early warnings and level 1 escalations: at once, or once a day.",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

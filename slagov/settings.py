@@ -332,6 +332,12 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ReadingSourceEnum": "metrics.models.readings.Reading.Source",
         "SubmissionSourceEnum": "metrics.models.submissions.Submission.Source",
+        "ServiceLevelKindEnum": "contracts.models.ServiceLevel.Kind",
+        "EscalationKindEnum": "escalations.models.Escalation.Kind",
+        "EscalationEventKindEnum": "escalations.models.EscalationEvent.Kind",
+        "SubmissionStateEnum": "metrics.models.submissions.Submission.State",
+        "EscalationStateEnum": "escalations.models.Escalation.State",
+        "EscalationStepStateEnum": "escalations.models.EscalationStep.State",
     },
 }
 

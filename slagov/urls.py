@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import IsAuthenticated
 
+from escalations import views as escalation_views
 from slagov import api_urls, views
 
 org_patterns = [
@@ -11,12 +12,14 @@ org_patterns = [
     path("settings/tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
     path("", include("contracts.urls")),
     path("", include("metrics.urls")),
+    path("", include("escalations.urls")),
 ]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("orgs/", views.organization_list, name="organizations"),
     path("healthz/", views.healthz, name="healthz"),
+    path("ack/<str:token>/", escalation_views.ack, name="escalation_ack"),
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

@@ -94,6 +94,8 @@ class Side:
     contact: object
     token: object = None
     submission: object = None
+    escalation: object = None
+    policy: object = None
 
 
 @dataclass
@@ -126,6 +128,35 @@ def make_side(org, name: str) -> Side:
     )
     engine.recompute(organization_id=org.pk, service_level_ids=[sla.pk], today=date(2026, 2, 3))
     return Side(vendor, contract, sla, terms, reading, contact)
+
+
+def make_escalation(sla):
+    from django.utils import timezone
+    from django_scopes import scopes_disabled
+
+    from escalations.models import Escalation
+
+    with scopes_disabled():
+        return Escalation.objects.create(
+            organization_id=sla.organization_id,
+            contract_id=sla.contract_id,
+            service_level=sla,
+            kind=Escalation.Kind.PERFORMANCE,
+            level=1,
+            reason="test",
+            opened_at=timezone.now(),
+        )
+
+
+def make_policy(contract):
+    from django_scopes import scopes_disabled
+
+    from escalations.models import EscalationPolicy
+
+    with scopes_disabled():
+        return EscalationPolicy.objects.create(
+            organization_id=contract.organization_id, contract=contract
+        )
 
 
 def member(org, username: str, role: str, vendor=None):
@@ -162,6 +193,8 @@ def world(db) -> World:
         side.token, _ = api_token_create(
             organization=side_org, actor=user, membership=user.memberships.get(), name="t"
         )
+        side.escalation = make_escalation(side.sla)
+        side.policy = make_policy(side.contract)
         side.submission = submission_receive(
             organization=side_org,
             actor=user,

@@ -24,6 +24,7 @@ NON_TENANT = {
     "api-schema",
     "api-docs",
     "api-redoc",
+    "escalation_ack",  # the token decides: see tests/test_escalations.py
 }
 
 # URL kwarg (or API basename for `pk`) → the object of a Side it names.
@@ -35,6 +36,7 @@ KWARG_OBJECTS = {
     "contact_id": "contact",
     "token_id": "token",
     "submission_id": "submission",
+    "escalation_id": "escalation",
 }
 API_PK_OBJECTS = {
     "api:vendor": "vendor",
@@ -43,6 +45,8 @@ API_PK_OBJECTS = {
     "api:reading": "reading",
     "api:submission": "submission",
     "api:trend": "sla",
+    "api:escalation": "escalation",
+    "api:policy": "policy",
 }
 
 

@@ -177,3 +177,9 @@ def test_vendor_creates_own_token_in_the_app_and_admin_revokes_it(client, world:
     client.force_login(world.alice)
     client.post(reverse("token_revoke", args=[world.org.slug, token.pk]))
     assert api.get(_url(world, "contract-list")).status_code == 401
+
+
+def test_schema_generates_without_warnings():
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")

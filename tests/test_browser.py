@@ -132,3 +132,25 @@ def test_vendor_uploads_fixes_an_error_confirms_and_sees_the_new_colour(page, tm
     page.click("#portfolio a:has-text('NW-NET-002')")
     row = page.locator("table.data tr", has_text="Temperature excursions")
     assert "Green" in row.inner_text()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_account_manager_records_the_meeting_an_escalation_asks_for(page):
+    seed()
+    login(page, "bob")
+    page.click("nav >> text=Escalations")
+    page.fill("input[name=level]", "1")
+    page.dispatch_event("input[name=level]", "change")
+    page.wait_for_url("**level=1*")
+    page.wait_for_selector("#escalations tbody tr[data-escalation]")
+    first = page.locator("#escalations tbody tr[data-escalation]").first
+    assert "L1" in first.inner_text()
+    first.locator("a").first.click()
+    page.wait_for_selector("#meeting-form")
+    assert "48" in page.inner_text("body")  # "meet within 48 hours"
+    page.fill("#id_attendees", "Bob Brennan (Northwind)\nVictor Vogel (Bluebird IT)")
+    page.fill("#id_notes", "Backlog plan agreed: two extra agents from Monday.")
+    page.click("#meeting-form button[type=submit]")
+    page.wait_for_selector("#timeline li[data-kind=meeting]")
+    assert "The due-by is met" in page.inner_text("#timeline")
+    assert "met" in page.inner_text("#due")

@@ -90,3 +90,21 @@ def test_one_vendor_login_serves_two_customers(demo):
         Membership.objects.filter(organization__slug="globex").values_list("role", flat=True)
     )
     assert roles == {"admin", "account_manager", "leadership", "vendor"}
+
+
+@scopes_disabled()
+def test_the_stories_escalate(demo):
+    from escalations.models import Escalation
+
+    def escalation(reference, code):
+        return Escalation.objects.get(
+            service_level__contract__reference=reference,
+            service_level__code=code,
+            state="open",
+            kind="performance",
+        )
+
+    assert escalation("NW-NET-001", "avail").level == 2  # the dip reaches leadership
+    mttr = escalation("NW-FLT-001", "mttr")  # still green: an early warning first
+    assert mttr.level == 0
+    assert "forecast to turn red" in mttr.reason

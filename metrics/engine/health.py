@@ -92,37 +92,75 @@ class Recent:
 
 _RECENT_COLUMNS = ("service_level_id", "period_start", "colour", "value", "target", "minimum")
 # PostgreSQL: for each SLA, walk its unique index backwards and stop after WINDOW rows.
-_RECENT_SQL = f"""
+_RECENT_SQL = """
     SELECT ps.service_level_id, ps.period_start, ps.colour, ps.value, ps.target, ps.minimum
     FROM unnest(%s::bigint[]) AS s(id)
     CROSS JOIN LATERAL (
         SELECT * FROM metrics_periodstatus p
         WHERE p.organization_id = %s AND p.service_level_id = s.id
-        ORDER BY p.period_start DESC LIMIT {WINDOW}
+        ORDER BY p.period_start DESC LIMIT %s
     ) ps
-"""  # noqa: S608 (a constant, no user input)
+"""
 
 
-def _recent(organization_id: int, ids: list[int]) -> dict[int, list[Recent]]:
+def _recent_rows(organization_id: int, ids: list[int], limit: int):
+    """Portable (SQLite): a window function over the SLAs' statuses."""
+    return (
+        PeriodStatus.objects.filter(organization_id=organization_id, service_level_id__in=ids)
+        .annotate(
+            rank=Window(
+                RowNumber(), partition_by=[F("service_level_id")], order_by=F("period_start").desc()
+            )
+        )
+        .filter(rank__lte=limit)
+        .values_list(*_RECENT_COLUMNS)
+    )
+
+
+def _recent(organization_id: int, ids: list[int], limit: int = WINDOW) -> dict[int, list[Recent]]:
+    """The latest `limit` statuses of each SLA, oldest first."""
     recent: dict[int, list[Recent]] = {pk: [] for pk in ids}
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(_RECENT_SQL, [ids, organization_id])
+            cursor.execute(_RECENT_SQL, [ids, organization_id, limit])
             rows = cursor.fetchall()
     else:
-        rows = (
-            PeriodStatus.objects.filter(organization_id=organization_id, service_level_id__in=ids)
-            .annotate(
-                rank=Window(
-                    RowNumber(), partition_by=[F("service_level_id")],
-                    order_by=F("period_start").desc(),
-                )
-            )
-            .filter(rank__lte=WINDOW)
-            .values_list(*_RECENT_COLUMNS)
-        )  # fmt: skip
+        rows = _recent_rows(organization_id, ids, limit)
     for sla_id, *columns in rows:
         recent[sla_id].append(Recent(*columns))
+    for statuses in recent.values():
+        statuses.sort(key=lambda s: s.period_start)
+    return recent
+
+
+@dataclass(frozen=True, slots=True)
+class RecentColour:
+    period_start: date
+    colour: str
+
+
+_RECENT_COLOURS_SQL = """
+    SELECT ps.service_level_id, ps.period_start, ps.colour
+    FROM unnest(%s::bigint[]) AS s(id)
+    CROSS JOIN LATERAL (
+        SELECT period_start, colour, service_level_id FROM metrics_periodstatus p
+        WHERE p.organization_id = %s AND p.service_level_id = s.id
+        ORDER BY p.period_start DESC LIMIT %s
+    ) ps
+"""
+
+
+def recent_colours(organization_id: int, ids: list[int], limit: int) -> dict[int, list]:
+    """The latest `limit` periods and colours of each SLA, oldest first (escalation rules)."""
+    recent: dict[int, list] = {pk: [] for pk in ids}
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_RECENT_COLOURS_SQL, [ids, organization_id, limit])
+            rows = cursor.fetchall()
+    else:
+        rows = [(r[0], r[1], r[2]) for r in _recent_rows(organization_id, ids, limit)]
+    for sla_id, period_start, colour in rows:
+        recent[sla_id].append(RecentColour(period_start, colour))
     for statuses in recent.values():
         statuses.sort(key=lambda s: s.period_start)
     return recent

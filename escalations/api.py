@@ -1,0 +1,176 @@
+"""API for escalations (list, detail, acknowledge, resolve) and policies (admins write)."""
+
+from __future__ import annotations
+
+import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.response import Response
+
+from escalations import policy_services, services
+from escalations.models import (
+    Escalation,
+    EscalationEvent,
+    EscalationPolicy,
+    EscalationStep,
+    Recipient,
+)
+from escalations.policies import ensure_default_policy
+from slagov.api import TenantViewSet
+
+
+class EventSerializer(serializers.ModelSerializer):
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = EscalationEvent
+        fields = ["kind", "at", "level", "actor", "message"]
+
+
+class EscalationSerializer(serializers.ModelSerializer):
+    contract_reference = serializers.CharField(source="contract.reference", read_only=True)
+    sla = serializers.CharField(source="service_level.code", read_only=True)
+    acknowledged_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    overdue = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Escalation
+        fields = [
+            "id", "contract", "contract_reference", "service_level", "sla", "kind", "level",
+            "state", "reason", "opened_at", "due_by", "due_met_at", "due_missed_at", "overdue",
+            "acknowledged_at", "acknowledged_by", "resolved_at", "resolution",
+            "resolution_note",
+        ]  # fmt: skip
+
+
+class EscalationDetailSerializer(EscalationSerializer):
+    events = EventSerializer(many=True, read_only=True)
+
+    class Meta(EscalationSerializer.Meta):
+        fields = [*EscalationSerializer.Meta.fields, "events"]
+
+
+class ResolveSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=2000)
+
+
+class EscalationFilter(django_filters.FilterSet):
+    level = django_filters.NumberFilter()
+    state = django_filters.MultipleChoiceFilter(choices=Escalation.State.choices)
+    vendor = django_filters.NumberFilter(field_name="contract__vendor")
+    contract = django_filters.NumberFilter(field_name="contract")
+
+    class Meta:
+        model = Escalation
+        fields = ["level", "state", "vendor", "contract"]
+
+
+class EscalationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """Escalations of the organisation (a vendor user's token: that vendor's only)."""
+
+    queryset = Escalation.objects.none()
+    filterset_class = EscalationFilter
+
+    def get_queryset(self):
+        queryset = Escalation.objects.select_related(
+            "contract", "service_level", "acknowledged_by"
+        ).order_by("-opened_at")
+        if self.action == "retrieve":
+            queryset = queryset.prefetch_related("events__actor")
+        return queryset
+
+    def get_serializer_class(self):
+        if self.action == "resolve":
+            return ResolveSerializer
+        return EscalationDetailSerializer if self.action != "list" else EscalationSerializer
+
+    def _detail(self, escalation: Escalation, status: int = 200) -> Response:
+        escalation = self.get_queryset().prefetch_related("events__actor").get(pk=escalation.pk)
+        return Response(EscalationDetailSerializer(escalation).data, status=status)
+
+    @extend_schema(request=None, responses={200: EscalationDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, *args, **kwargs):
+        escalation = self.get_object()
+        if not services.escalation_acknowledge(escalation=escalation, actor=request.user):
+            return Response({"detail": "Already acknowledged or resolved."}, status=409)
+        return self._detail(escalation)
+
+    @extend_schema(request=ResolveSerializer, responses={200: EscalationDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, *args, **kwargs):
+        escalation = self.get_object()
+        serializer = ResolveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            services.escalation_resolve(
+                escalation=escalation, actor=request.user,
+                note=serializer.validated_data["note"], tenant=self.tenant,
+            )  # fmt: skip
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.messages) from None
+        return self._detail(escalation)
+
+
+class StepSerializer(serializers.ModelSerializer):
+    recipients = serializers.ListField(
+        child=serializers.ChoiceField(choices=Recipient.choices), allow_empty=False
+    )
+
+    class Meta:
+        model = EscalationStep
+        fields = ["condition", "state", "threshold", "level", "recipients", "due_hours", "action"]
+
+    def validate(self, attrs):
+        condition = attrs.get("condition")
+        if condition == EscalationStep.Condition.STATE and not attrs.get("state"):
+            raise ValidationError({"state": "Say which state: yellow_or_worse or red."})
+        if condition != EscalationStep.Condition.STATE:
+            attrs["state"] = ""
+        if condition != EscalationStep.Condition.MISSED_DUE and not attrs.get("threshold"):
+            raise ValidationError({"threshold": "It must be at least 1."})
+        if attrs.get("level", 0) > 5:
+            raise ValidationError({"level": "Levels go from 0 to 5."})
+        return attrs
+
+
+class PolicySerializer(serializers.ModelSerializer):
+    steps = StepSerializer(many=True)
+
+    class Meta:
+        model = EscalationPolicy
+        fields = ["id", "contract", "name", "steps", "updated_at"]
+        read_only_fields = ["contract", "updated_at"]
+
+
+class PolicyViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, TenantViewSet
+):
+    """Escalation policies: the default (`contract` null) and per-contract overrides."""
+
+    serializer_class = PolicySerializer
+    queryset = EscalationPolicy.objects.none()
+    http_method_names = ["get", "put", "head", "options"]
+
+    def get_queryset(self):
+        if self.tenant.is_vendor:
+            return EscalationPolicy.objects.none()  # customer-side configuration
+        ensure_default_policy(self.tenant.organization.pk)
+        return EscalationPolicy.objects.prefetch_related("steps").order_by("contract_id", "pk")
+
+    def perform_update(self, serializer):
+        if not self.tenant.is_admin:
+            raise PermissionDenied("Only organisation admins change escalation policies.")
+        try:
+            policy_services.policy_save(
+                organization=self.tenant.organization, actor=self.request.user,
+                policy=serializer.instance, steps=serializer.validated_data["steps"],
+            )  # fmt: skip
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.messages) from None
+        if "name" in serializer.validated_data:
+            serializer.instance.name = serializer.validated_data["name"]
+            serializer.instance.save(update_fields=["name"])

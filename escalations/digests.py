@@ -1,0 +1,91 @@
+"""
+Digests: a daily one for members who chose it (their early warnings and
+level 1 escalations), and a weekly one for leadership (open escalations,
+reds, what is overdue).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django_scopes import scopes_disabled
+
+from escalations.models import Escalation, Notification
+from metrics.models import SlaHealth
+from slagov.models import Membership, Organization
+
+
+@scopes_disabled()
+def send_member_digests(*, now: datetime) -> int:
+    """One e-mail per member with pending digest rows; the rows are marked sent with it."""
+    sent = 0
+    pending = (
+        Notification.objects.filter(
+            state=Notification.State.PENDING, delivery=Notification.Delivery.DIGEST
+        )
+        .select_related("event", "escalation__service_level__contract__organization")
+        .order_by("email", "created_at")
+    )
+    by_email: dict[str, list[Notification]] = defaultdict(list)
+    for notification in pending:
+        by_email[notification.email].append(notification)
+    for email, items in by_email.items():
+        with transaction.atomic():
+            # Claim them: a digest sent twice would be noise.
+            claimed = Notification.objects.filter(
+                pk__in=[n.pk for n in items], state=Notification.State.PENDING
+            ).update(state=Notification.State.SENT, sent_at=now, attempts=1)
+            if not claimed:
+                continue
+            context = {"items": items, "site": settings.SITE_URL}
+            message = EmailMultiAlternatives(
+                subject=f"[slagov] Your daily escalation digest: {len(items)} update"
+                f"{'s' if len(items) != 1 else ''}",
+                body=render_to_string("email/digest.txt", context),
+                to=[email],
+            )
+            message.send()
+        sent += 1
+    return sent
+
+
+@scopes_disabled()
+def send_leadership_digests(*, now: datetime) -> int:
+    sent = 0
+    for org in Organization.objects.all():
+        open_escalations = list(
+            Escalation.objects.filter(organization=org)
+            .exclude(state=Escalation.State.RESOLVED)
+            .select_related("service_level__contract")
+            .order_by("-level", "opened_at")
+        )
+        reds = list(
+            SlaHealth.objects.filter(organization=org, colour="red", service_level__is_active=True)
+            .select_related("service_level__contract")
+        )  # fmt: skip
+        overdue = [e for e in open_escalations if e.overdue]
+        if not (open_escalations or reds):
+            continue
+        leaders = Membership.objects.filter(
+            Q(role=Membership.Role.LEADERSHIP), organization=org, is_active=True,
+            user__is_active=True,
+        ).exclude(user__email="").values_list("user__email", flat=True)  # fmt: skip
+        url = settings.SITE_URL + reverse("escalations:leadership", args=[org.slug])
+        context = {"org": org, "open": open_escalations, "reds": reds, "overdue": overdue,
+                   "url": url, "now": now}  # fmt: skip
+        for email in leaders:
+            EmailMultiAlternatives(
+                subject=f"[slagov] {org.name}: {len(open_escalations)} open escalations, "
+                f"{len(reds)} red SLAs this week",
+                body=render_to_string("email/leadership_digest.txt", context),
+                to=[email],
+            ).send()
+            sent += 1
+    return sent

@@ -1,0 +1,298 @@
+"""
+Notifications through an outbox.
+
+`queue` writes one row per event and recipient in the caller's transaction;
+`send_pending` (a worker) claims due rows one at a time with SELECT … FOR
+UPDATE SKIP LOCKED, sends, and marks each sent before its lock is released: a
+worker that dies mid-way leaves its row pending for the next one, and two
+workers never send the same row. SMTP errors are retried with backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import connection, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django_scopes import scopes_disabled
+
+from contracts import periods
+from escalations.models import Escalation, EscalationEvent, EscalationStep, Notification, Recipient
+from metrics.models import PeriodStatus
+from slagov.models import Membership
+
+logger = logging.getLogger(__name__)
+MAX_ATTEMPTS = 6
+ACK_SALT = "slagov.escalation.ack"
+ACK_MAX_AGE = timedelta(days=7)
+RETRYABLE = (smtplib.SMTPException, OSError)
+
+
+class Recipients:
+    """
+    Who is who in one organisation, loaded once for a whole evaluation: the
+    members by role with their delivery preference, and each contract's
+    vendor contacts (looked up once per contract).
+    """
+
+    def __init__(self, organization_id: int):
+        self.by_role: dict[str, list[Membership]] = {}
+        members = Membership.objects.filter(
+            organization_id=organization_id, is_active=True, user__is_active=True
+        ).select_related("user")
+        for membership in members:
+            self.by_role.setdefault(membership.role, []).append(membership)
+        self.preferences = {
+            m.user_id: m.escalation_delivery for ms in self.by_role.values() for m in ms
+        }
+        self._contacts: dict[int, list[str]] = {}
+
+    def contacts(self, contract) -> list[str]:
+        if contract.pk not in self._contacts:
+            emails = [c.email for c in contract.vendor_contacts.all()]
+            self._contacts[contract.pk] = emails or [
+                c.email for c in contract.vendor.contacts.all()
+            ]
+        return self._contacts[contract.pk]
+
+    def for_roles(self, contract, roles: list[str]) -> dict[str, object]:
+        """email → user (or None for vendor contacts without a login)."""
+        found: dict[str, object] = {}
+        if Recipient.OWNER in roles and contract.owner and contract.owner.email:
+            found[contract.owner.email] = contract.owner
+        if Recipient.VENDOR_CONTACTS in roles:
+            for address in self.contacts(contract):
+                found.setdefault(address, None)
+            for membership in self.by_role.get(Membership.Role.VENDOR, []):
+                if membership.vendor_id == contract.vendor_id and membership.user.email:
+                    found[membership.user.email] = membership.user
+        for role, member_role in (
+            (Recipient.ACCOUNT_MANAGERS, Membership.Role.ACCOUNT_MANAGER),
+            (Recipient.LEADERSHIP, Membership.Role.LEADERSHIP),
+            (Recipient.ADMINS, Membership.Role.ADMIN),
+        ):
+            if role in roles:
+                for membership in self.by_role.get(member_role, []):
+                    if membership.user.email:
+                        found[membership.user.email] = membership.user
+        return found
+
+    def delivery(self, user, level: int) -> str:
+        """Early warnings and level 1 may wait for a member's daily digest; level 2+ never."""
+        if (
+            user is not None
+            and level <= 1
+            and self.preferences.get(user.pk) == Notification.Delivery.DIGEST
+        ):
+            return Notification.Delivery.DIGEST
+        return Notification.Delivery.IMMEDIATE
+
+
+def queue(
+    *, event: EscalationEvent, step: EscalationStep, now: datetime,
+    recipients: Recipients | None = None,
+) -> int:  # fmt: skip
+    """
+    Outbox rows for an event, in the event's transaction. The caller asks for
+    sending once its transaction commits (see `send_after_commit`).
+    """
+    escalation = event.escalation
+    recipients = recipients or Recipients(escalation.organization_id)
+    rows = [
+        Notification(
+            organization_id=escalation.organization_id, event=event, escalation=escalation,
+            email=email, user=user, delivery=recipients.delivery(user, escalation.level),
+            next_attempt_at=now,
+        )
+        for email, user in sorted(
+            recipients.for_roles(escalation.contract, step.recipients).items()
+        )
+    ]  # fmt: skip
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+def send_after_commit() -> None:
+    """Ask a worker to empty the outbox once the current transaction has committed."""
+    from escalations.tasks import send_notifications
+
+    transaction.on_commit(send_notifications.delay)
+
+
+# --- Acknowledge links ---------------------------------------------------------------
+
+
+def ack_token(notification: Notification) -> str:
+    return signing.dumps(
+        {"n": notification.ack_nonce, "e": notification.escalation_id}, salt=ACK_SALT
+    )
+
+
+def ack_url(notification: Notification) -> str:
+    return settings.SITE_URL + reverse("escalation_ack", args=[ack_token(notification)])
+
+
+class AckLinkError(Exception):
+    pass
+
+
+@scopes_disabled()
+def ack_notification(token: str) -> Notification:
+    """The notification a link belongs to, if the link is genuine, unexpired and unused."""
+    try:
+        data = signing.loads(token, salt=ACK_SALT, max_age=ACK_MAX_AGE)
+    except signing.SignatureExpired:
+        raise AckLinkError(
+            "This link has expired. Open the escalation in slagov instead."
+        ) from None
+    except signing.BadSignature:
+        raise AckLinkError("This link is not valid.") from None
+    notification = (
+        Notification.objects.select_related("escalation__service_level__contract", "user")
+        .filter(ack_nonce=data.get("n"), escalation_id=data.get("e"))
+        .first()
+    )
+    if notification is None:
+        raise AckLinkError("This link is not valid.")
+    if notification.ack_used_at is not None:
+        raise AckLinkError("This link has already been used.")
+    return notification
+
+
+# --- Sending -------------------------------------------------------------------------------
+
+
+def _last_periods(escalation: Escalation, count: int = 6) -> list[dict]:
+    sla = escalation.service_level
+    statuses = list(
+        PeriodStatus.objects.filter(service_level=sla).order_by("-period_start")[:count]
+    )[::-1]
+    return [
+        {"label": periods.period_label(s.period_start, sla.period), "value": s.value,
+         "colour": s.colour, "target": s.target, "minimum": s.minimum}
+        for s in statuses
+    ]  # fmt: skip
+
+
+def _outlook(escalation: Escalation) -> str:
+    health = getattr(escalation.service_level, "health", None)
+    unit = "week" if escalation.service_level.period == "weekly" else "month"
+    if health is None or not health.enough_data:
+        return "Not enough data for a trend yet."
+    parts = []
+    if health.slope is not None:
+        parts.append(
+            f"Trend: {health.slope:+.3g} {escalation.service_level.unit_label} per {unit}."
+        )
+    if health.periods_to_breach == 0:
+        parts.append("Red now.")
+    elif health.periods_to_breach:
+        n = health.periods_to_breach
+        parts.append(f"At this rate red in {n} {unit}{'s' if n != 1 else ''}.")
+    if health.forecast:
+        values = ", ".join(f"{f['value']:.3g}" for f in health.forecast)
+        parts.append(f"Forecast for the next periods: {values}.")
+    if health.drifting:
+        parts.append("Drifting toward breach while still green.")
+    return " ".join(parts)
+
+
+def subject_for(event: EscalationEvent) -> str:
+    escalation = event.escalation
+    sla = escalation.service_level
+    what = "data-late escalation" if escalation.kind == Escalation.Kind.DATA else "escalation"
+    head = {
+        EscalationEvent.Kind.OPENED: f"Level {escalation.level} {what}",
+        EscalationEvent.Kind.RAISED: f"Escalated to level {event.level}",
+        EscalationEvent.Kind.DUE_MISSED: f"Due-by missed, now level {event.level}",
+    }.get(event.kind, "Escalation")
+    return f"[slagov] {head}: {sla.contract.reference} {sla.name}"
+
+
+def render(notification: Notification) -> EmailMultiAlternatives:
+    event = notification.event
+    escalation = notification.escalation
+    sla = escalation.service_level
+    org_slug = escalation.contract.organization.slug
+    context = {
+        "event": event,
+        "escalation": escalation,
+        "sla": sla,
+        "contract": escalation.contract,
+        "periods": _last_periods(escalation),
+        "outlook": _outlook(escalation),
+        "sla_url": settings.SITE_URL + reverse("metrics:sla", args=[org_slug, sla.pk]),
+        "escalation_url": settings.SITE_URL
+        + reverse("escalations:detail", args=[org_slug, escalation.pk]),
+        "ack_url": ack_url(notification),
+    }
+    message = EmailMultiAlternatives(
+        subject=subject_for(event),
+        body=render_to_string("email/escalation.txt", context),
+        to=[notification.email],
+        headers={"X-Slagov-Notification": str(notification.pk)},
+    )
+    message.attach_alternative(render_to_string("email/escalation.html", context), "text/html")
+    return message
+
+
+def _claim_one(now: datetime) -> Notification | None:
+    rows = Notification.objects.filter(
+        state=Notification.State.PENDING,
+        delivery=Notification.Delivery.IMMEDIATE,
+        next_attempt_at__lte=now,
+    ).order_by("next_attempt_at", "pk")
+    if connection.vendor == "postgresql":
+        rows = rows.select_for_update(skip_locked=True, of=("self",))
+    else:
+        rows = rows.select_for_update()  # SQLite: IMMEDIATE transactions serialise writers
+    return (
+        rows.select_related(
+            "event", "escalation__service_level__contract__organization",
+            "escalation__service_level__health", "escalation__contract__organization",
+        ).first()
+    )  # fmt: skip
+
+
+@scopes_disabled()
+def send_pending(*, limit: int = 200) -> int:
+    """Send due immediate notifications, each exactly once. Returns how many were sent."""
+    sent = 0
+    mail = get_connection()
+    try:
+        for _ in range(limit):
+            with transaction.atomic():
+                now = timezone.now()
+                notification = _claim_one(now)
+                if notification is None:
+                    break
+                try:
+                    mail.send_messages([render(notification)])
+                except RETRYABLE as exc:
+                    notification.attempts += 1
+                    notification.last_error = f"{type(exc).__name__}: {exc}"[:500]
+                    if notification.attempts >= MAX_ATTEMPTS:
+                        notification.state = Notification.State.FAILED
+                        logger.error("giving up on notification %s: %s", notification.pk, exc)
+                    else:
+                        backoff = timedelta(minutes=2 ** (notification.attempts - 1))
+                        notification.next_attempt_at = now + backoff
+                    notification.save(update_fields=["attempts", "last_error", "state",
+                                                     "next_attempt_at"])  # fmt: skip
+                    mail.close()  # reconnect for the next one
+                    continue
+                notification.state = Notification.State.SENT
+                notification.sent_at = timezone.now()
+                notification.attempts += 1
+                notification.save(update_fields=["state", "sent_at", "attempts"])
+                sent += 1
+    finally:
+        mail.close()
+    return sent

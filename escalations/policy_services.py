@@ -1,0 +1,59 @@
+"""Writes for escalation policies (admins only; the views check the role)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from contracts.models import Contract
+from escalations.models import EscalationPolicy, EscalationStep
+from escalations.policies import ensure_default_policy
+from slagov.models import Organization
+
+
+@transaction.atomic
+def policy_save(
+    *, organization: Organization, actor, policy: EscalationPolicy, steps: list[dict]
+) -> EscalationPolicy:
+    """Replace the steps of a policy, in the order given."""
+    if policy.organization_id != organization.pk:
+        raise ValueError("policy of another organisation")
+    if not steps:
+        raise ValidationError("A policy needs at least one step.")
+    conditions = [s["condition"] for s in steps]
+    if conditions.count(EscalationStep.Condition.MISSED_DUE) > 1:
+        raise ValidationError("Only one step can handle a missed due-by.")
+    EscalationStep.objects.filter(policy=policy).delete()
+    EscalationStep.objects.bulk_create(
+        EscalationStep(organization=organization, policy=policy, order=i, **step)
+        for i, step in enumerate(steps, 1)
+    )
+    policy.save(update_fields=["updated_at"])
+    return policy
+
+
+@transaction.atomic
+def policy_override_create(*, organization: Organization, actor, contract: Contract):
+    """A contract's own policy, starting as a copy of the organisation's default."""
+    if contract.organization_id != organization.pk:
+        raise ValueError("contract of another organisation")
+    default = ensure_default_policy(organization.pk)
+    policy = EscalationPolicy.objects.create(
+        organization=organization, contract=contract, name=f"{contract.reference} policy"
+    )
+    EscalationStep.objects.bulk_create(
+        EscalationStep(
+            organization=organization, policy=policy, order=s.order, condition=s.condition,
+            state=s.state, threshold=s.threshold, level=s.level, recipients=s.recipients,
+            due_hours=s.due_hours, action=s.action,
+        )
+        for s in default.steps.all()
+    )  # fmt: skip
+    return policy
+
+
+@transaction.atomic
+def policy_override_remove(*, organization: Organization, actor, policy: EscalationPolicy):
+    if policy.organization_id != organization.pk or policy.contract_id is None:
+        raise ValueError("not a contract override of this organisation")
+    policy.delete()

@@ -1,0 +1,221 @@
+"""
+Writes for escalations: every change writes its timeline event, and the
+notifications it causes, in the same transaction (the outbox); sending is
+enqueued on commit.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from contracts.models import ServiceLevel
+from escalations import notify
+from escalations.models import Escalation, EscalationEvent, EscalationStep
+from reviews.models import Review
+
+Kind = EscalationEvent.Kind
+
+
+def _event(escalation: Escalation, kind: str, message: str, *, now, actor=None) -> EscalationEvent:
+    return EscalationEvent.objects.create(
+        organization_id=escalation.organization_id,
+        escalation=escalation,
+        kind=kind,
+        at=now,
+        level=escalation.level,
+        actor=actor,
+        message=message[:500],
+    )
+
+
+def _due(step: EscalationStep, now: datetime) -> datetime | None:
+    return now + timedelta(hours=step.due_hours) if step.due_hours else None
+
+
+@transaction.atomic
+def escalation_open(
+    *, service_level: ServiceLevel, kind: str, step: EscalationStep, reason: str,
+    reached_red: bool, now: datetime, recipients: notify.Recipients | None = None,
+) -> Escalation:  # fmt: skip
+    escalation = Escalation.objects.create(
+        organization_id=service_level.organization_id,
+        contract=service_level.contract,
+        service_level=service_level,
+        kind=kind,
+        level=step.level,
+        step=step,
+        reason=reason[:300],
+        opened_at=now,
+        due_by=_due(step, now),
+        reached_red=reached_red,
+    )
+    event = _event(escalation, Kind.OPENED, f"Level {step.level}: {reason}. {step.action}", now=now)
+    notify.queue(event=event, step=step, now=now, recipients=recipients)
+    notify.send_after_commit()
+    return escalation
+
+
+@transaction.atomic
+def escalation_raise(
+    *, escalation: Escalation, step: EscalationStep, reason: str, now: datetime,
+    recipients: notify.Recipients | None = None,
+) -> Escalation:  # fmt: skip
+    """A worse condition: the open escalation goes up to the step's level."""
+    previous = escalation.level
+    escalation.level = step.level
+    escalation.step = step
+    escalation.reason = reason[:300]
+    if step.due_hours:
+        escalation.due_by, escalation.due_met_at, escalation.due_missed_at = (
+            _due(step, now),
+            None,
+            None,
+        )
+    escalation.save()
+    event = _event(
+        escalation,
+        Kind.RAISED,
+        f"Level {previous} → {step.level}: {reason}. {step.action}",
+        now=now,
+    )
+    notify.queue(event=event, step=step, now=now, recipients=recipients)
+    notify.send_after_commit()
+    return escalation
+
+
+@transaction.atomic
+def escalation_due_missed(*, escalation: Escalation, step: EscalationStep, now: datetime) -> bool:
+    """The due-by passed unmet: one level up, once."""
+    claimed = Escalation.objects.filter(
+        pk=escalation.pk, due_missed_at__isnull=True, due_met_at__isnull=True
+    ).update(due_missed_at=now, level=escalation.level + 1)
+    if not claimed:
+        return False
+    escalation.refresh_from_db()
+    event = _event(
+        escalation,
+        Kind.DUE_MISSED,
+        f"Due by {timezone.localtime(escalation.due_by):%d %b %H:%M} and not met: "
+        f"level {escalation.level - 1} → {escalation.level}. {step.action}",
+        now=now,
+    )
+    notify.queue(event=event, step=step, now=now)
+    notify.send_after_commit()
+    return True
+
+
+@transaction.atomic
+def escalation_resolve_automatically(
+    *, escalation: Escalation, resolution: str, now: datetime
+) -> None:
+    claimed = (
+        Escalation.objects.filter(pk=escalation.pk)
+        .exclude(state=Escalation.State.RESOLVED)
+        .update(state=Escalation.State.RESOLVED, resolved_at=now, resolution=resolution)
+    )
+    if claimed:
+        escalation.refresh_from_db()
+        label = Escalation.Resolution(resolution).label
+        _event(escalation, Kind.RESOLVED, f"Resolved on its own: {label.lower()}.", now=now)
+
+
+def _require_open(escalation: Escalation) -> None:
+    if not escalation.is_open:
+        raise ValidationError("This escalation is already resolved.")
+
+
+@transaction.atomic
+def escalation_acknowledge(
+    *, escalation: Escalation, actor=None, email: str = "", now: datetime | None = None
+) -> bool:
+    """Someone takes it on. Returns False when it was already acknowledged or resolved."""
+    now = now or timezone.now()
+    claimed = Escalation.objects.filter(pk=escalation.pk, state=Escalation.State.OPEN).update(
+        state=Escalation.State.ACKNOWLEDGED,
+        acknowledged_at=now,
+        acknowledged_by=actor,
+        acknowledged_by_email=email or getattr(actor, "email", "") or "",
+    )
+    if not claimed:
+        return False
+    escalation.refresh_from_db()
+    who = (actor.get_full_name() or actor.username) if actor else email
+    _event(escalation, Kind.ACKNOWLEDGED, f"Acknowledged by {who}.", now=now, actor=actor)
+    return True
+
+
+@transaction.atomic
+def escalation_resolve(*, escalation: Escalation, actor, note: str, tenant) -> None:
+    """Resolved by hand, with a note (customer side only)."""
+    if tenant.is_vendor:
+        raise PermissionDenied("The customer side resolves escalations.")
+    _require_open(escalation)
+    if not note.strip():
+        raise ValidationError({"note": "Say how it was resolved."})
+    now = timezone.now()
+    Escalation.objects.filter(pk=escalation.pk).update(
+        state=Escalation.State.RESOLVED, resolved_at=now, resolved_by=actor,
+        resolution=Escalation.Resolution.BY_HAND, resolution_note=note.strip(),
+    )  # fmt: skip
+    escalation.refresh_from_db()
+    _event(escalation, Kind.RESOLVED, f"Resolved by hand: {note.strip()}", now=now, actor=actor)
+
+
+@transaction.atomic
+def escalation_record_meeting(
+    *, escalation: Escalation, actor, held_at: datetime, attendees: str, notes: str = ""
+) -> Review:
+    """The meeting the escalation asked for, recorded as a review: in time, it meets the due-by."""
+    _require_open(escalation)
+    now = timezone.now()
+    if held_at > now + timedelta(minutes=5):
+        raise ValidationError({"held_at": "Record a meeting that has taken place."})
+    people = [line.strip() for line in attendees.splitlines() if line.strip()]
+    if len(people) < 2:
+        raise ValidationError({"attendees": "List who took part from both sides (one per line)."})
+    review = Review.objects.create(
+        organization_id=escalation.organization_id,
+        contract_id=escalation.contract_id,
+        service_level_id=escalation.service_level_id,
+        escalation=escalation,
+        kind=Review.Kind.ESCALATION,
+        held_at=held_at,
+        attendees="\n".join(people),
+        notes=notes,
+        created_by=actor,
+    )
+    in_time = escalation.due_by is None or held_at <= escalation.due_by
+    if escalation.due_by and in_time and escalation.due_met_at is None:
+        Escalation.objects.filter(pk=escalation.pk).update(due_met_at=held_at)
+        escalation.refresh_from_db()
+    when = timezone.localtime(held_at)
+    verdict = ""
+    if escalation.due_by:
+        verdict = " The due-by is met." if in_time else " After the due-by."
+    _event(
+        escalation,
+        Kind.MEETING,
+        f"Meeting held {when:%d %b %H:%M} with {len(people)} people: {', '.join(people)}.{verdict}",
+        now=now,
+        actor=actor,
+    )
+    return review
+
+
+@transaction.atomic
+def ack_by_link(*, notification, actor=None) -> bool:
+    """Acknowledge from an e-mail link; the link is spent either way."""
+    from escalations.models import Notification
+
+    spent = Notification.objects.filter(pk=notification.pk, ack_used_at__isnull=True).update(
+        ack_used_at=timezone.now()
+    )
+    if not spent:
+        return False
+    return escalation_acknowledge(
+        escalation=notification.escalation, actor=actor, email=notification.email
+    )

@@ -1,0 +1,264 @@
+"""Escalation pages: the list, one escalation with its timeline, leadership, policies."""
+
+from __future__ import annotations
+
+import django_filters
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from contracts import selectors as contract_selectors
+from contracts.models import Contract, Vendor
+from contracts.views import render_page
+from escalations import notify, policy_services, services
+from escalations.forms import MeetingForm, ResolveForm, StepFormSet
+from escalations.models import Escalation, EscalationPolicy, EscalationStep
+from escalations.policies import ensure_default_policy
+from metrics import selectors as metrics_selectors
+from metrics.models import SlaHealth
+from slagov.tenancy import tenant_scope
+
+
+def _vendors(request):
+    return Vendor.objects.order_by("name")
+
+
+def _contracts(request):
+    return Contract.objects.order_by("reference")
+
+
+class EscalationFilter(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(
+        choices=[("active", "Open or acknowledged"), *Escalation.State.choices],
+        method="by_state",
+        empty_label="Any state",
+    )
+    level = django_filters.NumberFilter(field_name="level", label="Level")
+    vendor = django_filters.ModelChoiceFilter(
+        field_name="contract__vendor", queryset=_vendors, empty_label="All vendors"
+    )
+    contract = django_filters.ModelChoiceFilter(queryset=_contracts, empty_label="All contracts")
+
+    class Meta:
+        model = Escalation
+        fields = ["state", "level", "vendor", "contract"]
+
+    def by_state(self, queryset, name, value):
+        if value == "active":
+            return queryset.exclude(state=Escalation.State.RESOLVED)
+        return queryset.filter(state=value)
+
+
+def escalation_list(request: HttpRequest, org_slug: str) -> HttpResponse:
+    data = request.GET.copy() if request.GET else {"state": "active"}
+    filterset = EscalationFilter(
+        data,
+        queryset=Escalation.objects.select_related(
+            "service_level", "contract__vendor", "acknowledged_by"
+        ).order_by("state", "-level", "-opened_at"),
+        request=request,
+    )
+    context = {"filter": filterset, "escalations": list(filterset.qs[:200])}
+    return render_page(request, "escalations/list.html", context, partial="table")
+
+
+def _get(tenant, escalation_id: int) -> Escalation:
+    return get_object_or_404(
+        Escalation.objects.select_related(
+            "service_level__health", "contract__vendor", "contract__owner", "step",
+            "acknowledged_by", "resolved_by",
+        ),
+        pk=escalation_id,
+    )  # fmt: skip
+
+
+def escalation_detail(request: HttpRequest, org_slug: str, escalation_id: int) -> HttpResponse:
+    escalation = _get(request.tenant, escalation_id)
+    context = {
+        "escalation": escalation,
+        "events": list(escalation.events.select_related("actor")),
+        "meetings": list(escalation.meetings.all()),
+        "meeting_form": MeetingForm(),
+        "resolve_form": ResolveForm(),
+        "notifications": list(escalation.notifications.select_related("event")),
+    }
+    return render(request, "escalations/detail.html", context)
+
+
+def _post_only(request):
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    return None
+
+
+def escalation_acknowledge(request: HttpRequest, org_slug: str, escalation_id: int):
+    escalation = _get(request.tenant, escalation_id)
+    if refused := _post_only(request):
+        return refused
+    if services.escalation_acknowledge(escalation=escalation, actor=request.user):
+        messages.success(request, "Acknowledged.")
+    else:
+        messages.info(request, "It was already acknowledged or resolved.")
+    return redirect("escalations:detail", org_slug=org_slug, escalation_id=escalation.pk)
+
+
+def escalation_meeting(request: HttpRequest, org_slug: str, escalation_id: int):
+    escalation = _get(request.tenant, escalation_id)
+    if refused := _post_only(request):
+        return refused
+    form = MeetingForm(request.POST)
+    if form.is_valid():
+        try:
+            services.escalation_record_meeting(
+                escalation=escalation, actor=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            messages.success(request, "Meeting recorded.")
+            return redirect("escalations:detail", org_slug=org_slug, escalation_id=escalation.pk)
+    context = {
+        "escalation": escalation,
+        "events": list(escalation.events.select_related("actor")),
+        "meetings": list(escalation.meetings.all()),
+        "meeting_form": form,
+        "resolve_form": ResolveForm(),
+        "notifications": list(escalation.notifications.select_related("event")),
+    }
+    return render(request, "escalations/detail.html", context, status=400)
+
+
+def escalation_resolve(request: HttpRequest, org_slug: str, escalation_id: int):
+    escalation = _get(request.tenant, escalation_id)
+    if refused := _post_only(request):
+        return refused
+    form = ResolveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Say how it was resolved.")
+    else:
+        try:
+            services.escalation_resolve(
+                escalation=escalation, actor=request.user, note=form.cleaned_data["note"],
+                tenant=request.tenant,
+            )  # fmt: skip
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, "Resolved.")
+    return redirect("escalations:detail", org_slug=org_slug, escalation_id=escalation.pk)
+
+
+def leadership(request: HttpRequest, org_slug: str) -> HttpResponse:
+    """What needs leadership attention now."""
+    request.tenant.require_customer_side()
+    active = Escalation.objects.exclude(state=Escalation.State.RESOLVED).select_related(
+        "service_level", "contract__vendor"
+    )
+    escalations = list(active.order_by("-level", "opened_at"))
+    reds = list(
+        SlaHealth.objects.filter(colour="red", service_level__is_active=True)
+        .select_related("service_level__contract__vendor")
+        .order_by("service_level__contract__reference")
+    )
+    resolved = Escalation.objects.filter(state=Escalation.State.RESOLVED)
+    outcomes = {
+        "resolved": resolved.count(),
+        "avoided": resolved.filter(reached_red=False, kind=Escalation.Kind.PERFORMANCE).count(),
+    }
+    context = {
+        "high": [e for e in escalations if e.level >= 2],
+        "overdue": [e for e in escalations if e.overdue],
+        "others": [e for e in escalations if e.level < 2 and not e.overdue],
+        "reds": reds,
+        "watch": list(metrics_selectors.watch_list()),
+        "outcomes": outcomes,
+    }
+    return render(request, "escalations/leadership.html", context)
+
+
+def _policy_page(request: HttpRequest, policy: EscalationPolicy, contract: Contract | None):
+    tenant = request.tenant
+    queryset = EscalationStep.objects.filter(policy=policy).order_by("order")
+    formset = StepFormSet(request.POST or None, queryset=queryset, prefix="steps")
+    if request.method == "POST":
+        tenant.require_admin()
+        if formset.is_valid():
+            steps = [
+                {k: v for k, v in form.cleaned_data.items() if k not in {"id", "DELETE"}}
+                for form in formset.forms
+                if form.cleaned_data and not form.cleaned_data.get("DELETE")
+            ]
+            try:
+                policy_services.policy_save(
+                    organization=tenant.organization, actor=request.user, policy=policy,
+                    steps=steps,
+                )  # fmt: skip
+            except ValidationError as exc:
+                formset._non_form_errors = formset.error_class(exc.messages)
+            else:
+                messages.success(request, "Escalation policy saved.")
+                return redirect(request.path)
+    context = {"policy": policy, "contract": contract, "formset": formset,
+               "overrides": EscalationPolicy.objects.filter(contract__isnull=False)
+               .select_related("contract")}  # fmt: skip
+    return render(request, "escalations/policy.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def policy_default(request: HttpRequest, org_slug: str) -> HttpResponse:
+    request.tenant.require_customer_side()
+    return _policy_page(request, ensure_default_policy(request.tenant.organization.pk), None)
+
+
+def policy_contract(request: HttpRequest, org_slug: str, contract_id: int) -> HttpResponse:
+    contract = contract_selectors.contract_get(request.tenant, contract_id)
+    request.tenant.require_customer_side()
+    policy = EscalationPolicy.objects.filter(contract=contract).first()
+    if policy is None:
+        if request.method == "POST" and "create" in request.POST:
+            request.tenant.require_admin()
+            policy = policy_services.policy_override_create(
+                organization=request.tenant.organization, actor=request.user, contract=contract
+            )
+            messages.success(request, f"{contract.reference} now has its own policy.")
+            return redirect(request.path)
+        if request.method not in ("GET", "HEAD", "POST"):
+            return HttpResponseNotAllowed(["GET", "POST"])
+        return render(request, "escalations/policy_none.html", {"contract": contract})
+    if request.method == "POST" and "remove" in request.POST:
+        request.tenant.require_admin()
+        policy_services.policy_override_remove(
+            organization=request.tenant.organization, actor=request.user, policy=policy
+        )
+        messages.success(request, f"{contract.reference} follows the default policy again.")
+        return redirect(request.path)
+    return _policy_page(request, policy, contract)
+
+
+def ack(request: HttpRequest, token: str) -> HttpResponse:
+    """
+    The acknowledge link from an e-mail: signed, expiring, single-use. A GET
+    shows what will be acknowledged (link scanners must not acknowledge); the
+    button posts.
+    """
+    try:
+        notification = notify.ack_notification(token)
+    except notify.AckLinkError as exc:
+        return render(request, "escalations/ack.html", {"error": str(exc)}, status=410)
+    escalation = notification.escalation
+    if request.method == "POST":
+        actor = request.user if request.user.is_authenticated else notification.user
+        # The link is the capability: it acts within its own organisation only.
+        with tenant_scope(notification.organization_id):
+            done = services.ack_by_link(notification=notification, actor=actor)
+        return render(
+            request, "escalations/ack.html",
+            {"escalation": escalation, "done": True, "already": not done},
+        )  # fmt: skip
+    if request.method not in ("GET", "HEAD"):
+        raise PermissionDenied
+    return render(request, "escalations/ack.html", {"escalation": escalation, "token": token})

@@ -1,0 +1,489 @@
+"""
+Escalation rules over status history, their lifecycle, and notifications
+that go out once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.core import mail, signing
+from django.urls import reverse
+from django_scopes import scopes_disabled
+
+from escalations import evaluate, notify, services
+from escalations.models import Escalation, EscalationEvent, Notification
+from metrics import engine
+from slagov.models import Membership
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+TODAY = NOW.date()
+
+
+class World:
+    def __init__(self, *, annual_value=Decimal("240000"), period="monthly", direction="higher",
+                 target="99.9", minimum="99.5", unit="percent"):  # fmt: skip
+        self.org = factories.OrganizationFactory(slug="esc")
+        self.bob = self.member("bob", Membership.Role.ACCOUNT_MANAGER)
+        self.lena = self.member("lena", Membership.Role.LEADERSHIP)
+        self.alice = self.member("alice", Membership.Role.ADMIN)
+        vendor = factories.VendorFactory(organization=self.org)
+        self.contact = factories.VendorContactFactory(
+            organization=self.org, vendor=vendor, email="ops@vendor.example"
+        )
+        self.contract = factories.ContractFactory(
+            organization=self.org,
+            vendor=vendor,
+            owner=self.bob,
+            annual_value=annual_value,
+            start_date=date(2025, 1, 1),
+            end_date=date(2028, 12, 31),
+        )
+        with scopes_disabled():
+            self.contract.vendor_contacts.add(
+                self.contact, through_defaults={"organization": self.org}
+            )
+        self.sla = factories.ServiceLevelFactory(
+            organization=self.org,
+            contract=self.contract,
+            period=period,
+            direction=direction,
+            unit=unit,
+            code="avail",
+        )
+        factories.TermsFactory(
+            organization=self.org,
+            service_level=self.sla,
+            target=Decimal(target),
+            minimum=Decimal(minimum),
+        )
+
+    def member(self, username, role):
+        user = factories.UserFactory(username=username)
+        factories.MembershipFactory(organization=self.org, user=user, role=role)
+        return user
+
+    def read(self, start: date, value: str):
+        factories.ReadingFactory(
+            organization=self.org, service_level=self.sla, period_start=start, value=Decimal(value)
+        )
+
+    def evaluate(self, now=NOW):
+        engine.recompute(
+            organization_id=self.org.pk, service_level_ids=[self.sla.pk], today=now.date()
+        )
+        return evaluate.evaluate(
+            organization_id=self.org.pk, service_level_ids=[self.sla.pk], today=now.date(), now=now
+        )
+
+    def escalations(self) -> list[Escalation]:
+        with scopes_disabled():
+            return list(Escalation.objects.filter(organization=self.org).order_by("pk"))
+
+
+def _weeks_back(n: int) -> date:
+    monday = TODAY - timedelta(days=TODAY.weekday())
+    return monday - timedelta(weeks=n)
+
+
+def test_weekly_yellow_twice_opens_level_one_with_a_48_hour_due_by():
+    w = World(period="weekly")
+    w.read(_weeks_back(3), "99.95")
+    w.read(_weeks_back(2), "99.7")
+    w.read(_weeks_back(1), "99.6")
+    assert w.evaluate() == {"opened": 1, "raised": 0, "resolved": 0}
+    (escalation,) = w.escalations()
+    assert escalation.level == 1
+    assert escalation.due_by == NOW + timedelta(hours=48)
+    assert "yellow or worse for 14 days" in escalation.reason
+
+
+def test_one_weekly_yellow_opens_nothing():
+    w = World(period="weekly")
+    w.read(_weeks_back(2), "99.95")
+    w.read(_weeks_back(1), "99.7")
+    w.evaluate()
+    assert w.escalations() == []
+
+
+def test_one_yellow_month_opens_level_one():
+    w = World()
+    w.read(date(2026, 9, 1), "99.95")
+    w.read(date(2026, 10, 1), "99.7")
+    w.evaluate()
+    (escalation,) = w.escalations()
+    assert (escalation.level, escalation.kind) == (1, "performance")
+
+
+def test_red_for_a_week_goes_to_level_two_and_leadership_gets_an_email():
+    w = World()
+    w.read(date(2026, 9, 1), "99.95")
+    w.read(date(2026, 10, 1), "99.2")  # 31 red days
+    w.evaluate()
+    (escalation,) = w.escalations()
+    assert escalation.level == 2
+    assert escalation.reached_red
+    assert notify.send_pending() == 2  # leadership and the owner
+    to = sorted(m.to[0] for m in mail.outbox)
+    assert to == ["bob@example.com", "lena@example.com"]
+    message = next(m for m in mail.outbox if m.to == ["lena@example.com"])
+    assert message.subject.startswith("[slagov] Level 2 escalation:")
+    assert "2026-10  99.2  Red (breach)" in message.body
+    assert "/ack/" in message.body
+    assert message.alternatives
+    assert "Acknowledge" in message.alternatives[0][0]
+
+
+def test_forecast_red_while_green_is_an_early_warning_at_level_zero():
+    w = World(direction="lower", target="24", minimum="25", unit="hours")
+    values = ["15", "15.2", "14.9", "15.1", "15.3", "17", "19.4", "21.7", "23.9"]
+    for i, value in enumerate(values):
+        w.read(date(2026, 2 + i, 1), value)
+    w.evaluate()
+    (escalation,) = w.escalations()
+    assert escalation.level == 0
+    assert "forecast to turn red in 1 month" in escalation.reason
+    notify.send_pending()
+    assert [m.to for m in mail.outbox] == [["bob@example.com"]]  # the owner only
+
+
+def test_worse_condition_raises_the_open_escalation():
+    w = World()
+    w.read(date(2026, 9, 1), "99.7")
+    w.evaluate(now=datetime(2026, 10, 8, 9, 0, tzinfo=UTC))
+    w.read(date(2026, 10, 1), "99.1")
+    assert w.evaluate()["raised"] == 1
+    (escalation,) = w.escalations()
+    assert escalation.level == 2
+    with scopes_disabled():
+        kinds = list(escalation.events.values_list("kind", flat=True))
+    assert kinds == ["opened", "raised"]
+
+
+def test_missed_due_by_goes_one_level_up_once():
+    w = World()
+    w.read(date(2026, 10, 1), "99.7")
+    w.evaluate()
+    (escalation,) = w.escalations()
+    later = NOW + timedelta(hours=49)
+    assert evaluate.sweep_missed_due(now=later) == 1
+    assert evaluate.sweep_missed_due(now=later) == 0
+    escalation.refresh_from_db()
+    assert escalation.level == 2
+    assert escalation.due_missed_at == later
+
+
+def test_meeting_in_time_meets_the_due_by_and_is_in_the_timeline():
+    w = World()
+    w.read(date(2026, 10, 1), "99.7")
+    w.evaluate()
+    (escalation,) = w.escalations()
+    held = datetime.now(UTC) - timedelta(minutes=10)
+    with scopes_disabled():
+        Escalation.objects.filter(pk=escalation.pk).update(due_by=held + timedelta(hours=1))
+        escalation.refresh_from_db()
+        services.escalation_record_meeting(
+            escalation=escalation,
+            actor=w.bob,
+            held_at=held,
+            attendees="Bob Brennan\nDana Diaz (vendor)",
+            notes="parts bottleneck",
+        )
+        escalation.refresh_from_db()
+        last = escalation.events.last()
+    assert escalation.due_met_at == held
+    assert last.kind == "meeting"
+    assert "The due-by is met" in last.message
+    assert evaluate.sweep_missed_due(now=held + timedelta(hours=2)) == 0
+
+
+def test_back_to_green_resolves_on_its_own():
+    w = World()
+    w.read(date(2026, 9, 1), "99.7")
+    w.evaluate(now=datetime(2026, 10, 8, 9, 0, tzinfo=UTC))
+    w.read(date(2026, 10, 1), "99.95")
+    assert w.evaluate()["resolved"] == 1
+    (escalation,) = w.escalations()
+    assert (escalation.state, escalation.resolution) == ("resolved", "back_to_green")
+    assert not escalation.reached_red  # a breach avoided
+
+
+def test_a_resolved_escalation_that_recurs_opens_a_new_one():
+    w = World()
+    w.read(date(2026, 8, 1), "99.7")
+    w.evaluate(now=datetime(2026, 9, 8, 9, 0, tzinfo=UTC))
+    w.read(date(2026, 9, 1), "99.95")
+    w.evaluate(now=datetime(2026, 10, 8, 9, 0, tzinfo=UTC))
+    w.read(date(2026, 10, 1), "99.7")
+    w.evaluate()
+    assert [e.state for e in w.escalations()] == ["resolved", "open"]
+
+
+def test_evaluating_five_times_gives_one_escalation_and_one_email_per_recipient():
+    w = World()
+    w.read(date(2026, 10, 1), "99.2")
+    for _ in range(5):
+        w.evaluate()
+        notify.send_pending()
+    assert len(w.escalations()) == 1
+    assert sorted(m.to[0] for m in mail.outbox) == ["bob@example.com", "lena@example.com"]
+
+
+def test_compliance_contract_gets_no_early_warning_but_red_still_escalates():
+    w = World(annual_value=Decimal("20000"))  # under the 50,000 threshold
+    w.read(date(2026, 10, 1), "99.7")
+    w.evaluate()
+    assert w.escalations() == []
+    w.read(date(2026, 9, 1), "99.0")
+    with scopes_disabled():
+        w.sla.readings.filter(period_start=date(2026, 10, 1)).update(value=Decimal("99.1"))
+    w.evaluate()
+    assert [e.level for e in w.escalations()] == [2]
+
+
+def test_data_late_for_a_week_opens_a_data_escalation():
+    w = World()
+    w.read(date(2026, 9, 1), "99.95")  # October's data was due 5 November
+    w.evaluate(now=datetime(2026, 11, 11, 9, 0, tzinfo=UTC))
+    assert w.escalations() == []  # late by 6 days
+    w.evaluate(now=datetime(2026, 11, 12, 9, 0, tzinfo=UTC))
+    (escalation,) = w.escalations()
+    assert (escalation.kind, escalation.level) == ("data", 1)
+    w.read(date(2026, 10, 1), "99.95")
+    w.evaluate(now=datetime(2026, 11, 13, 9, 0, tzinfo=UTC))
+    escalation.refresh_from_db()
+    assert escalation.resolution == "data_received"
+
+
+def test_member_who_chose_a_digest_gets_level_one_in_it():
+    w = World()
+    with scopes_disabled():
+        Membership.objects.filter(user=w.bob).update(escalation_delivery="digest")
+    w.read(date(2026, 10, 1), "99.7")
+    w.evaluate()
+    notify.send_pending()
+    assert [m.to for m in mail.outbox] == [["ops@vendor.example"]]  # the vendor, at once
+    from escalations.digests import send_member_digests
+
+    assert send_member_digests(now=NOW) == 1
+    assert mail.outbox[-1].to == ["bob@example.com"]
+    assert "daily escalation digest" in mail.outbox[-1].subject
+    assert send_member_digests(now=NOW) == 0
+
+
+class FlakySMTP:
+    """An e-mail backend that fails the first time it is used."""
+
+    failures = 1
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def open(self):
+        return True
+
+    def close(self):
+        pass
+
+    def send_messages(self, messages):
+        import smtplib
+
+        if FlakySMTP.failures:
+            FlakySMTP.failures -= 1
+            raise smtplib.SMTPServerDisconnected("connection lost")
+        mail.outbox.extend(messages)
+        return len(messages)
+
+
+def test_smtp_error_is_retried_with_backoff(settings):
+    settings.EMAIL_BACKEND = "tests.test_escalations.FlakySMTP"
+    FlakySMTP.failures = 1
+    w = World()
+    w.read(date(2026, 10, 1), "99.7")
+    w.evaluate()
+    assert notify.send_pending() == 1  # one of two failed
+    with scopes_disabled():
+        failed = Notification.objects.get(state="pending")
+    assert failed.attempts == 1
+    assert "connection lost" in failed.last_error
+    assert failed.next_attempt_at > datetime.now(UTC)
+    with scopes_disabled():
+        Notification.objects.filter(pk=failed.pk).update(next_attempt_at=NOW)
+    assert notify.send_pending() == 1
+    assert len(mail.outbox) == 2
+
+
+def _ack_world():
+    w = World()
+    w.read(date(2026, 10, 1), "99.2")
+    w.evaluate()
+    with scopes_disabled():
+        notification = Notification.objects.get(email="lena@example.com")
+    return w, notification
+
+
+def test_acknowledge_link_works_once(client):
+    w, notification = _ack_world()
+    url = reverse("escalation_ack", args=[notify.ack_token(notification)])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert w.escalations()[0].state == "open"  # a GET (a link scanner) changes nothing
+    client.post(url)
+    escalation = w.escalations()[0]
+    assert (escalation.state, escalation.acknowledged_by) == ("acknowledged", w.lena)
+    replay = client.post(url)
+    assert replay.status_code == 410
+    assert "already been used" in replay.content.decode()
+
+
+def test_acknowledge_link_cannot_be_used_for_another_escalation(client):
+    w, notification = _ack_world()
+    other_sla = factories.ServiceLevelFactory(organization=w.org, contract=w.contract)
+    with scopes_disabled():
+        other = Escalation.objects.create(
+            organization=w.org,
+            contract=w.contract,
+            service_level=other_sla,
+            kind="performance",
+            level=1,
+            reason="other",
+            opened_at=NOW,
+        )
+    forged = signing.dumps({"n": notification.ack_nonce, "e": other.pk}, salt=notify.ACK_SALT)
+    assert client.post(reverse("escalation_ack", args=[forged])).status_code == 410
+    tampered = notify.ack_token(notification)[:-2] + "xx"
+    assert client.post(reverse("escalation_ack", args=[tampered])).status_code == 410
+    other.refresh_from_db()
+    assert other.state == "open"
+
+
+def test_acknowledge_link_expires(client, settings):
+    import time_machine
+
+    _w, notification = _ack_world()
+    url = reverse("escalation_ack", args=[notify.ack_token(notification)])
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=8)):
+        response = client.post(url)
+    assert response.status_code == 410
+    assert "expired" in response.content.decode()
+
+
+def test_vendor_user_sees_and_acknowledges_their_escalation(client):
+    w = World()
+    vera = factories.UserFactory(username="vera")
+    factories.MembershipFactory(
+        organization=w.org, user=vera, role="vendor", vendor=w.contract.vendor
+    )
+    w.read(date(2026, 10, 1), "99.7")
+    w.evaluate()
+    (escalation,) = w.escalations()
+    client.force_login(vera)
+    listing = client.get(reverse("escalations:list", args=[w.org.slug])).content.decode()
+    assert f'data-escalation="{escalation.pk}"' in listing
+    client.post(reverse("escalations:acknowledge", args=[w.org.slug, escalation.pk]))
+    escalation.refresh_from_db()
+    assert escalation.acknowledged_by == vera
+    with scopes_disabled():
+        assert escalation.events.filter(kind=EscalationEvent.Kind.ACKNOWLEDGED).exists()
+
+
+def test_admin_edits_the_policy_with_validation(client):
+    w = World()
+    client.force_login(w.alice)
+    url = reverse("escalations:policy", args=[w.org.slug])
+    page = client.get(url)
+    formset = page.context["formset"]
+    data = {
+        "steps-TOTAL_FORMS": "1",
+        "steps-INITIAL_FORMS": "0",
+        "steps-MIN_NUM_FORMS": "0",
+        "steps-MAX_NUM_FORMS": "12",
+        "steps-0-condition": "state",
+        "steps-0-state": "",
+        "steps-0-threshold": "10",
+        "steps-0-level": "1",
+        "steps-0-recipients": ["owner"],
+        "steps-0-action": "Meet",
+    }
+    assert len(formset.forms) == 6  # five default steps and a blank one
+    refused = client.post(url, data)
+    assert "Say which state" in refused.content.decode()
+    data["steps-0-state"] = "red"
+    assert client.post(url, data).status_code == 302
+    with scopes_disabled():
+        from escalations.models import EscalationStep
+
+        steps = list(EscalationStep.objects.filter(organization=w.org))
+    assert [(s.condition, s.state, s.threshold) for s in steps] == [("state", "red", 10)]
+    client.force_login(w.bob)
+    assert client.post(url, data).status_code == 403  # account managers read, admins write
+
+
+def test_leadership_page_lists_level_two(client):
+    w = World()
+    w.read(date(2026, 10, 1), "99.2")
+    w.evaluate()
+    client.force_login(w.lena)
+    html = client.get(reverse("escalations:leadership", args=[w.org.slug])).content.decode()
+    assert f"{w.contract.reference} · avail" in html.split("Escalated to leadership")[1]
+
+
+def _api(user):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(user)
+    return api
+
+
+def test_escalation_api_lists_acknowledges_and_resolves():
+    w = World()
+    w.read(date(2026, 10, 1), "99.2")
+    w.evaluate()
+    (escalation,) = w.escalations()
+    base = f"/api/v1/o/{w.org.slug}/escalations/"
+    listed = _api(w.bob).get(base, {"level": 2, "state": "open"}).json()["results"]
+    assert [e["id"] for e in listed] == [escalation.pk]
+    ack = _api(w.bob).post(f"{base}{escalation.pk}/acknowledge/")
+    assert ack.json()["state"] == "acknowledged"
+    assert _api(w.bob).post(f"{base}{escalation.pk}/acknowledge/").status_code == 409
+    assert _api(w.bob).post(f"{base}{escalation.pk}/resolve/", {}).status_code == 400
+    resolved = _api(w.bob).post(f"{base}{escalation.pk}/resolve/", {"note": "vendor fixed it"})
+    body = resolved.json()
+    assert (body["state"], body["resolution"]) == ("resolved", "by_hand")
+    assert [e["kind"] for e in body["events"]] == ["opened", "acknowledged", "resolved"]
+
+
+def test_policy_api_admins_write_others_read_vendors_see_nothing():
+    w = World()
+    vera = factories.UserFactory(username="vera-api")
+    factories.MembershipFactory(
+        organization=w.org, user=vera, role="vendor", vendor=w.contract.vendor
+    )
+    base = f"/api/v1/o/{w.org.slug}/escalation-policies/"
+    policies = _api(w.bob).get(base).json()["results"]
+    assert len(policies) == 1
+    assert policies[0]["contract"] is None
+    assert len(policies[0]["steps"]) == 5
+    steps = [
+        {
+            "condition": "state",
+            "state": "red",
+            "threshold": 3,
+            "level": 2,
+            "recipients": ["leadership"],
+            "action": "Tell leadership",
+        }
+    ]
+    url = f"{base}{policies[0]['id']}/"
+    assert _api(w.bob).put(url, {"name": "x", "steps": steps}, format="json").status_code == 403
+    bad = _api(w.alice).put(url, {"name": "x", "steps": [{**steps[0], "state": ""}]}, format="json")
+    assert bad.status_code == 400
+    ok = _api(w.alice).put(url, {"name": "Strict", "steps": steps}, format="json")
+    assert ok.status_code == 200
+    assert [s["threshold"] for s in ok.json()["steps"]] == [3]
+    assert _api(vera).get(base).json()["results"] == []
