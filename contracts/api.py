@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -61,6 +64,17 @@ class ContractSerializer(serializers.ModelSerializer):
             "reasons": rec.reasons,
             "missing_clauses": rec.missing_clauses,
         }
+
+    # The customer's own judgement of the relationship and its notes stay on its side.
+    CUSTOMER_ONLY = ("adversarial", "notes", "recommendation")
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        tenant = self.context.get("tenant")
+        if tenant is not None and tenant.is_vendor:
+            for name in self.CUSTOMER_ONLY:
+                data.pop(name, None)
+        return data
 
     def get_colour(self, contract: Contract) -> str:
         return selectors.worst_colour(getattr(contract, "worst_rank", None))
@@ -206,6 +220,16 @@ class VendorViewSet(
         )
 
 
+@contextmanager
+def _as_api_errors():
+    """A service's ValidationError becomes a 400 with its messages, not a 500."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        raise serializers.ValidationError(detail) from None
+
+
 class ContractViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -232,21 +256,28 @@ class ContractViewSet(
 
     def perform_create(self, serializer):
         self._require_manage()
-        serializer.instance = services.contract_save(
-            organization=self.tenant.organization,
-            actor=self.request.user,
-            data={"owner": self.request.user, **serializer.validated_data},
-        )
+        with _as_api_errors():
+            serializer.instance = services.contract_save(
+                organization=self.tenant.organization,
+                actor=self.request.user,
+                data={"owner": self.request.user, **serializer.validated_data},
+            )
 
     def perform_update(self, serializer):
         self._require_manage()
-        services.contract_save(
-            organization=self.tenant.organization,
-            actor=self.request.user,
-            data=serializer.validated_data,
-            contacts=serializer.instance.vendor_contacts.all(),
-            contract=serializer.instance,
-        )
+        contract = serializer.instance
+        contacts = list(contract.vendor_contacts.all())
+        vendor = serializer.validated_data.get("vendor", contract.vendor)
+        if vendor.pk != contract.vendor_id:
+            contacts = []  # another vendor: its people aren't this contract's contacts any more
+        with _as_api_errors():
+            services.contract_save(
+                organization=self.tenant.organization,
+                actor=self.request.user,
+                data=serializer.validated_data,
+                contacts=contacts,
+                contract=contract,
+            )
 
 
 class ServiceLevelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):

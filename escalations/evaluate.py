@@ -104,7 +104,9 @@ def facts_of(
         oldest = late_run[-1]
         due = deadline(oldest.period_start, sla.period, sla.contract.submission_deadline_days)
         late_days = max((today - due).days, 0)
-    valued = [s for s in newest_first if s.colour != Colour.LATE]
+    # The current data gap is the data-late rule's business; further back, a
+    # late period breaks a run like any other state.
+    valued = newest_first[len(late_run) :]
     return Facts(
         colour=newest_first[0].colour if newest_first else Colour.NO_DATA,
         yellow_or_worse_days=_run_days(valued, sla.period, {Colour.YELLOW, Colour.RED}),
@@ -244,8 +246,9 @@ def sweep_missed_due(*, now=None) -> int:
     now = now or timezone.now()
     missed = 0
     overdue = Escalation.objects.filter(
-        due_by__lt=now, due_met_at__isnull=True, due_missed_at__isnull=True
-    ).exclude(state=Escalation.State.RESOLVED)
+        due_by__lt=now, due_met_at__isnull=True, due_missed_at__isnull=True,
+        service_level__is_active=True,
+    ).exclude(state=Escalation.State.RESOLVED)  # fmt: skip
     for escalation in overdue.select_related("service_level__contract"):
         steps = steps_by_contract(escalation.organization_id, [escalation.contract_id])
         step = next(

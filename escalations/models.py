@@ -157,6 +157,9 @@ class Escalation(models.Model):
     level = models.PositiveSmallIntegerField()
     state = models.CharField(max_length=12, choices=State.choices, default=State.OPEN)
     step = models.ForeignKey(EscalationStep, null=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(
+        max_length=200, blank=True, help_text="What has to happen (kept if the policy changes)."
+    )
     reason = models.CharField(max_length=300, help_text="The condition, in words.")
     opened_at = models.DateTimeField()
     due_by = models.DateTimeField(null=True, blank=True)

@@ -52,6 +52,7 @@ class Recipients:
         self.preferences = {
             m.user_id: m.escalation_delivery for ms in self.by_role.values() for m in ms
         }
+        self.active_users = set(self.preferences)
         self._contacts: dict[int, list[str]] = {}
 
     def contacts(self, contract) -> list[str]:
@@ -65,8 +66,9 @@ class Recipients:
     def for_roles(self, contract, roles: list[str]) -> dict[str, object]:
         """email → user (or None for vendor contacts without a login)."""
         found: dict[str, object] = {}
-        if Recipient.OWNER in roles and contract.owner and contract.owner.email:
-            found[contract.owner.email] = contract.owner
+        owner = contract.owner
+        if Recipient.OWNER in roles and owner and owner.email and owner.pk in self.active_users:
+            found[owner.email] = owner  # only while they still belong here
         if Recipient.VENDOR_CONTACTS in roles:
             for address in self.contacts(contract):
                 found.setdefault(address, None)
@@ -213,7 +215,8 @@ def subject_for(event: EscalationEvent) -> str:
         EscalationEvent.Kind.RAISED: f"Escalated to level {event.level}",
         EscalationEvent.Kind.DUE_MISSED: f"Due-by missed, now level {event.level}",
     }.get(event.kind, "Escalation")
-    return f"[slagov] {head}: {sla.contract.reference} {sla.name}"
+    subject = f"[slagov] {head}: {sla.contract.reference} {sla.name}"
+    return " ".join(subject.split())  # never a line break in a header
 
 
 def render(notification: Notification) -> EmailMultiAlternatives:
@@ -275,7 +278,9 @@ def send_pending(*, limit: int = 200) -> int:
                     break
                 try:
                     mail.send_messages([render(notification)])
-                except RETRYABLE as exc:
+                except Exception as exc:
+                    if not isinstance(exc, RETRYABLE):
+                        logger.exception("notification %s could not be sent", notification.pk)
                     notification.attempts += 1
                     notification.last_error = f"{type(exc).__name__}: {exc}"[:500]
                     if notification.attempts >= MAX_ATTEMPTS:

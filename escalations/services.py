@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from contracts.models import ServiceLevel
@@ -48,6 +49,7 @@ def escalation_open(
         kind=kind,
         level=step.level,
         step=step,
+        action=step.action,
         reason=reason[:300],
         opened_at=now,
         due_by=_due(step, now),
@@ -64,18 +66,24 @@ def escalation_raise(
     *, escalation: Escalation, step: EscalationStep, reason: str, now: datetime,
     recipients: notify.Recipients | None = None,
 ) -> Escalation:  # fmt: skip
-    """A worse condition: the open escalation goes up to the step's level."""
+    """
+    A worse condition: the open escalation goes up to the step's level.
+    Claimed with a conditional UPDATE (still open, still lower), so two
+    evaluations running at once raise it — and notify — once; nothing else
+    about it (acknowledgement, reached red) is overwritten.
+    """
     previous = escalation.level
-    escalation.level = step.level
-    escalation.step = step
-    escalation.reason = reason[:300]
+    changes = {"level": step.level, "step": step, "action": step.action, "reason": reason[:300]}
     if step.due_hours:
-        escalation.due_by, escalation.due_met_at, escalation.due_missed_at = (
-            _due(step, now),
-            None,
-            None,
-        )
-    escalation.save()
+        changes.update(due_by=_due(step, now), due_met_at=None, due_missed_at=None)
+    claimed = (
+        Escalation.objects.filter(pk=escalation.pk, level__lt=step.level)
+        .exclude(state=Escalation.State.RESOLVED)
+        .update(**changes)
+    )
+    if not claimed:
+        return escalation
+    escalation.refresh_from_db()
     event = _event(
         escalation,
         Kind.RAISED,
@@ -90,9 +98,13 @@ def escalation_raise(
 @transaction.atomic
 def escalation_due_missed(*, escalation: Escalation, step: EscalationStep, now: datetime) -> bool:
     """The due-by passed unmet: one level up, once."""
-    claimed = Escalation.objects.filter(
-        pk=escalation.pk, due_missed_at__isnull=True, due_met_at__isnull=True
-    ).update(due_missed_at=now, level=escalation.level + 1)
+    claimed = (
+        Escalation.objects.filter(
+            pk=escalation.pk, due_by__lt=now, due_missed_at__isnull=True, due_met_at__isnull=True
+        )
+        .exclude(state=Escalation.State.RESOLVED)
+        .update(due_missed_at=now, level=F("level") + 1)
+    )
     if not claimed:
         return False
     escalation.refresh_from_db()
@@ -150,9 +162,9 @@ def escalation_acknowledge(
 
 @transaction.atomic
 def escalation_resolve(*, escalation: Escalation, actor, note: str, tenant) -> None:
-    """Resolved by hand, with a note (customer side only)."""
-    if tenant.is_vendor:
-        raise PermissionDenied("The customer side resolves escalations.")
+    """Resolved by hand, with a note (admins and account managers)."""
+    if not tenant.can_manage:
+        raise PermissionDenied("Admins and account managers resolve escalations.")
     _require_open(escalation)
     if not note.strip():
         raise ValidationError({"note": "Say how it was resolved."})
@@ -167,13 +179,21 @@ def escalation_resolve(*, escalation: Escalation, actor, note: str, tenant) -> N
 
 @transaction.atomic
 def escalation_record_meeting(
-    *, escalation: Escalation, actor, held_at: datetime, attendees: str, notes: str = ""
-) -> Review:
+    *, escalation: Escalation, actor, held_at: datetime, attendees: str, notes: str = "",
+    tenant=None,
+) -> Review:  # fmt: skip
     """The meeting the escalation asked for, recorded as a review: in time, it meets the due-by."""
+    if tenant is not None and not (tenant.can_manage or tenant.is_vendor):
+        raise PermissionDenied("The account managers of both sides record their meetings.")
     _require_open(escalation)
     now = timezone.now()
     if held_at > now + timedelta(minutes=5):
         raise ValidationError({"held_at": "Record a meeting that has taken place."})
+    if held_at < escalation.opened_at - timedelta(minutes=5):
+        raise ValidationError(
+            {"held_at": "The meeting must be after the escalation opened "
+                        f"({timezone.localtime(escalation.opened_at):%d %b %Y %H:%M})."}
+        )  # fmt: skip
     people = [line.strip() for line in attendees.splitlines() if line.strip()]
     if len(people) < 2:
         raise ValidationError({"attendees": "List who took part from both sides (one per line)."})

@@ -18,6 +18,7 @@ from escalations.models import Escalation, EscalationPolicy, EscalationStep
 from escalations.policies import ensure_default_policy
 from metrics import selectors as metrics_selectors
 from metrics.models import SlaHealth
+from slagov.models import Membership
 from slagov.tenancy import tenant_scope
 
 
@@ -112,8 +113,9 @@ def escalation_meeting(request: HttpRequest, org_slug: str, escalation_id: int):
     if form.is_valid():
         try:
             services.escalation_record_meeting(
-                escalation=escalation, actor=request.user, **form.cleaned_data
-            )
+                escalation=escalation, actor=request.user, tenant=request.tenant,
+                **form.cleaned_data,
+            )  # fmt: skip
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 for error in errors:
@@ -251,7 +253,16 @@ def ack(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "escalations/ack.html", {"error": str(exc)}, status=410)
     escalation = notification.escalation
     if request.method == "POST":
-        actor = request.user if request.user.is_authenticated else notification.user
+        # Credit the acknowledgement to the logged-in user only if they belong to the
+        # escalation's organisation; otherwise to the recipient the link was sent to.
+        actor = notification.user
+        if (
+            request.user.is_authenticated
+            and Membership.objects.filter(
+                user=request.user, organization_id=notification.organization_id, is_active=True
+            ).exists()
+        ):
+            actor = request.user
         # The link is the capability: it acts within its own organisation only.
         with tenant_scope(notification.organization_id):
             done = services.ack_by_link(notification=notification, actor=actor)

@@ -244,6 +244,10 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         submission = pipeline.submission_validate(submission_id=submission.pk)
         if submission.state == Submission.State.INVALID:
             return self._detail(submission, 422, "Nothing was applied: fix the errors and resend.")
+        outcome = getattr(submission, "apply_outcome", None)
+        if outcome is not None and not outcome.ok:
+            # Valid but not applied (a correction without a reason): say why.
+            return self._detail(submission, 422, f"Nothing was applied: {outcome.message}")
         return self._detail(submission, 201)
 
     @extend_schema(

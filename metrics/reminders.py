@@ -122,23 +122,27 @@ def reminders_send(today: date | None = None) -> int:
                 )  # fmt: skip
         except IntegrityError:  # created concurrently by another run
             continue
+        if not reminder.recipients:
+            # Nobody to tell yet: look again next run (a contact may have been added).
+            reminder.recipients = _recipients(contract)
+            if not reminder.recipients:
+                logger.warning("no vendor contact to remind for %s %s", contract, period_start)
+                continue
+            DataReminder.objects.filter(pk=reminder.pk).update(recipients=reminder.recipients)
         # Claim it: only one run sends it, and a failed send is retried next time.
         now = timezone.now()
         if not DataReminder.objects.filter(pk=reminder.pk, sent_at__isnull=True).update(
             sent_at=now
         ):
             continue
-        if not reminder.recipients:
-            logger.warning("no vendor contact to remind for %s %s", contract, period_start)
-            continue
         claimed.setdefault((contract_id, kind), []).append((reminder, entry))
     sent = 0
     for (contract_id, kind), items in claimed.items():
         try:
             _send(contracts[contract_id], kind, items)
-        except Exception:
+        except Exception:  # one contract's failure must not cost the others their e-mail
             DataReminder.objects.filter(pk__in=[r.pk for r, _ in items]).update(sent_at=None)
             logger.exception("sending data reminders for contract %s failed", contract_id)
-            raise
+            continue
         sent += 1
     return sent

@@ -32,3 +32,16 @@ def api_token_revoke(*, organization: Organization, actor, token: ApiToken) -> N
     if token.organization_id != organization.pk:
         raise ValueError("token of another organisation")
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+@transaction.atomic
+def membership_preferences_save(*, membership: Membership, actor, data: dict) -> Membership:
+    """A member's own settings: how escalations reach them, their title."""
+    if membership.user_id != actor.pk:
+        raise ValueError("members change their own preferences only")
+    for field in ("escalation_delivery", "title"):
+        if field in data:
+            setattr(membership, field, data[field])
+    membership._history_user = actor
+    membership.save(update_fields=["escalation_delivery", "title"])
+    return membership

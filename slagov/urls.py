@@ -9,6 +9,7 @@ from slagov import api_urls, views
 
 org_patterns = [
     path("settings/tokens/", views.token_list, name="tokens"),
+    path("settings/me/", views.preferences, name="preferences"),
     path("settings/tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
     path("", include("contracts.urls")),
     path("", include("metrics.urls")),

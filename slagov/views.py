@@ -100,3 +100,24 @@ def token_revoke(request: HttpRequest, org_slug: str, token_id: int) -> HttpResp
     services.api_token_revoke(organization=tenant.organization, actor=request.user, token=token)
     messages.success(request, f"Token “{token.name}” revoked.")
     return redirect("tokens", org_slug=tenant.slug)
+
+
+class PreferencesForm(forms.ModelForm):
+    class Meta:
+        model = Membership
+        fields = ["escalation_delivery", "title"]
+        widgets = {"escalation_delivery": forms.RadioSelect}
+        labels = {"escalation_delivery": "Early warnings and level 1 escalations"}
+
+
+def preferences(request: HttpRequest, org_slug: str) -> HttpResponse:
+    """The member's own settings in this organisation."""
+    membership = request.tenant.membership
+    form = PreferencesForm(request.POST or None, instance=membership)
+    if request.method == "POST" and form.is_valid():
+        services.membership_preferences_save(
+            membership=membership, actor=request.user, data=form.cleaned_data
+        )
+        messages.success(request, "Saved.")
+        return redirect("preferences", org_slug=org_slug)
+    return render(request, "preferences.html", {"form": form})

@@ -176,3 +176,28 @@ def test_vendor_user_cannot_edit_own_contract(client, world: World):
         ).status_code
         == 200
     )
+
+
+LIST_ROUTES = [r for r in TENANT_ROUTES if r.is_api and r.name.endswith("-list")]
+
+
+@pytest.mark.parametrize("route", LIST_ROUTES, ids=lambda r: r.name)
+def test_api_lists_show_a_vendor_token_nothing_of_other_vendors(world: World, route: Route):
+    from rest_framework.test import APIClient
+
+    from slagov.services import api_token_create
+
+    _, key = api_token_create(
+        organization=world.org,
+        actor=world.vic,
+        membership=world.vic.memberships.get(),
+        name="lists",
+    )
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    response = api.get(route.url(world.org.slug, world.mine))
+    assert response.status_code == 200
+    text = response.content.decode()
+    for side in (world.theirs, world.foreign):
+        assert side.contract.reference not in text
+        assert side.vendor.name not in text

@@ -45,7 +45,14 @@ def page(browser, live_server):
     page.set_default_timeout(30_000)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("requestfailed", lambda req: errors.append(f"failed: {req.url}"))
+    # A request cut short by navigating away (ERR_ABORTED) is not a failure of the app.
+    page.on(
+        "requestfailed",
+        lambda req: (
+            "ERR_ABORTED" not in (req.failure or "")
+            and errors.append(f"failed: {req.url} ({req.failure})")
+        ),
+    )
     page.base = live_server.url
     page.errors = errors
     yield page

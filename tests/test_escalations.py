@@ -487,3 +487,120 @@ def test_policy_api_admins_write_others_read_vendors_see_nothing():
     assert ok.status_code == 200
     assert [s["threshold"] for s in ok.json()["steps"]] == [3]
     assert _api(vera).get(base).json()["results"] == []
+
+
+def test_member_chooses_the_daily_digest_in_their_settings(client):
+    w = World()
+    client.force_login(w.bob)
+    url = reverse("preferences", args=[w.org.slug])
+    assert client.post(url, {"escalation_delivery": "digest", "title": "AM"}).status_code == 302
+    with scopes_disabled():
+        assert Membership.objects.get(user=w.bob).escalation_delivery == "digest"
+
+
+def test_raising_keeps_the_acknowledgement_and_notes_the_breach():
+    w = World()
+    w.read(date(2026, 9, 1), "99.7")
+    w.evaluate(now=datetime(2026, 10, 8, 9, 0, tzinfo=UTC))
+    (escalation,) = w.escalations()
+    with scopes_disabled():
+        services.escalation_acknowledge(escalation=escalation, actor=w.bob)
+    w.read(date(2026, 10, 1), "99.1")
+    w.evaluate()
+    escalation.refresh_from_db()
+    assert (escalation.level, escalation.state) == (2, "acknowledged")
+    assert escalation.acknowledged_by == w.bob
+    assert escalation.reached_red  # not a breach avoided
+
+
+def test_a_stale_copy_cannot_raise_twice():
+    w = World()
+    w.read(date(2026, 10, 1), "99.7")
+    w.evaluate()
+    (stale,) = w.escalations()
+    with scopes_disabled():
+        from escalations.models import EscalationStep
+
+        red = EscalationStep.objects.get(organization=w.org, condition="state", state="red")
+        services.escalation_raise(escalation=stale, step=red, reason="red", now=NOW)
+        again = Escalation.objects.get(pk=stale.pk)
+        again.level = 1  # a second evaluation that loaded it before the first raised it
+        services.escalation_raise(escalation=again, step=red, reason="red", now=NOW)
+        assert stale.events.filter(kind="raised").count() == 1
+
+
+def test_a_meeting_before_the_escalation_does_not_meet_its_due_by():
+    w = World()
+    w.read(date(2026, 10, 1), "99.7")
+    w.evaluate()
+    (escalation,) = w.escalations()
+    from django.core.exceptions import ValidationError
+
+    with scopes_disabled(), pytest.raises(ValidationError, match="after the escalation opened"):
+        services.escalation_record_meeting(
+            escalation=escalation,
+            actor=w.bob,
+            held_at=datetime(2020, 1, 1, tzinfo=UTC),
+            attendees="Bob\nDana",
+        )
+
+
+def test_leadership_reads_but_does_not_resolve_or_record_meetings(client):
+    w = World()
+    w.read(date(2026, 10, 1), "99.7")
+    w.evaluate()
+    (escalation,) = w.escalations()
+    client.force_login(w.lena)
+    assert (
+        client.post(
+            reverse("escalations:resolve", args=[w.org.slug, escalation.pk]), {"note": "done"}
+        ).status_code
+        == 403
+    )
+    meeting = client.post(
+        reverse("escalations:meeting", args=[w.org.slug, escalation.pk]),
+        {"held_at": "2026-11-25T10:00", "attendees": "A\nB"},
+    )
+    assert meeting.status_code == 403
+    escalation.refresh_from_db()
+    assert escalation.state == "open"
+
+
+def test_a_former_owner_gets_no_more_escalation_email():
+    w = World()
+    with scopes_disabled():
+        Membership.objects.filter(user=w.bob).update(is_active=False)
+    w.read(date(2026, 10, 1), "99.2")
+    w.evaluate()
+    notify.send_pending()
+    assert [m.to for m in mail.outbox] == [["lena@example.com"]]
+
+
+def test_a_late_week_in_between_breaks_the_yellow_run():
+    w = World(period="weekly")
+    w.read(_weeks_back(4), "99.95")
+    w.read(_weeks_back(3), "99.7")
+    # week 2 is missing (late), week 1 is yellow again
+    w.read(_weeks_back(1), "99.7")
+    w.evaluate()
+    assert [e.kind for e in w.escalations() if e.kind == "performance"] == []
+
+
+def test_a_broken_notification_does_not_block_the_others(monkeypatch):
+    w = World()
+    w.read(date(2026, 10, 1), "99.2")
+    w.evaluate()
+    original = notify.render
+
+    def render(notification):
+        if notification.email == "bob@example.com":
+            raise ValueError("cannot render")
+        return original(notification)
+
+    monkeypatch.setattr(notify, "render", render)
+    assert notify.send_pending() == 1
+    assert [m.to for m in mail.outbox] == [["lena@example.com"]]
+    with scopes_disabled():
+        broken = Notification.objects.get(email="bob@example.com")
+    assert (broken.state, broken.attempts) == ("pending", 1)
+    assert "cannot render" in broken.last_error

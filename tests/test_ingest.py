@@ -208,3 +208,22 @@ def test_two_concurrent_confirmations_apply_once():
     assert len(readings(w)) == 2
     with scopes_disabled():
         assert Reading.objects.filter(organization=w.org, revision=1).count() == 2
+
+
+def test_a_file_that_had_errors_is_checked_again_when_resent(w):
+    text = "contract,sla,period,value\nCORP-1,avail,2026-11,99.95\n"  # November: not over yet
+    first = receive(w, text)
+    assert first.state == "invalid"
+    with time_machine.travel(date(2026, 12, 2), tick=False):
+        again = pipeline.submission_validate(
+            submission_id=pipeline.submission_receive(
+                organization=w.org,
+                actor=w.uploader,
+                vendor=w.vendor,
+                data=text.encode(),
+                filename="readings.csv",
+                enqueue=False,
+            ).pk,
+            today=date(2026, 12, 2),
+        )
+    assert again.state == "ready"  # not a "duplicate" of the file that had errors

@@ -153,3 +153,41 @@ def test_submission_list_shows_errors(w):
     listing = api.get(url(w)).json()["results"]
     assert listing[0]["state"] == "invalid"
     assert listing[0]["errors"][0]["message"] == "'lots' is not a number."
+
+
+def test_dry_run_then_the_same_rows_for_real_applies_them(w):
+    api = client_for(w, w.uploader)
+    assert api.post(url(w), {"rows": ROWS, "dry_run": True}, format="json").status_code == 201
+    real = api.post(url(w), {"rows": ROWS}, format="json")
+    assert real.json()["state"] == "applied"
+    assert len(stored(w)) == 2
+
+
+def test_a_correction_without_a_reason_is_not_applied_and_says_why(w):
+    api = client_for(w, w.uploader)
+    api.post(url(w), {"rows": ROWS}, format="json")
+    changed = [{**ROWS[0], "value": "99.1"}]
+    response = api.post(url(w), {"rows": changed}, format="json")
+    assert response.status_code == 422
+    assert "Give a reason" in response.json()["message"]
+    assert stored(w)[("avail", date(2026, 10, 1))] == Decimal("99.95")
+
+
+def test_vendor_token_does_not_see_the_customers_own_notes(w):
+    with scopes_disabled():
+        from contracts.models import Contract
+
+        Contract.objects.filter(pk=w.contract.pk).update(adversarial=True, notes="watch them")
+    body = (
+        client_for(w, w.uploader)
+        .get(reverse("api:contract-detail", kwargs={"org_slug": w.org.slug, "pk": w.contract.pk}))
+        .json()
+    )
+    assert "adversarial" not in body
+    assert "notes" not in body
+    manager = (
+        client_for(w, w.manager)
+        .get(reverse("api:contract-detail", kwargs={"org_slug": w.org.slug, "pk": w.contract.pk}))
+        .json()
+    )
+    assert manager["notes"] == "watch them"

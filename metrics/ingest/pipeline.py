@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -27,6 +27,12 @@ from slagov.models import Organization
 
 logger = logging.getLogger(__name__)
 State = Submission.State
+
+
+STALE = (
+    "The data changed since this preview was made (another submission or a correction was "
+    "applied). Validate the file again to see the new preview."
+)
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,9 @@ def submission_receive(
 ) -> Submission:
     """
     Store the file and record the submission. A byte-identical file already
-    submitted for this vendor is recorded as a duplicate and not processed.
+    applied for this vendor is recorded as a duplicate and not processed (a
+    file that was only previewed, or had errors, is checked again: the data
+    and the date may have changed since).
     """
     if vendor.organization_id != organization.pk:
         raise ValueError("vendor of another organisation")
@@ -66,7 +74,7 @@ def submission_receive(
                 organization=organization,
                 vendor=vendor,
                 sha256=digest,
-                state__in=[State.APPLIED, State.READY, State.INVALID],
+                state=State.APPLIED,
             )
             .order_by("-created_at")
             .first()
@@ -171,12 +179,13 @@ def submission_validate(*, submission_id: int, today=None) -> Submission:
         raise
     submission.refresh_from_db()
     if submission.state == State.READY and submission.apply_when_valid:
-        submission_confirm(
+        outcome = submission_confirm(
             organization=submission.organization,
             actor=submission.created_by,
             submission=submission,
         )
         submission.refresh_from_db()
+        submission.apply_outcome = outcome
     return submission
 
 
@@ -230,17 +239,19 @@ def submission_confirm(
             return Outcome(False, f"Give a reason for every changed value (rows {listed}).")
         if staging.stale_rows(submission.pk):
             transaction.set_rollback(True)
-            return Outcome(
-                False,
-                "The data changed since this preview was made (another submission or a "
-                "correction was applied). Validate the file again to see the new preview.",
-            )
-        written = staging.apply(
-            submission_id=submission.pk,
-            actor_id=getattr(actor, "pk", None),
-            source=_source_for(submission),
-            now=now,
-        )
+            return Outcome(False, STALE)
+        try:
+            with transaction.atomic():
+                written = staging.apply(
+                    submission_id=submission.pk,
+                    actor_id=getattr(actor, "pk", None),
+                    source=_source_for(submission),
+                    now=now,
+                )
+        except IntegrityError:
+            # Another submission wrote the same readings between our check and our write.
+            transaction.set_rollback(True)
+            return Outcome(False, STALE)
         Submission.objects.filter(pk=submission.pk).update(
             state=State.APPLIED, applied_at=now, applied_by=actor
         )
@@ -266,7 +277,9 @@ def submission_revalidate(*, organization: Organization, actor, submission: Subm
     """Send a ready (stale) or failed submission through validation again."""
     if submission.organization_id != organization.pk:
         raise ValueError("submission of another organisation")
-    claimed = _claim(submission.pk, [State.READY, State.FAILED], State.RECEIVED, progress=0)
+    claimed = _claim(
+        submission.pk, [State.READY, State.INVALID, State.FAILED], State.RECEIVED, progress=0
+    )
     if claimed:
         from metrics.tasks import validate_submission
 

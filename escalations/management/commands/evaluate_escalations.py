@@ -13,4 +13,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         totals = sweep()
         sent = notify.send_pending()
-        self.stdout.write(f"{totals}; {sent} notification{'s' if sent != 1 else ''} sent.")
+        self.stdout.write(
+            f"{totals['chunks']} chunk(s) evaluated, {totals['due_missed']} missed due-by(s); "
+            f"{sent} notification{'s' if sent != 1 else ''} sent."
+        )
