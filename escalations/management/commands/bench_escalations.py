@@ -29,6 +29,7 @@ from contracts.models import Contract, ServiceLevel, ServiceLevelTerms, Vendor
 from escalations import evaluate
 from escalations.models import Escalation, Notification
 from metrics.models import PeriodStatus, SlaHealth
+from slagov.bench import drop_tenant
 from slagov.models import Membership, Organization
 
 HISTORY = 12
@@ -148,13 +149,20 @@ class Command(BaseCommand):
     def _drop(self, org) -> None:
         from escalations import models as e
 
-        tables = [e.Notification, e.EscalationEvent, e.Escalation, e.EscalationStep,
-                  e.EscalationPolicy, PeriodStatus, SlaHealth, ServiceLevelTerms, ServiceLevel,
-                  Contract, Vendor, Membership]  # fmt: skip
-        with transaction.atomic(), connection.cursor() as cursor:
-            for model in tables:
-                cursor.execute(
-                    f"DELETE FROM {model._meta.db_table} WHERE organization_id = %s",  # noqa: S608
-                    [org.pk],
-                )
-            cursor.execute(f"DELETE FROM {Organization._meta.db_table} WHERE id = %s", [org.pk])  # noqa: S608
+        drop_tenant(
+            org,
+            [
+                e.Notification,
+                e.EscalationEvent,
+                e.Escalation,
+                e.EscalationStep,
+                e.EscalationPolicy,
+                PeriodStatus,
+                SlaHealth,
+                ServiceLevelTerms,
+                ServiceLevel,
+                Contract,
+                Vendor,
+                Membership,
+            ],
+        )

@@ -27,6 +27,7 @@ from django_scopes import scopes_disabled
 from contracts import periods
 from contracts.models import Contract, ServiceLevel, ServiceLevelTerms, Vendor
 from metrics.ingest import pipeline
+from slagov.bench import drop_tenant
 from slagov.models import Organization
 
 PERIODS = 50
@@ -217,16 +218,21 @@ class Command(BaseCommand):
         return elapsed
 
     def _drop(self, org) -> None:
-        """Delete the throwaway tenant with plain SQL, children first (no signals needed)."""
         from metrics import models as m
 
-        tables = [m.SubmissionRow, m.SubmissionError, m.ReadingRevision, m.PeriodStatus,
-                  m.SlaHealth, m.Reading, m.Submission, ServiceLevelTerms, ServiceLevel,
-                  Contract, Vendor]  # fmt: skip
-        with transaction.atomic(), connection.cursor() as cursor:
-            for model in tables:
-                cursor.execute(
-                    f"DELETE FROM {model._meta.db_table} WHERE organization_id = %s",  # noqa: S608
-                    [org.pk],
-                )
-            cursor.execute(f"DELETE FROM {Organization._meta.db_table} WHERE id = %s", [org.pk])  # noqa: S608
+        drop_tenant(
+            org,
+            [
+                m.SubmissionRow,
+                m.SubmissionError,
+                m.ReadingRevision,
+                m.PeriodStatus,
+                m.SlaHealth,
+                m.Reading,
+                m.Submission,
+                ServiceLevelTerms,
+                ServiceLevel,
+                Contract,
+                Vendor,
+            ],
+        )

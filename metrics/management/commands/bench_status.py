@@ -32,6 +32,7 @@ from contracts import periods
 from contracts.models import Contract, CreditTier, ServiceLevel, ServiceLevelTerms, Vendor
 from metrics import engine
 from metrics.models import PeriodStatus, Reading, SlaHealth
+from slagov.bench import drop_tenant
 from slagov.models import Organization
 
 SLAS_PER_VENDOR = 50
@@ -185,12 +186,16 @@ class Command(BaseCommand):
     def _drop(self, org) -> None:
         from metrics import models as m
 
-        tables = [m.PeriodStatus, m.SlaHealth, m.Reading, CreditTier, ServiceLevelTerms,
-                  ServiceLevel, Contract, Vendor]  # fmt: skip
-        with transaction.atomic(), connection.cursor() as cursor:
-            for model in tables:
-                cursor.execute(
-                    f"DELETE FROM {model._meta.db_table} WHERE organization_id = %s",  # noqa: S608
-                    [org.pk],
-                )
-            cursor.execute(f"DELETE FROM {Organization._meta.db_table} WHERE id = %s", [org.pk])  # noqa: S608
+        drop_tenant(
+            org,
+            [
+                m.PeriodStatus,
+                m.SlaHealth,
+                m.Reading,
+                CreditTier,
+                ServiceLevelTerms,
+                ServiceLevel,
+                Contract,
+                Vendor,
+            ],
+        )
