@@ -27,6 +27,7 @@ __all__ = ["Scope", "TermsTimeline", "deadline", "period_charge", "recompute",
            "recompute_service_levels"]  # fmt: skip
 
 CHUNK = 2000
+ANALYZE_AFTER = 50_000  # status rows written
 
 
 def _statuses_module():
@@ -66,6 +67,11 @@ def recompute(
                 organization_id=organization_id, slas=slas, scope=scope, today=today
             )
             health.refresh(organization_id=organization_id, slas=slas, today=today)
+    if written > ANALYZE_AFTER and connection.vendor == "postgresql":
+        # After a bulk write the planner's statistics are stale (a fresh tenant
+        # looks empty to it), and the next recompute would plan for that.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE metrics_periodstatus")
     return written
 
 

@@ -60,22 +60,42 @@ scoped AS (
 )
 """
 
-# Rows that no longer belong (a shortened contract, a deleted reading). Run
-# before the upsert so that it doesn't wade through the rows just written.
-_DELETE = (
-    "WITH"
-    + _PERIODS
-    + """
+# Rows that no longer belong: outside their SLA's range of periods (a
+# shortened contract) and without a reading (a deleted one). Per candidate row
+# a primary-key lookup and an index probe, never a comparison with every wanted
+# row. Run before the upsert so that it doesn't wade through the rows just
+# written.
+_DELETE = """
 DELETE FROM metrics_periodstatus ps
-WHERE ps.organization_id = %(org)s AND ps.service_level_id = ANY(%(ids)s)
-  AND (%(since)s::date IS NULL OR ps.period_start >= %(since)s::date)
-  AND (NOT %(by_pairs)s OR EXISTS (
-      SELECT 1 FROM pairs p
-      WHERE p.sla_id = ps.service_level_id AND p.period_start = ps.period_start))
+{using}
+WHERE ps.organization_id = %(org)s AND {rows}
+  AND EXISTS (
+      SELECT 1 FROM contracts_servicelevel s JOIN contracts_contract c ON c.id = s.contract_id
+      WHERE s.id = ps.service_level_id
+        AND (ps.period_start < CASE WHEN s.period = 'weekly'
+                                    THEN date_trunc('week', c.start_date)
+                                    ELSE date_trunc('month', c.start_date) END
+             OR ps.period_start > LEAST(
+                 CASE WHEN s.period = 'weekly'
+                      THEN date_trunc('week', %(today)s::date) - interval '1 week'
+                      ELSE date_trunc('month', %(today)s::date) - interval '1 month' END,
+                 CASE WHEN s.period = 'weekly' THEN date_trunc('week', c.end_date)
+                      ELSE date_trunc('month', c.end_date) END)))
   AND NOT EXISTS (
-      SELECT 1 FROM scoped sc
-      WHERE sc.sla_id = ps.service_level_id AND sc.period_start = ps.period_start)
+      SELECT 1 FROM metrics_reading r
+      WHERE r.organization_id = %(org)s AND r.service_level_id = ps.service_level_id
+        AND r.period_start = ps.period_start)
 """
+# Which rows the delete looks at, by scope: exactly the pairs, or the SLAs' periods.
+_DELETE_PAIRS = _DELETE.format(
+    using="USING unnest(%(pair_sla)s::bigint[], %(pair_period)s::date[])"
+    " AS p(sla_id, period_start)",
+    rows="ps.service_level_id = p.sla_id AND ps.period_start = p.period_start",
+)
+_DELETE_PERIODS = _DELETE.format(
+    using="USING unnest(%(ids)s::bigint[]) AS sl(id)",
+    rows="ps.service_level_id = sl.id "
+    "AND (%(since)s::date IS NULL OR ps.period_start >= %(since)s::date)",
 )
 
 _UPSERT = (
@@ -220,7 +240,7 @@ def recompute_statuses(
         **_threshold_arrays(slas, today, organization_id),
     }
     with connection.cursor() as cursor:
-        cursor.execute(_DELETE, params)
+        cursor.execute(_DELETE_PAIRS if scope.periods is not None else _DELETE_PERIODS, params)
         deleted = cursor.rowcount
         cursor.execute(_UPSERT, params)
         return deleted + cursor.rowcount
