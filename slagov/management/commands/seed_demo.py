@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from slagov.demo import DEMO_PASSWORD, seed
@@ -8,7 +9,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         logins = seed()
-        self.stdout.write(self.style.SUCCESS("Demo data ready. Log in at http://127.0.0.1:8000/"))
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready. Log in at {settings.SITE_URL}/"))
         self.stdout.write(f"Password for every demo user: {DEMO_PASSWORD}")
         self.stdout.write(f"  {'username':<10} {'organisation':<22} role")
         for username, org, role in logins:
