@@ -180,11 +180,16 @@ def terms_agree(
         CreditTier(organization=organization, terms=terms, worse_than=level, percent=pct)
         for level, pct in tiers
     )
-    # Periods before the effective date keep the terms that were in force for them.
+    # Periods before the effective date keep the terms that were in force for
+    # them, unless these are the earliest terms: those also cover the periods
+    # before them.
+    earlier = ServiceLevelTerms.objects.filter(
+        service_level=service_level, effective_from__lt=effective_from
+    ).exists()
     enqueue_recompute(
         organization_id=organization.pk,
         service_level_ids=[service_level.pk],
-        since=periods.period_start(effective_from, service_level.period),
+        since=periods.period_start(effective_from, service_level.period) if earlier else None,
     )
     return terms
 

@@ -408,3 +408,31 @@ def test_portfolio_lists_drifting_and_forecast_to_breach_slas(client, world: Wor
     watch = html.split('id="watch"')[1].split("</article>")[0]
     assert f"{world.mine.contract.reference} · avail" in watch
     assert "drifting" in watch
+
+
+def test_first_terms_agreed_late_also_judge_the_periods_before_them(
+    world: World, django_capture_on_commit_callbacks
+):
+    from contracts.services import terms_agree
+
+    org = world.org
+    sla = factories.ServiceLevelFactory(contract=world.mine.contract, organization=org)
+    start = world.mine.contract.start_date.replace(day=1)
+    months = [add_periods(start, "monthly", n) for n in range(3)]
+    for month in months:
+        factories.ReadingFactory(
+            service_level=sla, organization=org, period_start=month, value=Decimal("99.95")
+        )
+    with scopes_disabled(), django_capture_on_commit_callbacks(execute=True):
+        terms_agree(
+            organization=org,
+            actor=world.bob,
+            service_level=sla,
+            effective_from=months[2],
+            target=Decimal("99.9"),
+            minimum=Decimal("99.5"),
+        )
+    with scopes_disabled():
+        colours = dict(sla.statuses.values_list("period_start", "colour"))
+    # The only terms there are cover the whole contract, the months before them too.
+    assert [colours.get(month) for month in months] == ["green", "green", "green"]
