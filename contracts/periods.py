@@ -81,6 +81,14 @@ def contract_year(contract_start: date, day: date) -> int:
     return max(months // 12, 0) + 1
 
 
+def contract_year_first_month(contract_start: date, year: int) -> date:
+    """The first month (its first day) that `contract_year` puts in `year`."""
+    first = add_periods(contract_start.replace(day=1), Period.MONTHLY, 12 * (year - 1))
+    if year > 1 and contract_year(contract_start, first) < year:
+        first = add_periods(first, Period.MONTHLY, 1)  # a mid-month anniversary
+    return first
+
+
 _MONTH = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
 # A date as written in files: 2026-10-15, optionally with a time (spreadsheet exports).
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")

@@ -136,9 +136,10 @@ def credits_for(
         for entry in months[pk].values():
             entry.by_sla = dict(entry.by_sla)  # templates must not create keys on lookup
             number = periods.contract_year(contract.start_date, entry.month)
-            first = periods.add_periods(contract.start_date.replace(day=1), "monthly",
-                                        12 * (number - 1))  # fmt: skip
-            year = years.setdefault(number, CreditYear(number, first))
+            year = years.get(number)
+            if year is None:
+                first = periods.contract_year_first_month(contract.start_date, number)
+                year = years[number] = CreditYear(number, first)
             year.assessed += entry.assessed
             year.credited += entry.credited
         result[pk] = (

@@ -17,6 +17,7 @@ from contracts.periods import (
     Period,
     add_periods,
     contract_year,
+    contract_year_first_month,
     iter_periods,
     last_closed_period,
     parse_period,
@@ -676,6 +677,24 @@ def test_contract_year_for_start_on_the_first_of_january():
     start = date(2026, 1, 1)
     assert contract_year(start, date(2026, 12, 31)) == 1
     assert contract_year(start, date(2027, 1, 1)) == 2
+
+
+@pytest.mark.parametrize(
+    ("start", "year", "expected"),
+    [
+        (date(2026, 1, 1), 1, date(2026, 1, 1)),
+        (date(2026, 1, 1), 2, date(2027, 1, 1)),
+        (date(2024, 3, 15), 1, date(2024, 3, 1)),
+        pytest.param(date(2024, 3, 15), 2, date(2025, 4, 1), id="mid_month_anniversary"),
+        (date(2025, 1, 31), 3, date(2027, 2, 1)),
+    ],
+)
+def test_contract_year_first_month_is_the_first_month_counted_in_that_year(start, year, expected):
+    first = contract_year_first_month(start, year)
+    assert first == expected
+    assert contract_year(start, first) == year
+    if year > 1:
+        assert contract_year(start, add_periods(first, Period.MONTHLY, -1)) == year - 1
 
 
 # ---------------------------------------------------------------------------
