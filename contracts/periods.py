@@ -34,6 +34,20 @@ def add_periods(start: date, kind: str, count: int) -> date:
     return date(months // 12, months % 12 + 1, 1)
 
 
+def per_year(kind: str) -> int:
+    """How many periods of this kind a year holds (for a year's charge split per period)."""
+    return 52 if kind == Period.WEEKLY else 12
+
+
+def unit_name(kind: str) -> str:
+    return "week" if kind == Period.WEEKLY else "month"
+
+
+def count_label(count: int, kind: str) -> str:
+    """`1 month`, `3 weeks`."""
+    return f"{count} {unit_name(kind)}{'' if count == 1 else 's'}"
+
+
 def period_end(start: date, kind: str) -> date:
     """The first day after the period (exclusive end)."""
     return add_periods(start, kind, 1)

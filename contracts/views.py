@@ -39,8 +39,8 @@ def portfolio(request: HttpRequest, org_slug: str) -> HttpResponse:
     for contract in contracts:
         contract.colour = selectors.worst_colour(contract.worst_rank)
         contract.rollup = metrics_selectors.rollup(contract.active_slas)
-        for sla in contract.active_slas:
-            counts[_health_colour(sla)] += 1
+        for colour, n in contract.rollup.counts.items():
+            counts[colour] += n
     context = {
         "filter": filterset,
         "contracts": contracts,
@@ -49,11 +49,6 @@ def portfolio(request: HttpRequest, org_slug: str) -> HttpResponse:
         "tenant": tenant,
     }
     return render_page(request, "contracts/portfolio.html", context, partial="table")
-
-
-def _health_colour(sla) -> str:
-    health = getattr(sla, "health", None)
-    return health.colour if health else Colour.NO_DATA
 
 
 def contract_detail(request: HttpRequest, org_slug: str, contract_id: int) -> HttpResponse:

@@ -17,6 +17,8 @@ from metrics.models import PeriodStatus, SlaHealth
 
 # Points per colour in the weighted health score (no data and late don't score).
 SCORE_POINTS = {Colour.GREEN: 100, Colour.YELLOW: 50, Colour.RED: 0}
+# Drifting, or forecast to turn red: the watch list.
+AT_RISK = Q(drifting=True) | Q(periods_to_breach__gt=0)
 
 
 @dataclass
@@ -55,7 +57,7 @@ def watch_list(limit: int = 10) -> QuerySet[SlaHealth]:
     """Drifting SLAs and those forecast to breach, soonest first (one query)."""
     return (
         SlaHealth.objects.filter(service_level__is_active=True)
-        .filter(Q(drifting=True) | Q(periods_to_breach__gt=0))
+        .filter(AT_RISK)
         .select_related("service_level__contract__vendor")
         .order_by(
             F("periods_to_breach").asc(nulls_last=True), "service_level__contract__reference"

@@ -25,7 +25,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from contracts import periods
+
 MIN_POINTS = 4
+HOLT_MIN_POINTS = 6  # fewer: a robust line instead
 SLOPE_WINDOW = 6
 HISTORY = 12
 HORIZON = 3
@@ -153,7 +156,7 @@ def trend_for(
     if n < MIN_POINTS:
         return Trend(points=n, enough=False)
     slope, intercept = theil_sen(values[-SLOPE_WINDOW:])
-    if n >= 6:
+    if n >= HOLT_MIN_POINTS:
         method = "damped trend"
         path, sigma = damped_holt(values, BREACH_HORIZON)
         spread = [Z_BAND * sigma * _band_factor(h) for h in range(1, HORIZON + 1)]
@@ -190,3 +193,16 @@ def trend_for(
         drifting=drifting,
         anomaly=anomaly,
     )
+
+
+def outlook(health, kind: str) -> str:
+    """The breach forecast of an SLA's health (an `SlaHealth` or None) in words."""
+    if health is None or not health.enough_data:
+        points = health.points if health else 0
+        return f"Not enough data for a trend yet ({points} of {MIN_POINTS} periods)."
+    if health.periods_to_breach == 0:
+        return "Red now: worse than the minimum."
+    if health.periods_to_breach:
+        return f"At this rate red in {periods.count_label(health.periods_to_breach, kind)}."
+    horizon = periods.count_label(BREACH_HORIZON, kind)
+    return f"No breach forecast in the next {horizon}."

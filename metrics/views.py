@@ -59,7 +59,7 @@ def sla_detail(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse
         "sla": sla,
         "contract": sla.contract,
         "health": health,
-        "outlook": outlook(sla, health),
+        "outlook": trends.outlook(health, sla.period),
         "headroom": room,
         "history": history,
         "timeline": timeline,
@@ -74,20 +74,6 @@ def sla_detail(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse
         ),
     }
     return render(request, "metrics/sla_detail.html", context)
-
-
-def outlook(sla, health) -> str:
-    """The breach forecast in words."""
-    unit = "week" if sla.period == "weekly" else "month"
-    if health is None or not health.enough_data:
-        points = health.points if health else 0
-        return f"Not enough data for a trend yet ({points} of 4 periods)."
-    if health.periods_to_breach == 0:
-        return "Red now: worse than the minimum."
-    if health.periods_to_breach:
-        n = health.periods_to_breach
-        return f"At this rate red in {n} {unit}{'s' if n != 1 else ''}."
-    return f"No breach forecast in the next 12 {unit}s."
 
 
 def reading_create(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse:

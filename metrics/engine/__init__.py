@@ -21,9 +21,9 @@ from django_scopes import scopes_disabled
 from contracts.models import ServiceLevel
 from metrics.engine import health, postgres, python
 from metrics.engine.scope import Scope
-from metrics.engine.terms import TermsTimeline, deadline, period_charge
+from metrics.engine.terms import TermsTimeline, deadline
 
-__all__ = ["Scope", "TermsTimeline", "deadline", "period_charge", "recompute",
+__all__ = ["Scope", "TermsTimeline", "deadline", "recompute",
            "recompute_service_levels"]  # fmt: skip
 
 CHUNK = 2000

@@ -25,7 +25,7 @@ from metrics.models import PeriodStatus, SlaHealth
 
 WINDOW = 24
 FIELDS = ("latest_period", "colour", "value", "target", "minimum", "points", "enough_data",
-          "method", "slope", "forecast", "periods_to_breach", "forecast_red_next", "drifting",
+          "method", "slope", "forecast", "periods_to_breach", "drifting",
           "anomaly")  # fmt: skip
 
 
@@ -72,7 +72,6 @@ def health_of(sla: ServiceLevel, statuses: list) -> dict:
         slope=_r(trend.slope),
         forecast=forecast,
         periods_to_breach=trend.periods_to_breach,
-        forecast_red_next=trend.forecast_red_next,
         drifting=trend.drifting,
         anomaly=trend.anomaly,
     )
@@ -90,10 +89,10 @@ class Recent:
     minimum: Decimal | None
 
 
-_RECENT_COLUMNS = ("service_level_id", "period_start", "colour", "value", "target", "minimum")
-# PostgreSQL: for each SLA, walk its unique index backwards and stop after WINDOW rows.
+_RECENT_COLUMNS = ("period_start", "colour", "value", "target", "minimum")
+# PostgreSQL: for each SLA, walk its unique index backwards and stop after `limit` rows.
 _RECENT_SQL = """
-    SELECT ps.service_level_id, ps.period_start, ps.colour, ps.value, ps.target, ps.minimum
+    SELECT ps.service_level_id, {columns}
     FROM unnest(%s::bigint[]) AS s(id)
     CROSS JOIN LATERAL (
         SELECT * FROM metrics_periodstatus p
@@ -103,33 +102,35 @@ _RECENT_SQL = """
 """
 
 
-def _recent_rows(organization_id: int, ids: list[int], limit: int):
-    """Portable (SQLite): a window function over the SLAs' statuses."""
-    return (
-        PeriodStatus.objects.filter(organization_id=organization_id, service_level_id__in=ids)
-        .annotate(
-            rank=Window(
-                RowNumber(), partition_by=[F("service_level_id")], order_by=F("period_start").desc()
+def _recent_rows(organization_id: int, ids: list[int], limit: int, columns: tuple[str, ...]):
+    """(service_level_id, *columns) of the latest `limit` statuses of each SLA, oldest first."""
+    if connection.vendor == "postgresql":
+        sql = _RECENT_SQL.format(columns=", ".join(f"ps.{c}" for c in columns))
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [ids, organization_id, limit])
+            rows = cursor.fetchall()
+    else:  # portable (SQLite): a window function over the SLAs' statuses
+        rows = list(
+            PeriodStatus.objects.filter(organization_id=organization_id, service_level_id__in=ids)
+            .annotate(
+                rank=Window(
+                    RowNumber(),
+                    partition_by=[F("service_level_id")],
+                    order_by=F("period_start").desc(),
+                )
             )
+            .filter(rank__lte=limit)
+            .values_list("service_level_id", *columns)
         )
-        .filter(rank__lte=limit)
-        .values_list(*_RECENT_COLUMNS)
-    )
+    rows.sort(key=lambda row: (row[0], row[1]))  # period_start comes first in `columns`
+    return rows
 
 
 def _recent(organization_id: int, ids: list[int], limit: int = WINDOW) -> dict[int, list[Recent]]:
     """The latest `limit` statuses of each SLA, oldest first."""
     recent: dict[int, list[Recent]] = {pk: [] for pk in ids}
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_RECENT_SQL, [ids, organization_id, limit])
-            rows = cursor.fetchall()
-    else:
-        rows = _recent_rows(organization_id, ids, limit)
-    for sla_id, *columns in rows:
+    for sla_id, *columns in _recent_rows(organization_id, ids, limit, _RECENT_COLUMNS):
         recent[sla_id].append(Recent(*columns))
-    for statuses in recent.values():
-        statuses.sort(key=lambda s: s.period_start)
     return recent
 
 
@@ -139,30 +140,15 @@ class RecentColour:
     colour: str
 
 
-_RECENT_COLOURS_SQL = """
-    SELECT ps.service_level_id, ps.period_start, ps.colour
-    FROM unnest(%s::bigint[]) AS s(id)
-    CROSS JOIN LATERAL (
-        SELECT period_start, colour, service_level_id FROM metrics_periodstatus p
-        WHERE p.organization_id = %s AND p.service_level_id = s.id
-        ORDER BY p.period_start DESC LIMIT %s
-    ) ps
-"""
-
-
 def recent_colours(organization_id: int, ids: list[int], limit: int) -> dict[int, list]:
-    """The latest `limit` periods and colours of each SLA, oldest first (escalation rules)."""
+    """
+    The latest `limit` periods and colours of each SLA, oldest first (escalation
+    rules): only the two columns, as the sweep reads them for every SLA.
+    """
     recent: dict[int, list] = {pk: [] for pk in ids}
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_RECENT_COLOURS_SQL, [ids, organization_id, limit])
-            rows = cursor.fetchall()
-    else:
-        rows = [(r[0], r[1], r[2]) for r in _recent_rows(organization_id, ids, limit)]
-    for sla_id, period_start, colour in rows:
-        recent[sla_id].append(RecentColour(period_start, colour))
-    for statuses in recent.values():
-        statuses.sort(key=lambda s: s.period_start)
+    rows = _recent_rows(organization_id, ids, limit, ("period_start", "colour"))
+    for sla_id, start, colour in rows:
+        recent[sla_id].append(RecentColour(start, colour))
     return recent
 
 

@@ -23,21 +23,26 @@ from contracts import periods, rules
 from contracts.models import ServiceLevel, ServiceLevelTerms
 from metrics.engine.scope import Scope
 
-# The periods each SLA in scope should have a row for (shared by both statements).
-_PERIODS = """
-sla AS (
-    SELECT s.id, s.period, s.direction, s.kind, c.start_date, c.end_date,
-           c.submission_deadline_days AS deadline_days, c.annual_value,
-           CASE WHEN s.period = 'weekly' THEN interval '1 week' ELSE interval '1 month' END AS step,
-           CASE WHEN s.period = 'weekly' THEN date_trunc('week', c.start_date)
-                ELSE date_trunc('month', c.start_date) END::date AS first_period,
-           LEAST(
+# An SLA's range of periods (`s` the SLA, `c` its contract), as in
+# `python.expected_periods`: from the contract start to the last closed period
+# or the contract end, whichever comes first.
+_FIRST_PERIOD = """CASE WHEN s.period = 'weekly' THEN date_trunc('week', c.start_date)
+                ELSE date_trunc('month', c.start_date) END"""
+_LAST_PERIOD = """LEAST(
                CASE WHEN s.period = 'weekly'
                     THEN date_trunc('week', %(today)s::date) - interval '1 week'
                     ELSE date_trunc('month', %(today)s::date) - interval '1 month' END,
                CASE WHEN s.period = 'weekly' THEN date_trunc('week', c.end_date)
-                    ELSE date_trunc('month', c.end_date) END
-           )::date AS last_period
+                    ELSE date_trunc('month', c.end_date) END)"""
+
+# The periods each SLA in scope should have a row for (shared by both statements).
+_PERIODS = f"""
+sla AS (
+    SELECT s.id, s.period, s.direction, s.kind, c.start_date, c.end_date,
+           c.submission_deadline_days AS deadline_days, c.annual_value,
+           CASE WHEN s.period = 'weekly' THEN interval '1 week' ELSE interval '1 month' END AS step,
+           ({_FIRST_PERIOD})::date AS first_period,
+           ({_LAST_PERIOD})::date AS last_period
     FROM contracts_servicelevel s
     JOIN contracts_contract c ON c.id = s.contract_id
     WHERE s.organization_id = %(org)s AND s.id = ANY(%(ids)s)
@@ -72,15 +77,7 @@ WHERE ps.organization_id = %(org)s AND {rows}
   AND EXISTS (
       SELECT 1 FROM contracts_servicelevel s JOIN contracts_contract c ON c.id = s.contract_id
       WHERE s.id = ps.service_level_id
-        AND (ps.period_start < CASE WHEN s.period = 'weekly'
-                                    THEN date_trunc('week', c.start_date)
-                                    ELSE date_trunc('month', c.start_date) END
-             OR ps.period_start > LEAST(
-                 CASE WHEN s.period = 'weekly'
-                      THEN date_trunc('week', %(today)s::date) - interval '1 week'
-                      ELSE date_trunc('month', %(today)s::date) - interval '1 month' END,
-                 CASE WHEN s.period = 'weekly' THEN date_trunc('week', c.end_date)
-                      ELSE date_trunc('month', c.end_date) END)))
+        AND (ps.period_start < ({first}) OR ps.period_start > ({last})))
   AND NOT EXISTS (
       SELECT 1 FROM metrics_reading r
       WHERE r.organization_id = %(org)s AND r.service_level_id = ps.service_level_id
@@ -88,11 +85,15 @@ WHERE ps.organization_id = %(org)s AND {rows}
 """
 # Which rows the delete looks at, by scope: exactly the pairs, or the SLAs' periods.
 _DELETE_PAIRS = _DELETE.format(
+    first=_FIRST_PERIOD,
+    last=_LAST_PERIOD,
     using="USING unnest(%(pair_sla)s::bigint[], %(pair_period)s::date[])"
     " AS p(sla_id, period_start)",
     rows="ps.service_level_id = p.sla_id AND ps.period_start = p.period_start",
 )
 _DELETE_PERIODS = _DELETE.format(
+    first=_FIRST_PERIOD,
+    last=_LAST_PERIOD,
     using="USING unnest(%(ids)s::bigint[]) AS sl(id)",
     rows="ps.service_level_id = sl.id "
     "AND (%(since)s::date IS NULL OR ps.period_start >= %(since)s::date)",

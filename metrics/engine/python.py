@@ -18,9 +18,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.utils import timezone
 
 from contracts import periods, rules
-from contracts.models import ServiceLevel, ServiceLevelTerms
+from contracts.models import ServiceLevel
 from metrics.engine.scope import Scope
-from metrics.engine.terms import TermsTimeline, deadline
+from metrics.engine.terms import TermsTimeline, deadline, timelines_for
 from metrics.models import PeriodStatus, Reading
 
 TWO_PLACES = Decimal("0.01")
@@ -47,7 +47,7 @@ def compute_statuses(
 ) -> dict[date, dict]:
     """What each period's status row should hold (pure, given the loaded rows)."""
     contract = sla.contract
-    per_year = 52 if sla.period == periods.Period.WEEKLY else 12
+    per_year = periods.per_year(sla.period)
     result: dict[date, dict] = {}
     for start in starts:
         reading = readings.get(start)
@@ -93,11 +93,7 @@ def recompute_statuses(
     """Write the period statuses in scope. Returns rows inserted, updated or deleted."""
     ids = [s.pk for s in slas]
     now = timezone.now()
-    terms_by_sla: dict[int, list[ServiceLevelTerms]] = defaultdict(list)
-    for terms in ServiceLevelTerms.objects.filter(
-        organization_id=organization_id, service_level_id__in=ids
-    ).prefetch_related("credit_tiers"):
-        terms_by_sla[terms.service_level_id].append(terms)
+    timelines = timelines_for(slas)
     readings = Reading.objects.filter(organization_id=organization_id, service_level_id__in=ids)
     existing = PeriodStatus.objects.filter(
         organization_id=organization_id, service_level_id__in=ids
@@ -105,6 +101,10 @@ def recompute_statuses(
     if scope.since:
         readings = readings.filter(period_start__gte=scope.since)
         existing = existing.filter(period_start__gte=scope.since)
+    if scope.periods is not None:
+        days = set().union(*scope.periods.values())
+        readings = readings.filter(period_start__in=days)
+        existing = existing.filter(period_start__in=days)
     readings_by_sla: dict[int, dict[date, Reading]] = defaultdict(dict)
     for reading in readings.only("pk", "service_level_id", "period_start", "value", "revision"):
         readings_by_sla[reading.service_level_id][reading.period_start] = reading
@@ -116,8 +116,7 @@ def recompute_statuses(
     for sla in slas:
         wanted = set(expected_periods(sla, today)) | set(readings_by_sla[sla.pk])
         starts = sorted(p for p in wanted if scope.includes(sla.pk, p))
-        timeline = TermsTimeline(terms_by_sla[sla.pk], sla.contract.start_date)
-        rows = compute_statuses(sla, readings_by_sla[sla.pk], timeline, today, starts)
+        rows = compute_statuses(sla, readings_by_sla[sla.pk], timelines[sla.pk], today, starts)
         current = existing_by_sla[sla.pk]
         for start, row in rows.items():
             old = current.get(start)

@@ -6,10 +6,9 @@ import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 
 from contracts import periods, rules
-from contracts.models import ServiceLevelTerms
+from contracts.models import ServiceLevel, ServiceLevelTerms
 
 
 @dataclass(frozen=True)
@@ -56,10 +55,15 @@ class TermsTimeline:
         return rules.thresholds_in_force(terms.spec, self.steps(terms, day)), terms
 
 
-def period_charge(annual_value: Decimal, kind: str) -> Decimal:
-    """The contract's charge for one period: credits are a percent of it."""
-    per_year = 52 if kind == periods.Period.WEEKLY else 12
-    return annual_value / per_year
+def timelines_for(slas: Iterable[ServiceLevel]) -> dict[int, TermsTimeline]:
+    """The terms timeline of each SLA (their contracts loaded), in one query."""
+    slas = list(slas)
+    terms: dict[int, list[ServiceLevelTerms]] = {sla.pk: [] for sla in slas}
+    for t in ServiceLevelTerms.objects.filter(service_level__in=slas).prefetch_related(
+        "credit_tiers"
+    ):
+        terms[t.service_level_id].append(t)
+    return {sla.pk: TermsTimeline(terms[sla.pk], sla.contract.start_date) for sla in slas}
 
 
 def deadline(period_start: date, kind: str, deadline_days: int) -> date:

@@ -152,7 +152,6 @@ class SlaHealth(models.Model):
     slope = models.FloatField(null=True, blank=True, help_text="Per period, in the SLA's unit.")
     forecast = models.JSONField(default=list, blank=True)
     periods_to_breach = models.PositiveSmallIntegerField(null=True, blank=True)
-    forecast_red_next = models.BooleanField(default=False)
     drifting = models.BooleanField(default=False)
     anomaly = models.BooleanField(default=False)
     computed_at = models.DateTimeField()
@@ -170,9 +169,9 @@ class SlaHealth(models.Model):
         return f"{self.service_level_id}: {self.colour}"
 
     @property
-    def at_risk(self) -> bool:
-        """Drifting, or forecast to turn red: the portfolio's watch list."""
-        return self.drifting or (self.periods_to_breach is not None and self.periods_to_breach > 0)
+    def forecast_red_next(self) -> bool:
+        """Red now, or forecast red in the next period."""
+        return self.periods_to_breach is not None and self.periods_to_breach <= 1
 
 
 class ReadingRevision(models.Model):

@@ -4,7 +4,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 
-from contracts.periods import period_label
+from contracts.periods import count_label, period_label, unit_name
 from contracts.rules import Colour
 
 register = template.Library()
@@ -51,6 +51,18 @@ def colour_label(value) -> str:
 @register.simple_tag
 def period(start, kind) -> str:
     return period_label(start, kind) if start else "—"
+
+
+@register.filter
+def period_unit(kind) -> str:
+    """`week` or `month`."""
+    return unit_name(kind)
+
+
+@register.filter
+def periods_of(count, kind) -> str:
+    """`{{ 3|periods_of:sla.period }}` → `3 months`."""
+    return count_label(count, kind)
 
 
 @register.filter
