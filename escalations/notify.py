@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -33,6 +34,8 @@ MAX_ATTEMPTS = 6
 ACK_SALT = "slagov.escalation.ack"
 ACK_MAX_AGE = timedelta(days=7)
 RETRYABLE = (smtplib.SMTPException, OSError)
+# During a `send_pending` run: service level → its last periods (alike for every recipient).
+_periods_seen: ContextVar[dict[int, list[dict]] | None] = ContextVar("periods_seen", default=None)
 
 
 class Recipients:
@@ -172,15 +175,22 @@ def ack_notification(token: str) -> Notification:
 
 
 def _last_periods(escalation: Escalation, count: int = 6) -> list[dict]:
+    """The SLA's latest periods, read once per `send_pending` run."""
+    seen = _periods_seen.get()
+    if seen is not None and escalation.service_level_id in seen:
+        return seen[escalation.service_level_id]
     sla = escalation.service_level
     statuses = list(
         PeriodStatus.objects.filter(service_level=sla).order_by("-period_start")[:count]
     )[::-1]
-    return [
+    rows = [
         {"label": periods.period_label(s.period_start, sla.period), "value": s.value,
          "colour": s.colour, "target": s.target, "minimum": s.minimum}
         for s in statuses
     ]  # fmt: skip
+    if seen is not None:
+        seen[escalation.service_level_id] = rows
+    return rows
 
 
 def _outlook(escalation: Escalation) -> str:
@@ -206,8 +216,7 @@ def _outlook(escalation: Escalation) -> str:
     return " ".join(parts)
 
 
-def subject_for(event: EscalationEvent) -> str:
-    escalation = event.escalation
+def subject_for(event: EscalationEvent, escalation: Escalation) -> str:
     sla = escalation.service_level
     what = "data-late escalation" if escalation.kind == Escalation.Kind.DATA else "escalation"
     head = {
@@ -215,7 +224,7 @@ def subject_for(event: EscalationEvent) -> str:
         EscalationEvent.Kind.RAISED: f"Escalated to level {event.level}",
         EscalationEvent.Kind.DUE_MISSED: f"Due-by missed, now level {event.level}",
     }.get(event.kind, "Escalation")
-    subject = f"[slagov] {head}: {sla.contract.reference} {sla.name}"
+    subject = f"[slagov] {head}: {escalation.contract.reference} {sla.name}"
     return " ".join(subject.split())  # never a line break in a header
 
 
@@ -237,7 +246,7 @@ def render(notification: Notification) -> EmailMultiAlternatives:
         "ack_url": ack_url(notification),
     }
     message = EmailMultiAlternatives(
-        subject=subject_for(event),
+        subject=subject_for(event, escalation),
         body=render_to_string("email/escalation.txt", context),
         to=[notification.email],
         headers={"X-Slagov-Notification": str(notification.pk)},
@@ -256,10 +265,11 @@ def _claim_one(now: datetime) -> Notification | None:
         rows = rows.select_for_update(skip_locked=True, of=("self",))
     else:
         rows = rows.select_for_update()  # SQLite: IMMEDIATE transactions serialise writers
+    # Everything the e-mail shows, in the claim's one query.
     return (
         rows.select_related(
-            "event", "escalation__service_level__contract__organization",
-            "escalation__service_level__health", "escalation__contract__organization",
+            "event", "escalation__service_level__health", "escalation__contract__organization",
+            "escalation__contract__vendor",
         ).first()
     )  # fmt: skip
 
@@ -269,6 +279,7 @@ def send_pending(*, limit: int = 200) -> int:
     """Send due immediate notifications, each exactly once. Returns how many were sent."""
     sent = 0
     mail = get_connection()
+    seen = _periods_seen.set({})
     try:
         for _ in range(limit):
             with transaction.atomic():
@@ -299,5 +310,6 @@ def send_pending(*, limit: int = 200) -> int:
                 notification.save(update_fields=["state", "sent_at", "attempts"])
                 sent += 1
     finally:
+        _periods_seen.reset(seen)
         mail.close()
     return sent

@@ -604,3 +604,22 @@ def test_a_broken_notification_does_not_block_the_others(monkeypatch):
         broken = Notification.objects.get(email="bob@example.com")
     assert (broken.state, broken.attempts) == ("pending", 1)
     assert "cannot render" in broken.last_error
+
+
+@pytest.mark.parametrize("leaders", [1, 6])
+def test_each_email_costs_the_same_few_queries_however_many_recipients(
+    leaders, django_assert_max_num_queries
+):
+    w = World()
+    for n in range(leaders):
+        w.member(f"leader{n}", Membership.Role.LEADERSHIP)
+    w.read(date(2026, 10, 1), "99.2")
+    w.evaluate()
+    sent = leaders + 2  # lena, the other leaders and the owner
+    # Per e-mail: its transaction, the claim (with all the e-mail shows) and the update.
+    # Once: the SLA's last periods and the final, empty claim.
+    with django_assert_max_num_queries(4 * sent + 4):
+        assert notify.send_pending() == sent
+    subjects = {m.subject for m in mail.outbox}
+    assert subjects == {f"[slagov] Level 2 escalation: {w.contract.reference} {w.sla.name}"}
+    assert all(w.contract.vendor.name in m.body for m in mail.outbox)
