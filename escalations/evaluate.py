@@ -211,6 +211,7 @@ def _apply(
     sla, kind, facts, target, current, resolved_when, resolution, *, now, recipients
 ) -> str | None:
     if current is not None:
+        current.contract = sla.contract  # loaded once per chunk, with its owner
         if (
             facts.colour == Colour.RED
             and kind == Escalation.Kind.PERFORMANCE

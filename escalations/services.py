@@ -83,7 +83,7 @@ def escalation_raise(
     )
     if not claimed:
         return escalation
-    escalation.refresh_from_db()
+    escalation.refresh_from_db(fields=list(changes))  # keeps the loaded contract
     event = _event(
         escalation,
         Kind.RAISED,
@@ -107,7 +107,7 @@ def escalation_due_missed(*, escalation: Escalation, step: EscalationStep, now: 
     )
     if not claimed:
         return False
-    escalation.refresh_from_db()
+    escalation.refresh_from_db(fields=["level", "due_by", "due_missed_at"])
     event = _event(
         escalation,
         Kind.DUE_MISSED,

@@ -623,3 +623,46 @@ def test_each_email_costs_the_same_few_queries_however_many_recipients(
     subjects = {m.subject for m in mail.outbox}
     assert subjects == {f"[slagov] Level 2 escalation: {w.contract.reference} {w.sla.name}"}
     assert all(w.contract.vendor.name in m.body for m in mail.outbox)
+
+
+def _more_slas(w, n: int) -> list:
+    slas = [w.sla]
+    for i in range(n - 1):
+        sla = factories.ServiceLevelFactory(organization=w.org, contract=w.contract, code=f"s{i}")
+        factories.TermsFactory(
+            organization=w.org, service_level=sla, target=Decimal("99.9"), minimum=Decimal("99.5")
+        )
+        slas.append(sla)
+    return slas
+
+
+def _evaluate_all(w, slas, now):
+    ids = [s.pk for s in slas]
+    engine.recompute(organization_id=w.org.pk, service_level_ids=ids, today=now.date())
+    return evaluate.evaluate(
+        organization_id=w.org.pk, service_level_ids=ids, today=now.date(), now=now
+    )
+
+
+def test_raising_reuses_the_contracts_the_evaluation_loaded(django_assert_max_num_queries):
+    w = World()
+    slas = _more_slas(w, 4)
+    for sla in slas:
+        factories.ReadingFactory(organization=w.org, service_level=sla,
+                                 period_start=date(2026, 9, 1), value=Decimal("99.7"))  # fmt: skip
+    _evaluate_all(w, slas, datetime(2026, 10, 8, 9, 0, tzinfo=UTC))
+    for sla in slas:
+        factories.ReadingFactory(organization=w.org, service_level=sla,
+                                 period_start=date(2026, 10, 1), value=Decimal("99.1"))  # fmt: skip
+    ids = [s.pk for s in slas]
+    engine.recompute(organization_id=w.org.pk, service_level_ids=ids, today=TODAY)
+    # Fixed: the SLAs, their contracts, statuses, health, open escalations, the policy and
+    # its steps, the members, the chunk's transaction. Per raise: noting the breach, the
+    # raise in its own transaction, re-reading what it changed, the event, the outbox rows.
+    with django_assert_max_num_queries(10 + 7 * len(slas)):
+        counts = evaluate.evaluate(
+            organization_id=w.org.pk, service_level_ids=ids, today=TODAY, now=NOW
+        )
+    assert counts["raised"] == len(slas)
+    with scopes_disabled():
+        assert Notification.objects.filter(organization=w.org, event__kind="raised").count() == 8
