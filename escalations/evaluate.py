@@ -32,6 +32,7 @@ from escalations.policies import steps_by_contract
 from metrics.engine import deadline
 from metrics.engine.health import recent_colours
 from metrics.models import SlaHealth
+from slagov.models import Organization
 
 CHUNK = 2000
 HISTORY = 12  # periods of each SLA the rules look at
@@ -243,20 +244,34 @@ def _apply(
 
 @scopes_disabled()
 def sweep_missed_due(*, now=None) -> int:
-    """Open escalations whose due-by passed unmet go one level up (once per due-by)."""
+    """
+    Open escalations whose due-by passed unmet go one level up (once per due-by).
+    Per organisation: its overdue escalations, its policy and its people, once.
+    """
     now = now or timezone.now()
     missed = 0
-    overdue = Escalation.objects.filter(
-        due_by__lt=now, due_met_at__isnull=True, due_missed_at__isnull=True,
-        service_level__is_active=True,
-    ).exclude(state=Escalation.State.RESOLVED)  # fmt: skip
-    for escalation in overdue.select_related("service_level__contract"):
-        steps = steps_by_contract(escalation.organization_id, [escalation.contract_id])
-        step = next(
-            (s for s in steps[escalation.contract_id] if s.condition == Condition.MISSED_DUE), None
-        )
-        if step is None:
+    for organization_id in Organization.objects.values_list("pk", flat=True):
+        overdue = list(
+            Escalation.objects.filter(
+                organization_id=organization_id, due_by__lt=now, due_met_at__isnull=True,
+                due_missed_at__isnull=True, service_level__is_active=True,
+            )
+            .exclude(state=Escalation.State.RESOLVED)
+            .select_related("contract__owner", "contract__vendor")
+        )  # fmt: skip
+        if not overdue:
             continue
-        if services.escalation_due_missed(escalation=escalation, step=step, now=now):
-            missed += 1
+        policy = steps_by_contract(organization_id, {e.contract_id for e in overdue})
+        recipients = Recipients(organization_id)
+        for escalation in overdue:
+            step = next(
+                (s for s in policy[escalation.contract_id] if s.condition == Condition.MISSED_DUE),
+                None,
+            )
+            if step is None:
+                continue
+            if services.escalation_due_missed(
+                escalation=escalation, step=step, now=now, recipients=recipients
+            ):
+                missed += 1
     return missed

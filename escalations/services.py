@@ -96,7 +96,10 @@ def escalation_raise(
 
 
 @transaction.atomic
-def escalation_due_missed(*, escalation: Escalation, step: EscalationStep, now: datetime) -> bool:
+def escalation_due_missed(
+    *, escalation: Escalation, step: EscalationStep, now: datetime,
+    recipients: notify.Recipients | None = None,
+) -> bool:  # fmt: skip
     """The due-by passed unmet: one level up, once."""
     claimed = (
         Escalation.objects.filter(
@@ -115,7 +118,7 @@ def escalation_due_missed(*, escalation: Escalation, step: EscalationStep, now: 
         f"level {escalation.level - 1} → {escalation.level}. {step.action}",
         now=now,
     )
-    notify.queue(event=event, step=step, now=now)
+    notify.queue(event=event, step=step, now=now, recipients=recipients)
     notify.send_after_commit()
     return True
 

@@ -666,3 +666,26 @@ def test_raising_reuses_the_contracts_the_evaluation_loaded(django_assert_max_nu
     assert counts["raised"] == len(slas)
     with scopes_disabled():
         assert Notification.objects.filter(organization=w.org, event__kind="raised").count() == 8
+
+
+def test_missed_due_by_sweep_loads_policy_and_people_once_per_organisation(
+    django_assert_max_num_queries,
+):
+    w = World()
+    slas = _more_slas(w, 4)
+    for sla in slas:
+        factories.ReadingFactory(organization=w.org, service_level=sla,
+                                 period_start=date(2026, 10, 1), value=Decimal("99.7"))  # fmt: skip
+    assert _evaluate_all(w, slas, NOW)["opened"] == 4
+    # Fixed: the organisations, one's overdue escalations, its policy, its steps and its
+    # members. Per escalation: its transaction, the claim, re-reading it, the event and the
+    # outbox rows.
+    with django_assert_max_num_queries(5 + 6 * len(slas)):
+        assert evaluate.sweep_missed_due(now=NOW + timedelta(hours=49)) == 4
+    with scopes_disabled():
+        rows = Notification.objects.filter(organization=w.org, event__kind="due_missed")
+        assert (
+            sorted(rows.values_list("email", flat=True))
+            == ["bob@example.com"] * 4 + ["lena@example.com"] * 4
+        )
+    assert {e.level for e in w.escalations()} == {2}
