@@ -124,11 +124,22 @@ def queue(
     return len(rows)
 
 
-def send_after_commit() -> None:
-    """Ask a worker to empty the outbox once the current transaction has committed."""
+def _send_soon() -> None:
     from escalations.tasks import send_notifications
 
-    transaction.on_commit(send_notifications.delay)
+    send_notifications.delay()
+
+
+def send_after_commit() -> None:
+    """
+    Ask a worker to empty the outbox once the current transaction has committed:
+    once per transaction, however many changes it holds (outside one: at once).
+    """
+    if connection.in_atomic_block and any(
+        entry[1] is _send_soon for entry in connection.run_on_commit
+    ):
+        return  # already asked (a savepoint rolled back takes its request with it)
+    transaction.on_commit(_send_soon)
 
 
 # --- Acknowledge links ---------------------------------------------------------------

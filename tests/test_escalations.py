@@ -689,3 +689,40 @@ def test_missed_due_by_sweep_loads_policy_and_people_once_per_organisation(
             == ["bob@example.com"] * 4 + ["lena@example.com"] * 4
         )
     assert {e.level for e in w.escalations()} == {2}
+
+
+def test_one_evaluation_asks_for_sending_once_and_the_request_sends(
+    django_capture_on_commit_callbacks,
+):
+    w = World()
+    slas = _more_slas(w, 4)
+    for sla in slas:
+        factories.ReadingFactory(organization=w.org, service_level=sla,
+                                 period_start=date(2026, 10, 1), value=Decimal("99.2"))  # fmt: skip
+    ids = [s.pk for s in slas]
+    engine.recompute(organization_id=w.org.pk, service_level_ids=ids, today=TODAY)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        counts = evaluate.evaluate(
+            organization_id=w.org.pk, service_level_ids=ids, today=TODAY, now=NOW
+        )
+    assert counts["opened"] == 4
+    assert callbacks == [notify._send_soon]
+    assert len(mail.outbox) == 8  # leadership and the owner, for each
+
+
+def test_a_rolled_back_savepoint_takes_its_request_to_send_with_it(
+    django_capture_on_commit_callbacks,
+):
+    from django.db import transaction
+
+    def ask_then_fail():
+        with transaction.atomic():
+            notify.send_after_commit()
+            raise RuntimeError
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        with pytest.raises(RuntimeError):
+            ask_then_fail()
+        notify.send_after_commit()
+        notify.send_after_commit()
+    assert callbacks == [notify._send_soon]
