@@ -726,3 +726,20 @@ def test_a_rolled_back_savepoint_takes_its_request_to_send_with_it(
         notify.send_after_commit()
         notify.send_after_commit()
     assert callbacks == [notify._send_soon]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_cron_command_reports_the_emails_its_sweep_sent():
+    import io
+
+    import time_machine
+    from django.core.management import call_command
+
+    w = World()
+    w.read(date(2026, 10, 1), "99.2")
+    out = io.StringIO()
+    with time_machine.travel(NOW, tick=False):
+        engine.recompute(organization_id=w.org.pk, service_level_ids=[w.sla.pk], today=TODAY)
+        call_command("evaluate_escalations", stdout=out)
+    assert sorted(m.to[0] for m in mail.outbox) == ["bob@example.com", "lena@example.com"]
+    assert out.getvalue().strip().endswith("; 2 notifications sent.")
