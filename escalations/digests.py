@@ -12,13 +12,12 @@ from datetime import datetime
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django_scopes import scopes_disabled
 
-from escalations.models import Escalation, Notification
-from metrics.models import SlaHealth
+from escalations.models import Notification
+from escalations.selectors import leadership_summary
 from slagov.models import Membership, Organization
 
 
@@ -58,34 +57,29 @@ def send_member_digests(*, now: datetime) -> int:
 
 @scopes_disabled()
 def send_leadership_digests(*, now: datetime) -> int:
+    """One e-mail per organisation, rendered once and sent to each of its leaders."""
     sent = 0
     for org in Organization.objects.all():
-        open_escalations = list(
-            Escalation.objects.filter(organization=org)
-            .exclude(state=Escalation.State.RESOLVED)
-            .select_related("service_level__contract")
-            .order_by("-level", "opened_at")
-        )
-        reds = list(
-            SlaHealth.objects.filter(organization=org, colour="red", service_level__is_active=True)
-            .select_related("service_level__contract")
-        )  # fmt: skip
-        overdue = [e for e in open_escalations if e.overdue]
-        if not (open_escalations or reds):
+        summary = leadership_summary(organization=org)
+        if not (summary.open or summary.reds):
             continue
-        leaders = Membership.objects.filter(
-            Q(role=Membership.Role.LEADERSHIP), organization=org, is_active=True,
-            user__is_active=True,
-        ).exclude(user__email="").values_list("user__email", flat=True)  # fmt: skip
+        leaders = list(
+            Membership.objects.filter(
+                role=Membership.Role.LEADERSHIP, organization=org, is_active=True,
+                user__is_active=True,
+            ).exclude(user__email="").values_list("user__email", flat=True)
+        )  # fmt: skip
+        if not leaders:
+            continue
         url = settings.SITE_URL + reverse("escalations:leadership", args=[org.slug])
-        context = {"org": org, "open": open_escalations, "reds": reds, "overdue": overdue,
-                   "url": url, "now": now}  # fmt: skip
+        context = {"org": org, "open": summary.open, "reds": summary.reds,
+                   "overdue": summary.overdue, "url": url, "now": now}  # fmt: skip
+        subject = (
+            f"[slagov] {org.name}: {len(summary.open)} open escalations, "
+            f"{len(summary.reds)} red SLAs this week"
+        )
+        body = render_to_string("email/leadership_digest.txt", context)
         for email in leaders:
-            EmailMultiAlternatives(
-                subject=f"[slagov] {org.name}: {len(open_escalations)} open escalations, "
-                f"{len(reds)} red SLAs this week",
-                body=render_to_string("email/leadership_digest.txt", context),
-                to=[email],
-            ).send()
+            EmailMultiAlternatives(subject=subject, body=body, to=[email]).send()
             sent += 1
     return sent

@@ -12,12 +12,11 @@ from django.views.decorators.http import require_http_methods
 from contracts import selectors as contract_selectors
 from contracts.models import Contract, Vendor
 from contracts.views import render_page
-from escalations import notify, policy_services, services
+from escalations import notify, policy_services, selectors, services
 from escalations.forms import MeetingForm, ResolveForm, StepFormSet
 from escalations.models import Escalation, EscalationPolicy, EscalationStep
 from escalations.policies import ensure_default_policy
 from metrics import selectors as metrics_selectors
-from metrics.models import SlaHealth
 from slagov.models import Membership
 from slagov.tenancy import tenant_scope
 
@@ -157,25 +156,17 @@ def escalation_resolve(request: HttpRequest, org_slug: str, escalation_id: int):
 def leadership(request: HttpRequest, org_slug: str) -> HttpResponse:
     """What needs leadership attention now."""
     request.tenant.require_customer_side()
-    active = Escalation.objects.exclude(state=Escalation.State.RESOLVED).select_related(
-        "service_level", "contract__vendor"
-    )
-    escalations = list(active.order_by("-level", "opened_at"))
-    reds = list(
-        SlaHealth.objects.filter(colour="red", service_level__is_active=True)
-        .select_related("service_level__contract__vendor")
-        .order_by("service_level__contract__reference")
-    )
+    summary = selectors.leadership_summary(organization=request.tenant.organization)
     resolved = Escalation.objects.filter(state=Escalation.State.RESOLVED)
     outcomes = {
         "resolved": resolved.count(),
         "avoided": resolved.filter(reached_red=False, kind=Escalation.Kind.PERFORMANCE).count(),
     }
     context = {
-        "high": [e for e in escalations if e.level >= 2],
-        "overdue": [e for e in escalations if e.overdue],
-        "others": [e for e in escalations if e.level < 2 and not e.overdue],
-        "reds": reds,
+        "high": [e for e in summary.open if e.level >= 2],
+        "overdue": summary.overdue,
+        "others": [e for e in summary.open if e.level < 2 and not e.overdue],
+        "reds": summary.reds,
         "watch": list(metrics_selectors.watch_list()),
         "outcomes": outcomes,
     }

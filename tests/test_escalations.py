@@ -743,3 +743,27 @@ def test_the_cron_command_reports_the_emails_its_sweep_sent():
         call_command("evaluate_escalations", stdout=out)
     assert sorted(m.to[0] for m in mail.outbox) == ["bob@example.com", "lena@example.com"]
     assert out.getvalue().strip().endswith("; 2 notifications sent.")
+
+
+def test_weekly_leadership_digest_is_written_once_for_all_leaders(monkeypatch):
+    from escalations import digests
+
+    w = World()
+    w.member("lars", Membership.Role.LEADERSHIP)
+    w.read(date(2026, 10, 1), "99.2")
+    w.evaluate()
+    renders = []
+    original = digests.render_to_string
+
+    def render_to_string(*args, **kwargs):
+        renders.append(args[0])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(digests, "render_to_string", render_to_string)
+    assert digests.send_leadership_digests(now=NOW) == 2
+    assert renders == ["email/leadership_digest.txt"]
+    assert sorted(m.to[0] for m in mail.outbox) == ["lars@example.com", "lena@example.com"]
+    (body,) = {m.body for m in mail.outbox}
+    assert f"- level 2 · {w.contract.reference} avail: " in body
+    assert f"Red SLAs: 1\n- {w.contract.reference} avail {w.sla.name}" in body
+    assert mail.outbox[0].subject.endswith(": 1 open escalations, 1 red SLAs this week")
