@@ -125,15 +125,8 @@ class StepSerializer(serializers.ModelSerializer):
         fields = ["condition", "state", "threshold", "level", "recipients", "due_hours", "action"]
 
     def validate(self, attrs):
-        condition = attrs.get("condition")
-        if condition == EscalationStep.Condition.STATE and not attrs.get("state"):
-            raise ValidationError({"state": "Say which state: yellow_or_worse or red."})
-        if condition != EscalationStep.Condition.STATE:
-            attrs["state"] = ""
-        if condition != EscalationStep.Condition.MISSED_DUE and not attrs.get("threshold"):
-            raise ValidationError({"threshold": "It must be at least 1."})
-        if attrs.get("level", 0) > 5:
-            raise ValidationError({"level": "Levels go from 0 to 5."})
+        if errors := policy_services.step_errors(attrs):
+            raise ValidationError(errors)
         return attrs
 
 

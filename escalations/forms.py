@@ -4,6 +4,7 @@ from django import forms
 from django.utils import timezone
 
 from escalations.models import EscalationStep, Recipient
+from escalations.policy_services import step_errors
 
 
 class MeetingForm(forms.Form):
@@ -44,19 +45,8 @@ class StepForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        condition = data.get("condition")
-        if condition == EscalationStep.Condition.STATE and not data.get("state"):
-            self.add_error("state", "Say which state: yellow or worse, or red.")
-        if condition != EscalationStep.Condition.STATE:
-            data["state"] = ""
-        needs_threshold = {EscalationStep.Condition.STATE, EscalationStep.Condition.FORECAST,
-                           EscalationStep.Condition.DATA_LATE}  # fmt: skip
-        if condition in needs_threshold and not data.get("threshold"):
-            unit = "periods" if condition == EscalationStep.Condition.FORECAST else "days"
-            self.add_error("threshold", f"How many {unit}? It must be at least 1.")
-        level = data.get("level")
-        if level is not None and level > 5:
-            self.add_error("level", "Levels go from 0 (early warning) to 5.")
+        for field, message in step_errors(data).items():
+            self.add_error(field, message)
         return data
 
 

@@ -1,4 +1,4 @@
-"""Writes for escalation policies (admins only; the views check the role)."""
+"""Checks and writes for escalation policies (admins only; the views check the role)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,29 @@ from contracts.models import Contract
 from escalations.models import EscalationPolicy, EscalationStep
 from escalations.policies import ensure_default_policy
 from slagov.models import Organization
+
+Condition = EscalationStep.Condition
+NEEDS_THRESHOLD = {Condition.STATE, Condition.FORECAST, Condition.DATA_LATE}
+
+
+def step_errors(step: dict) -> dict[str, str]:
+    """
+    What is wrong with one step, field → message (the policy page and the API
+    both ask). Clears `state` where the condition has none.
+    """
+    errors = {}
+    condition = step.get("condition")
+    if condition == Condition.STATE and not step.get("state"):
+        errors["state"] = "Say which state: yellow or worse, or red."
+    if condition != Condition.STATE:
+        step["state"] = ""
+    if condition in NEEDS_THRESHOLD and not step.get("threshold"):
+        unit = "periods" if condition == Condition.FORECAST else "days"
+        errors["threshold"] = f"How many {unit}? It must be at least 1."
+    level = step.get("level")
+    if level is not None and level > 5:
+        errors["level"] = "Levels go from 0 (early warning) to 5."
+    return errors
 
 
 @transaction.atomic
@@ -21,7 +44,7 @@ def policy_save(
     if not steps:
         raise ValidationError("A policy needs at least one step.")
     conditions = [s["condition"] for s in steps]
-    if conditions.count(EscalationStep.Condition.MISSED_DUE) > 1:
+    if conditions.count(Condition.MISSED_DUE) > 1:
         raise ValidationError("Only one step can handle a missed due-by.")
     EscalationStep.objects.filter(policy=policy).delete()
     EscalationStep.objects.bulk_create(

@@ -767,3 +767,19 @@ def test_weekly_leadership_digest_is_written_once_for_all_leaders(monkeypatch):
     assert f"- level 2 · {w.contract.reference} avail: " in body
     assert f"Red SLAs: 1\n- {w.contract.reference} avail {w.sla.name}" in body
     assert mail.outbox[0].subject.endswith(": 1 open escalations, 1 red SLAs this week")
+
+
+def test_policy_api_checks_steps_like_the_policy_page():
+    w = World()
+    base = f"/api/v1/o/{w.org.slug}/escalation-policies/"
+    (policy,) = _api(w.alice).get(base).json()["results"]
+    step = {"condition": "forecast", "threshold": 0, "level": 6, "recipients": ["owner"],
+            "action": "Warn"}  # fmt: skip
+    refused = _api(w.alice).put(f"{base}{policy['id']}/", {"steps": [step]}, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["steps"] == {
+        "0": {
+            "threshold": ["How many periods? It must be at least 1."],
+            "level": ["Levels go from 0 (early warning) to 5."],
+        }
+    }
