@@ -74,17 +74,20 @@ def _get(tenant, escalation_id: int) -> Escalation:
     )  # fmt: skip
 
 
-def escalation_detail(request: HttpRequest, org_slug: str, escalation_id: int) -> HttpResponse:
-    escalation = _get(request.tenant, escalation_id)
-    context = {
+def _detail_context(escalation: Escalation, *, meeting_form: MeetingForm | None = None) -> dict:
+    return {
         "escalation": escalation,
         "events": list(escalation.events.select_related("actor")),
         "meetings": list(escalation.meetings.all()),
-        "meeting_form": MeetingForm(),
+        "meeting_form": MeetingForm() if meeting_form is None else meeting_form,
         "resolve_form": ResolveForm(),
         "notifications": list(escalation.notifications.select_related("event")),
     }
-    return render(request, "escalations/detail.html", context)
+
+
+def escalation_detail(request: HttpRequest, org_slug: str, escalation_id: int) -> HttpResponse:
+    escalation = _get(request.tenant, escalation_id)
+    return render(request, "escalations/detail.html", _detail_context(escalation))
 
 
 def _post_only(request):
@@ -122,14 +125,7 @@ def escalation_meeting(request: HttpRequest, org_slug: str, escalation_id: int):
         else:
             messages.success(request, "Meeting recorded.")
             return redirect("escalations:detail", org_slug=org_slug, escalation_id=escalation.pk)
-    context = {
-        "escalation": escalation,
-        "events": list(escalation.events.select_related("actor")),
-        "meetings": list(escalation.meetings.all()),
-        "meeting_form": form,
-        "resolve_form": ResolveForm(),
-        "notifications": list(escalation.notifications.select_related("event")),
-    }
+    context = _detail_context(escalation, meeting_form=form)
     return render(request, "escalations/detail.html", context, status=400)
 
 

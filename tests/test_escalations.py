@@ -783,3 +783,27 @@ def test_policy_api_checks_steps_like_the_policy_page():
             "level": ["Levels go from 0 (early warning) to 5."],
         }
     }
+
+
+def test_a_refused_meeting_shows_the_escalation_again_with_the_form_as_posted(client):
+    import time_machine
+    from django.utils import timezone
+
+    w = World()
+    w.read(date(2026, 10, 1), "99.7")
+    w.evaluate()
+    (escalation,) = w.escalations()
+    client.force_login(w.bob)
+    held = timezone.localtime(NOW + timedelta(hours=1))
+    with time_machine.travel(NOW + timedelta(hours=2), tick=False):
+        response = client.post(
+            reverse("escalations:meeting", args=[w.org.slug, escalation.pk]),
+            {"held_at": f"{held:%Y-%m-%dT%H:%M}", "attendees": "Bob alone",
+             "notes": "parts bottleneck"},
+        )  # fmt: skip
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "List who took part from both sides" in html
+    assert "parts bottleneck" in html
+    assert response.context["escalation"] == escalation
+    assert [e.kind for e in response.context["events"]] == ["opened"]
