@@ -203,6 +203,7 @@ def policy_default(request: HttpRequest, org_slug: str) -> HttpResponse:
     return _policy_page(request, ensure_default_policy(request.tenant.organization.pk), None)
 
 
+@require_http_methods(["GET", "POST"])
 def policy_contract(request: HttpRequest, org_slug: str, contract_id: int) -> HttpResponse:
     contract = contract_selectors.contract_get(request.tenant, contract_id)
     request.tenant.require_customer_side()
@@ -215,8 +216,6 @@ def policy_contract(request: HttpRequest, org_slug: str, contract_id: int) -> Ht
             )
             messages.success(request, f"{contract.reference} now has its own policy.")
             return redirect(request.path)
-        if request.method not in ("GET", "HEAD", "POST"):
-            return HttpResponseNotAllowed(["GET", "POST"])
         return render(request, "escalations/policy_none.html", {"contract": contract})
     if request.method == "POST" and "remove" in request.POST:
         request.tenant.require_admin()

@@ -807,3 +807,16 @@ def test_a_refused_meeting_shows_the_escalation_again_with_the_form_as_posted(cl
     assert "parts bottleneck" in html
     assert response.context["escalation"] == escalation
     assert [e.kind for e in response.context["events"]] == ["opened"]
+
+
+def test_contract_policy_page_takes_gets_and_posts_only(client):
+    w = World()
+    client.force_login(w.alice)
+    url = reverse("escalations:contract_policy", args=[w.org.slug, w.contract.pk])
+    assert "follows the default escalation policy" in client.get(url).content.decode()
+    assert client.put(url).status_code == 405
+    assert client.post(url, {"create": "1"}).status_code == 302
+    assert client.get(url).context["policy"].contract == w.contract
+    assert client.put(url).status_code == 405
+    assert client.post(url, {"remove": "1"}).status_code == 302
+    assert "follows the default escalation policy" in client.get(url).content.decode()
