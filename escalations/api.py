@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from escalations import policy_services, services
@@ -155,8 +155,7 @@ class PolicyViewSet(
         return EscalationPolicy.objects.prefetch_related("steps").order_by("contract_id", "pk")
 
     def perform_update(self, serializer):
-        if not self.tenant.is_admin:
-            raise PermissionDenied("Only organisation admins change escalation policies.")
+        self.tenant.require_admin()
         try:
             policy_services.policy_save(
                 organization=self.tenant.organization, actor=self.request.user,

@@ -166,8 +166,7 @@ def escalation_acknowledge(
 @transaction.atomic
 def escalation_resolve(*, escalation: Escalation, actor, note: str, tenant) -> None:
     """Resolved by hand, with a note (admins and account managers)."""
-    if not tenant.can_manage:
-        raise PermissionDenied("Admins and account managers resolve escalations.")
+    tenant.require_manage()
     _require_open(escalation)
     if not note.strip():
         raise ValidationError({"note": "Say how it was resolved."})

@@ -820,3 +820,20 @@ def test_contract_policy_page_takes_gets_and_posts_only(client):
     assert client.put(url).status_code == 405
     assert client.post(url, {"remove": "1"}).status_code == 302
     assert "follows the default escalation policy" in client.get(url).content.decode()
+
+
+def test_api_refuses_resolving_to_leadership_and_policy_changes_to_managers():
+    w = World()
+    w.read(date(2026, 10, 1), "99.2")
+    w.evaluate()
+    (escalation,) = w.escalations()
+    base = f"/api/v1/o/{w.org.slug}"
+    refused = _api(w.lena).post(f"{base}/escalations/{escalation.pk}/resolve/", {"note": "x"})
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "Only admins and account managers can change this."
+    (policy,) = _api(w.bob).get(f"{base}/escalation-policies/").json()["results"]
+    refused = _api(w.bob).put(f"{base}/escalation-policies/{policy['id']}/", policy, format="json")
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "Only organisation admins can change this."
+    escalation.refresh_from_db()
+    assert escalation.state == "open"
