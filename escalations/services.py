@@ -16,7 +16,7 @@ from django.utils import timezone
 from contracts.models import ServiceLevel
 from escalations import notify
 from escalations.models import Escalation, EscalationEvent, EscalationStep
-from reviews.models import Review
+from reviews.models import Review, attendee_lines
 
 Kind = EscalationEvent.Kind
 
@@ -196,7 +196,7 @@ def escalation_record_meeting(
             {"held_at": "The meeting must be after the escalation opened "
                         f"({timezone.localtime(escalation.opened_at):%d %b %Y %H:%M})."}
         )  # fmt: skip
-    people = [line.strip() for line in attendees.splitlines() if line.strip()]
+    people = attendee_lines(attendees)
     if len(people) < 2:
         raise ValidationError({"attendees": "List who took part from both sides (one per line)."})
     review = Review.objects.create(

@@ -13,6 +13,11 @@ from slagov.models import Organization
 from slagov.tenancy import TenantManager
 
 
+def attendee_lines(text: str) -> list[str]:
+    """Who took part, one person per non-blank line."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
 class Review(models.Model):
     class Kind(models.TextChoices):
         ESCALATION = "escalation", "Escalation meeting"
@@ -54,4 +59,4 @@ class Review(models.Model):
 
     @property
     def attendee_list(self) -> list[str]:
-        return [line.strip() for line in self.attendees.splitlines() if line.strip()]
+        return attendee_lines(self.attendees)
