@@ -87,9 +87,9 @@ class EscalationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
             return ResolveSerializer
         return EscalationDetailSerializer if self.action != "list" else EscalationSerializer
 
-    def _detail(self, escalation: Escalation, status: int = 200) -> Response:
+    def _detail(self, escalation: Escalation) -> Response:
         escalation = self.get_queryset().prefetch_related("events__actor").get(pk=escalation.pk)
-        return Response(EscalationDetailSerializer(escalation).data, status=status)
+        return Response(EscalationDetailSerializer(escalation).data)
 
     @extend_schema(request=None, responses={200: EscalationDetailSerializer})
     @action(detail=True, methods=["post"])

@@ -52,10 +52,9 @@ class Recipients:
         ).select_related("user")
         for membership in members:
             self.by_role.setdefault(membership.role, []).append(membership)
-        self.preferences = {
+        self.preferences = {  # user → delivery, for every active member
             m.user_id: m.escalation_delivery for ms in self.by_role.values() for m in ms
         }
-        self.active_users = set(self.preferences)
         self._contacts: dict[int, list[str]] = {}
 
     def contacts(self, contract) -> list[str]:
@@ -70,7 +69,7 @@ class Recipients:
         """email → user (or None for vendor contacts without a login)."""
         found: dict[str, object] = {}
         owner = contract.owner
-        if Recipient.OWNER in roles and owner and owner.email and owner.pk in self.active_users:
+        if Recipient.OWNER in roles and owner and owner.email and owner.pk in self.preferences:
             found[owner.email] = owner  # only while they still belong here
         if Recipient.VENDOR_CONTACTS in roles:
             for address in self.contacts(contract):

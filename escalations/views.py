@@ -10,7 +10,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from contracts import selectors as contract_selectors
-from contracts.models import Contract, Vendor
+from contracts.filters import _vendors
+from contracts.models import Contract
 from contracts.views import render_page
 from escalations import notify, policy_services, selectors, services
 from escalations.forms import MeetingForm, ResolveForm, StepFormSet
@@ -19,10 +20,6 @@ from escalations.policies import ensure_default_policy
 from metrics import selectors as metrics_selectors
 from slagov.models import Membership
 from slagov.tenancy import tenant_scope
-
-
-def _vendors(request):
-    return Vendor.objects.order_by("name")
 
 
 def _contracts(request):
