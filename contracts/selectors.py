@@ -6,6 +6,7 @@ raises 404 exactly like a row that doesn't exist.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from django.db.models import Case, IntegerField, Max, Prefetch, QuerySet, Value, When
@@ -13,6 +14,7 @@ from django.shortcuts import get_object_or_404
 
 from contracts.models import Contract, ServiceLevel, ServiceLevelTerms, Vendor
 from contracts.rules import SEVERITY, Colour
+from slagov.models import Membership
 from slagov.tenancy import Tenant
 
 # Contract colour = its worst SLA colour. Inactive SLAs don't count.
@@ -48,6 +50,30 @@ def contract_get(tenant: Tenant, contract_id: int) -> Contract:
     return get_object_or_404(
         Contract.objects.select_related("vendor", "owner", "organization"), pk=contract_id
     )
+
+
+def vendor_recipients(
+    contract: Contract, *, all_contacts_if_none: bool,
+    vendor_members: Iterable[Membership] | None = None,
+) -> dict[str, object]:  # fmt: skip
+    """
+    Who hears from slagov on the vendor's side, e-mail → user (None: a contact
+    without a login): the contacts named on the contract (or, when none are and
+    `all_contacts_if_none`, all the vendor's), and the vendor's active users.
+    `vendor_members`: the organisation's active vendor memberships, if loaded.
+    """
+    found: dict[str, object] = {c.email: None for c in contract.vendor_contacts.all()}
+    if not found and all_contacts_if_none:
+        found = {c.email: None for c in contract.vendor.contacts.all()}
+    if vendor_members is None:
+        vendor_members = Membership.objects.filter(
+            organization_id=contract.organization_id, vendor_id=contract.vendor_id,
+            is_active=True, user__is_active=True,
+        ).select_related("user")  # fmt: skip
+    for membership in vendor_members:
+        if membership.vendor_id == contract.vendor_id and membership.user.email:
+            found[membership.user.email] = membership.user
+    return found
 
 
 def vendor_get(tenant: Tenant, vendor_id: int) -> Vendor:

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from contracts import periods
+from contracts.selectors import vendor_recipients
 from escalations.models import Escalation, EscalationEvent, EscalationStep, Notification, Recipient
 from metrics.models import PeriodStatus
 from slagov.models import Membership
@@ -42,7 +43,7 @@ class Recipients:
     """
     Who is who in one organisation, loaded once for a whole evaluation: the
     members by role with their delivery preference, and each contract's
-    vendor contacts (looked up once per contract).
+    vendor side (looked up once per contract).
     """
 
     def __init__(self, organization_id: int):
@@ -55,15 +56,16 @@ class Recipients:
         self.preferences = {  # user → delivery, for every active member
             m.user_id: m.escalation_delivery for ms in self.by_role.values() for m in ms
         }
-        self._contacts: dict[int, list[str]] = {}
+        self._vendor_side: dict[int, dict[str, object]] = {}
 
-    def contacts(self, contract) -> list[str]:
-        if contract.pk not in self._contacts:
-            emails = [c.email for c in contract.vendor_contacts.all()]
-            self._contacts[contract.pk] = emails or [
-                c.email for c in contract.vendor.contacts.all()
-            ]
-        return self._contacts[contract.pk]
+    def vendor_side(self, contract) -> dict[str, object]:
+        """The contract's contacts (else all the vendor's) and the vendor's users."""
+        if contract.pk not in self._vendor_side:
+            self._vendor_side[contract.pk] = vendor_recipients(
+                contract, all_contacts_if_none=True,
+                vendor_members=self.by_role.get(Membership.Role.VENDOR, []),
+            )  # fmt: skip
+        return self._vendor_side[contract.pk]
 
     def for_roles(self, contract, roles: list[str]) -> dict[str, object]:
         """email → user (or None for vendor contacts without a login)."""
@@ -72,11 +74,11 @@ class Recipients:
         if Recipient.OWNER in roles and owner and owner.email and owner.pk in self.preferences:
             found[owner.email] = owner  # only while they still belong here
         if Recipient.VENDOR_CONTACTS in roles:
-            for address in self.contacts(contract):
-                found.setdefault(address, None)
-            for membership in self.by_role.get(Membership.Role.VENDOR, []):
-                if membership.vendor_id == contract.vendor_id and membership.user.email:
-                    found[membership.user.email] = membership.user
+            for address, user in self.vendor_side(contract).items():
+                if user is None:
+                    found.setdefault(address, None)  # the owner keeps their login
+                else:
+                    found[address] = user
         for role, member_role in (
             (Recipient.ACCOUNT_MANAGERS, Membership.Role.ACCOUNT_MANAGER),
             (Recipient.LEADERSHIP, Membership.Role.LEADERSHIP),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -21,9 +22,9 @@ from django_scopes import scopes_disabled
 from contracts import periods
 from contracts.models import Contract
 from contracts.rules import Colour
+from contracts.selectors import vendor_recipients
 from metrics.engine import deadline
 from metrics.models import DataReminder, PeriodStatus
-from slagov.models import Membership
 
 logger = logging.getLogger(__name__)
 REMIND_DAYS_BEFORE = 3
@@ -39,7 +40,7 @@ def _due(today: date) -> dict[tuple[int, date, str], dict]:
         period_start__gte=recent,
         reading__isnull=True,
         service_level__is_active=True,
-    ).select_related("service_level__contract")
+    ).select_related("service_level__contract__organization")
     for status in statuses:
         sla = status.service_level
         contract = sla.contract
@@ -59,18 +60,8 @@ def _due(today: date) -> dict[tuple[int, date, str], dict]:
 
 
 def _recipients(contract: Contract) -> list[str]:
-    emails = {c.email for c in contract.vendor_contacts.all()}
-    emails |= set(
-        Membership.objects.filter(
-            organization_id=contract.organization_id,
-            vendor_id=contract.vendor_id,
-            is_active=True,
-            user__is_active=True,
-        )
-        .exclude(user__email="")
-        .values_list("user__email", flat=True)
-    )
-    return sorted(emails)
+    """The contract's contacts and the vendor's users (no fallback to all the vendor's)."""
+    return sorted(vendor_recipients(contract, all_contacts_if_none=False))
 
 
 def _send(contract: Contract, kind: str, items: list[tuple[DataReminder, dict]]) -> None:
@@ -108,6 +99,13 @@ def reminders_send(today: date | None = None) -> int:
     today = today or timezone.localdate()
     claimed: dict[tuple[int, str], list[tuple[DataReminder, dict]]] = {}
     contracts: dict[int, Contract] = {}
+    recipients: dict[int, list[str]] = {}  # per contract, looked up once a run
+
+    def recipients_of(contract: Contract) -> list[str]:
+        if contract.pk not in recipients:
+            recipients[contract.pk] = _recipients(contract)
+        return recipients[contract.pk]
+
     for (contract_id, period_start, kind), entry in sorted(_due(today).items(), key=str):
         contract = contracts.setdefault(contract_id, entry["contract"])
         try:
@@ -118,13 +116,15 @@ def reminders_send(today: date | None = None) -> int:
                     period_start=period_start,
                     kind=kind,
                     defaults={"deadline": entry["deadline"], "missing": sorted(entry["missing"]),
-                              "recipients": _recipients(contract)},
+                              "recipients": partial(recipients_of, contract)},  # only if new
                 )  # fmt: skip
         except IntegrityError:  # created concurrently by another run
             continue
+        if reminder.sent_at is not None:
+            continue  # sent before
         if not reminder.recipients:
             # Nobody to tell yet: look again next run (a contact may have been added).
-            reminder.recipients = _recipients(contract)
+            reminder.recipients = recipients_of(contract)
             if not reminder.recipients:
                 logger.warning("no vendor contact to remind for %s %s", contract, period_start)
                 continue

@@ -837,3 +837,19 @@ def test_api_refuses_resolving_to_leadership_and_policy_changes_to_managers():
     assert refused.json()["detail"] == "Only organisation admins can change this."
     escalation.refresh_from_db()
     assert escalation.state == "open"
+
+
+def test_without_named_contacts_an_escalation_tells_all_the_vendors_contacts_and_users():
+    w = World()
+    vera = factories.UserFactory(username="vera", email="vera@vendor.example")
+    factories.MembershipFactory(
+        organization=w.org, user=vera, role="vendor", vendor=w.contract.vendor
+    )
+    with scopes_disabled():
+        w.contract.vendor_contacts.clear()
+    w.read(date(2026, 10, 1), "99.7")
+    w.evaluate()
+    with scopes_disabled():
+        rows = dict(Notification.objects.values_list("email", "user"))
+    assert rows == {"bob@example.com": w.bob.pk, "ops@vendor.example": None,
+                    "vera@vendor.example": vera.pk}  # fmt: skip

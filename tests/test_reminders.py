@@ -84,3 +84,47 @@ def test_weekly_periods_of_one_contract_come_in_one_email(w):
     assert "2026-10, due 5 November" in late.body
     assert "2026-W43, due 30 October" in late.body
     assert upcoming.subject == "[slagov] Data for CORP-1 2026-W44 is due by 06 Nov"
+
+
+def test_recipients_are_looked_up_once_a_run_and_not_for_reminders_already_sent(w, monkeypatch):
+    from metrics import reminders
+
+    looked_up = []
+    original = reminders._recipients
+
+    def recipients(contract):
+        looked_up.append(contract.pk)
+        return original(contract)
+
+    monkeypatch.setattr(reminders, "_recipients", recipients)
+    assert _run(date(2026, 11, 6)) == 1
+    assert w.contract.pk in looked_up
+    assert len(looked_up) == len(set(looked_up))  # once per contract
+    looked_up.clear()
+    assert _run(date(2026, 11, 7)) == 0
+    assert w.contract.pk not in looked_up  # sent already: nobody to look up
+
+
+def test_reminders_read_the_organisation_with_the_statuses(w):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with time_machine.travel(date(2026, 11, 2), tick=False):
+        statuses_refresh_all()
+        with CaptureQueriesContext(connection) as queries:
+            assert reminders_send() == 1
+    assert "/o/corpus/submissions/" in mail.outbox[-1].body
+    assert not [q for q in queries if q["sql"].startswith('SELECT "slagov_organization"')]
+
+
+def test_reminders_go_to_the_contracts_contacts_only_escalations_fall_back_to_the_vendors(w):
+    from contracts.selectors import vendor_recipients
+
+    with scopes_disabled():
+        w.contract.vendor_contacts.clear()
+        everyone = vendor_recipients(w.contract, all_contacts_if_none=True)
+        named = vendor_recipients(w.contract, all_contacts_if_none=False)
+    assert sorted(everyone) == ["ops@vendor.example", "uploader@example.com"]
+    assert sorted(named) == ["uploader@example.com"]
+    assert _run(date(2026, 11, 2)) == 1
+    assert mail.outbox[-1].to == ["uploader@example.com"]
