@@ -135,14 +135,13 @@ def holds(step: EscalationStep, facts: Facts) -> bool:
 
 
 def describe(step: EscalationStep, facts: Facts, sla: ServiceLevel) -> str:
-    unit = "week" if sla.period == "weekly" else "month"
     if step.condition == Condition.STATE:
         days = facts.state_days(step.state)
         what = "red" if step.state == EscalationStep.State.RED else "yellow or worse"
         return f"{sla.code} has been {what} for {days} days ({step.threshold} or more)"
     if step.condition == Condition.FORECAST:
-        n = facts.periods_to_breach
-        return f"{sla.code} is forecast to turn red in {n} {unit}{'s' if n != 1 else ''}"
+        when = periods.count_label(facts.periods_to_breach, sla.period)
+        return f"{sla.code} is forecast to turn red in {when}"
     return f"{sla.code} data is late by {facts.late_days} days"
 
 

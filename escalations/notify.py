@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -27,6 +26,7 @@ from django_scopes import scopes_disabled
 from contracts import periods
 from contracts.selectors import vendor_recipients
 from escalations.models import Escalation, EscalationEvent, EscalationStep, Notification, Recipient
+from metrics import trends
 from metrics.models import PeriodStatus
 from slagov.models import Membership
 
@@ -35,8 +35,6 @@ MAX_ATTEMPTS = 6
 ACK_SALT = "slagov.escalation.ack"
 ACK_MAX_AGE = timedelta(days=7)
 RETRYABLE = (smtplib.SMTPException, OSError)
-# During a `send_pending` run: service level → its last periods (alike for every recipient).
-_periods_seen: ContextVar[dict[int, list[dict]] | None] = ContextVar("periods_seen", default=None)
 
 
 class Recipients:
@@ -187,39 +185,29 @@ def ack_notification(token: str) -> Notification:
 
 
 def _last_periods(escalation: Escalation, count: int = 6) -> list[dict]:
-    """The SLA's latest periods, read once per `send_pending` run."""
-    seen = _periods_seen.get()
-    if seen is not None and escalation.service_level_id in seen:
-        return seen[escalation.service_level_id]
     sla = escalation.service_level
     statuses = list(
         PeriodStatus.objects.filter(service_level=sla).order_by("-period_start")[:count]
     )[::-1]
-    rows = [
+    return [
         {"label": periods.period_label(s.period_start, sla.period), "value": s.value,
          "colour": s.colour, "target": s.target, "minimum": s.minimum}
         for s in statuses
     ]  # fmt: skip
-    if seen is not None:
-        seen[escalation.service_level_id] = rows
-    return rows
 
 
 def _outlook(escalation: Escalation) -> str:
-    health = getattr(escalation.service_level, "health", None)
-    unit = "week" if escalation.service_level.period == "weekly" else "month"
+    sla = escalation.service_level
+    health = getattr(sla, "health", None)
     if health is None or not health.enough_data:
-        return "Not enough data for a trend yet."
+        return trends.outlook(health, sla.period)
     parts = []
     if health.slope is not None:
         parts.append(
-            f"Trend: {health.slope:+.3g} {escalation.service_level.unit_label} per {unit}."
+            f"Trend: {health.slope:+.3g} {sla.unit_label} per {periods.unit_name(sla.period)}."
         )
-    if health.periods_to_breach == 0:
-        parts.append("Red now.")
-    elif health.periods_to_breach:
-        n = health.periods_to_breach
-        parts.append(f"At this rate red in {n} {unit}{'s' if n != 1 else ''}.")
+    if health.periods_to_breach is not None:
+        parts.append(trends.outlook(health, sla.period))
     if health.forecast:
         values = ", ".join(f"{f['value']:.3g}" for f in health.forecast)
         parts.append(f"Forecast for the next periods: {values}.")
@@ -291,7 +279,6 @@ def send_pending(*, limit: int = 200) -> int:
     """Send due immediate notifications, each exactly once. Returns how many were sent."""
     sent = 0
     mail = get_connection()
-    seen = _periods_seen.set({})
     try:
         for _ in range(limit):
             with transaction.atomic():
@@ -322,6 +309,5 @@ def send_pending(*, limit: int = 200) -> int:
                 notification.save(update_fields=["state", "sent_at", "attempts"])
                 sent += 1
     finally:
-        _periods_seen.reset(seen)
         mail.close()
     return sent
