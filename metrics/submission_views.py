@@ -108,13 +108,13 @@ def submission_detail(request: HttpRequest, org_slug: str, submission_id: int) -
     submission = _submission(request.tenant, submission_id)
     context = {"submission": submission}
     if submission.is_finished:
-        rows = SubmissionRow.objects.filter(submission=submission).select_related("service_level")
+        rows = SubmissionRow.objects.filter(submission=submission).select_related(
+            "service_level__contract"
+        )
         context.update(
             errors=list(submission.errors.all()[:500]),
             changed=list(rows.filter(action="changed")[:PREVIEW_LIMIT]),
             new=list(rows.filter(action="new")[:PREVIEW_LIMIT]),
-            unchanged=list(rows.filter(action="unchanged")[:50]),
-            preview_limit=PREVIEW_LIMIT,
         )
     template = "metrics/submission_detail.html"
     if request.htmx:

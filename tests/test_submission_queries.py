@@ -1,0 +1,107 @@
+"""Submission pages: the number of queries doesn't grow with the rows."""
+
+from __future__ import annotations
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from metrics.ingest import pipeline
+from metrics.models import Submission
+from tests import factories
+from tests.ingest_world import TODAY, build
+
+pytestmark = pytest.mark.django_db
+MONTHS = [f"2025-{m:02d}" for m in range(1, 13)]
+
+
+@pytest.fixture(autouse=True)
+def _today():
+    with time_machine.travel(TODAY, tick=False):
+        yield
+
+
+@pytest.fixture
+def w():
+    return build()
+
+
+def _csv(lines: list[str]) -> bytes:
+    return ("contract,sla,period,value,note\n" + "\n".join(lines) + "\n").encode()
+
+
+def _submit(w, data: bytes, *, apply: bool = False) -> Submission:
+    submission = pipeline.submission_receive(
+        organization=w.org, actor=w.uploader, vendor=w.vendor, data=data,
+        filename="data.csv", enqueue=False,
+    )  # fmt: skip
+    submission = pipeline.submission_validate(submission_id=submission.pk, today=TODAY)
+    if apply:
+        outcome = pipeline.submission_confirm(
+            organization=w.org, actor=w.uploader, submission=submission
+        )
+        assert outcome.ok, outcome.message
+    return submission
+
+
+def _preview(w, months: list[str]) -> Submission:
+    """A ready submission with a changed and a new value per month, on two contracts."""
+    _submit(w, _csv([f"CORP-1,avail,{m},99.95," for m in months]), apply=True)
+    lines = [f"CORP-1,avail,{m},99.2,recalibrated" for m in months]
+    lines += [f"CORP-1,p1-res,{m},3," for m in months]
+    lines += [f"CORP-2,avail,{m},99.99," for m in months]
+    submission = _submit(w, _csv(lines))
+    assert submission.state == Submission.State.READY
+    return submission
+
+
+def _second_contract(w):
+    contract = factories.ContractFactory(
+        organization=w.org, vendor=w.vendor, reference="CORP-2",
+        start_date=w.contract.start_date, end_date=w.contract.end_date,
+    )  # fmt: skip
+    sla = factories.ServiceLevelFactory(organization=w.org, contract=contract, code="avail")
+    factories.TermsFactory(organization=w.org, service_level=sla)
+
+
+def _page_queries(client, w, submission: Submission) -> tuple[int, str]:
+    url = reverse("metrics:submission", args=[w.org.slug, submission.pk])
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries), response.content.decode()
+
+
+def test_submission_preview_reads_each_rows_contract_without_a_query_per_row(client, w):
+    _second_contract(w)
+    client.force_login(w.uploader)
+    small = _preview(w, MONTHS[:1])
+    small_count, _ = _page_queries(client, w, small)
+    large = _preview(w, MONTHS[1:])
+    large_count, page = _page_queries(client, w, large)
+    assert "CORP-2 · avail" in page
+    assert "CORP-1 · p1-res" in page
+    assert large_count == small_count
+
+
+def test_submission_preview_query_count(client, w, django_assert_max_num_queries):
+    _second_contract(w)
+    client.force_login(w.uploader)
+    submission = _preview(w, MONTHS)
+    url = reverse("metrics:submission", args=[w.org.slug, submission.pk])
+    with django_assert_max_num_queries(8):  # 45 when each row read its contract
+        page = client.get(url).content.decode()
+    assert page.count("CORP-2 · avail") == len(MONTHS)
+
+
+def test_preview_says_how_many_rows_change_nothing(client, w):
+    client.force_login(w.uploader)
+    _submit(w, _csv(["CORP-1,avail,2025-01,99.95,"]), apply=True)
+    same = _submit(w, _csv(["CORP-1,avail,2025-01,99.95,", "CORP-1,avail,2025-02,99.9,"]))
+    _, page = _page_queries(client, w, same)
+    assert "1 row already match the stored values" in page
+    fresh = _submit(w, _csv(["CORP-1,avail,2025-03,99.9,"]))
+    _, page = _page_queries(client, w, fresh)
+    assert "already match the stored values" not in page
