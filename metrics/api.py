@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import django_filters
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
@@ -17,12 +17,20 @@ from contracts.periods import period_label
 from contracts.rules import Colour
 from metrics.headroom import headroom
 from metrics.ingest import files, pipeline
-from metrics.models import PeriodStatus, Reading, SlaHealth, Submission, SubmissionRow
+from metrics.models import (
+    PeriodStatus,
+    Reading,
+    SlaHealth,
+    Submission,
+    SubmissionError,
+    SubmissionRow,
+)
 from metrics.selectors import credits_for
 from slagov.api import ScopedPrimaryKeyRelatedField, TenantViewSet
 from slagov.idempotency import idempotent
 
 ROW_LIMIT = 1000
+ERROR_LIMIT = 50  # errors per submission in lists and in create/confirm responses
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
     description="Retry safely: the same key and body return the stored response.",
@@ -123,8 +131,9 @@ class SubmissionSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(SubmissionErrorSerializer(many=True))
     def get_errors(self, submission: Submission) -> list[dict]:
-        limit = self.context.get("error_limit", 50)
-        errors = submission.errors.all()[:limit]
+        errors = getattr(submission, "first_errors", None)  # prefetched for lists
+        if errors is None:
+            errors = submission.errors.all()[: self.context.get("error_limit", ERROR_LIMIT)]
         return SubmissionErrorSerializer(errors, many=True).data
 
 
@@ -186,7 +195,15 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     queryset = Submission.objects.none()
 
     def get_queryset(self):
-        return Submission.objects.select_related("vendor", "created_by").order_by("-created_at")
+        submissions = Submission.objects.select_related("vendor", "created_by").order_by(
+            "-created_at"
+        )
+        if self.action == "list":
+            first_errors = SubmissionError.objects.all()[:ERROR_LIMIT]
+            submissions = submissions.prefetch_related(
+                Prefetch("errors", queryset=first_errors, to_attr="first_errors")
+            )
+        return submissions
 
     def get_serializer_class(self):
         if self.action == "create":
@@ -197,7 +214,7 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
-        context["error_limit"] = 10_000 if self.action == "retrieve" else 50
+        context["error_limit"] = 10_000 if self.action == "retrieve" else ERROR_LIMIT
         return context
 
     def _detail(self, submission: Submission, code: int, message: str = "") -> Response:

@@ -1,4 +1,4 @@
-"""Submission pages: the number of queries doesn't grow with the rows."""
+"""Submission pages and API: the number of queries doesn't grow with rows or submissions."""
 
 from __future__ import annotations
 
@@ -7,9 +7,13 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django_scopes import scopes_disabled
+from rest_framework.test import APIClient
 
 from metrics.ingest import pipeline
-from metrics.models import Submission
+from metrics.models import Submission, SubmissionError
+from slagov.models import Membership
+from slagov.services import api_token_create
 from tests import factories
 from tests.ingest_world import TODAY, build
 
@@ -94,6 +98,61 @@ def test_submission_preview_query_count(client, w, django_assert_max_num_queries
     with django_assert_max_num_queries(8):  # 45 when each row read its contract
         page = client.get(url).content.decode()
     assert page.count("CORP-2 · avail") == len(MONTHS)
+
+
+def _api(w, user) -> APIClient:
+    membership = Membership.objects.get(user=user, organization=w.org)
+    _, key = api_token_create(organization=w.org, actor=user, membership=membership, name="t")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
+def _invalid(w, count: int) -> None:
+    for n in range(count):
+        bad = [f"CORP-1,avail,{m},lots {n}," for m in MONTHS]
+        assert _submit(w, _csv(bad)).state == Submission.State.INVALID
+
+
+def _errors_of(submission_id: int, limit: int) -> list[dict]:
+    with scopes_disabled():
+        errors = SubmissionError.objects.filter(submission_id=submission_id)[:limit]
+        return [
+            {"row": e.row_number, "column": e.column, "value": e.value, "message": e.message}
+            for e in errors
+        ]
+
+
+def test_submission_list_api_reads_errors_in_one_query(w):
+    api = _api(w, w.uploader)
+    url = reverse("api:submission-list", kwargs={"org_slug": w.org.slug})
+    _invalid(w, 1)
+    api.get(url)  # the token's first use is recorded once
+    with CaptureQueriesContext(connection) as few:
+        one = api.get(url).json()["results"]
+    _invalid(w, 5)
+    with CaptureQueriesContext(connection) as many:
+        six = api.get(url).json()["results"]
+    assert len(one) == 1
+    assert len(six) == 6
+    assert len(many) == len(few)  # one more query per submission before
+    for submission in six:
+        assert submission["errors"] == _errors_of(submission["id"], 50)
+        assert [e["row"] for e in submission["errors"]] == list(range(2, 14))
+
+
+def test_submission_list_api_caps_errors_per_submission(w, django_assert_max_num_queries):
+    many = [f"CORP-1,avail,{m},x," for m in MONTHS] * 5  # 60 rows, each an error
+    _submit(w, _csv(many))
+    _invalid(w, 2)
+    api = _api(w, w.manager)
+    url = reverse("api:submission-list", kwargs={"org_slug": w.org.slug})
+    with django_assert_max_num_queries(6):
+        results = api.get(url).json()["results"]
+    assert sorted(len(s["errors"]) for s in results) == [12, 12, 50]
+    assert sorted(s["error_count"] for s in results) == [12, 12, 60]
+    for submission in results:
+        assert submission["errors"] == _errors_of(submission["id"], 50)
 
 
 def test_preview_says_how_many_rows_change_nothing(client, w):
