@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -198,6 +199,23 @@ def _empty_rows():
     return pd.DataFrame(columns=[*EMPTY_COLUMNS, "old_value", "colour"])
 
 
+REASONS_PER_UPDATE = 1_000
+
+
+def _give_reasons(rows, reasons: dict[int, str]) -> None:
+    """The reason given for a changed row becomes its note: one UPDATE (per 1,000 reasons)."""
+    cleaned = [(number, reason.strip()[:500]) for number, reason in reasons.items()]
+    cleaned = [(number, reason) for number, reason in cleaned if reason]
+    for start in range(0, len(cleaned), REASONS_PER_UPDATE):
+        batch = cleaned[start : start + REASONS_PER_UPDATE]
+        rows.filter(action="changed", row_number__in=[number for number, _ in batch]).update(
+            note=Case(
+                *(When(row_number=number, then=Value(reason)) for number, reason in batch),
+                default=F("note"),
+            )
+        )
+
+
 @scopes_disabled()
 def submission_confirm(
     *,
@@ -225,11 +243,7 @@ def submission_confirm(
                 f"{current.get_state_display().lower()}.",
             )
         rows = SubmissionRow.objects.filter(submission=submission)
-        for row_number, reason in (reasons or {}).items():
-            if reason.strip():
-                rows.filter(row_number=row_number, action="changed").update(
-                    note=reason.strip()[:500]
-                )
+        _give_reasons(rows, reasons or {})
         missing = list(
             rows.filter(action="changed", note="").values_list("row_number", flat=True)[:20]
         )

@@ -1,0 +1,103 @@
+"""Confirming a submission: the reasons given for changed values."""
+
+from __future__ import annotations
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django_scopes import scopes_disabled
+
+from metrics.ingest import pipeline
+from metrics.models import Reading, Submission, SubmissionRow
+from tests.ingest_world import TODAY, build
+
+pytestmark = pytest.mark.django_db
+FIRST = "contract,sla,period,value\nCORP-1,avail,2026-10,99.95\nCORP-1,p1-res,2026-10,3\n"
+FIRST += "CORP-1,csat,2026-10,4.5\n"
+SECOND = (
+    "contract,sla,period,value,note\n"
+    "CORP-1,avail,2026-10,99.4,\n"
+    "CORP-1,p1-res,2026-10,5,from the file\n"
+    "CORP-1,csat,2026-10,4.1,\n"
+    "CORP-1,backlog,2026-W44,120,weekly count\n"
+)
+
+
+@pytest.fixture(autouse=True)
+def _today():
+    with time_machine.travel(TODAY, tick=False):
+        yield
+
+
+@pytest.fixture
+def w():
+    return build()
+
+
+def receive(w, text: str) -> Submission:
+    submission = pipeline.submission_receive(
+        organization=w.org, actor=w.uploader, vendor=w.vendor, data=text.encode(),
+        filename="readings.csv", enqueue=False,
+    )  # fmt: skip
+    return pipeline.submission_validate(submission_id=submission.pk, today=TODAY)
+
+
+def confirm(w, submission, reasons=None):
+    return pipeline.submission_confirm(
+        organization=w.org, actor=w.uploader, submission=submission, reasons=reasons
+    )
+
+
+def notes(w) -> dict[str, str]:
+    with scopes_disabled():
+        readings = Reading.objects.filter(organization=w.org).select_related("service_level")
+        return {r.service_level.code: r.note for r in readings}
+
+
+def row_updates(queries) -> int:
+    table = connection.ops.quote_name(SubmissionRow._meta.db_table)
+    return sum(q["sql"].startswith(f"UPDATE {table}") for q in queries.captured_queries)
+
+
+def test_reasons_are_stripped_cut_to_500_and_given_to_changed_rows_only(w):
+    assert confirm(w, receive(w, FIRST)).ok
+    second = receive(w, SECOND)
+    assert (second.rows_changed, second.rows_new) == (3, 1)
+    reasons = {
+        2: "  probe fixed \n",
+        3: "   ",  # blank: the note from the file stays
+        4: "x" * 600,
+        5: "not for a new row",
+        99: "no such row",
+    }
+    with CaptureQueriesContext(connection) as queries:
+        outcome = confirm(w, second, reasons)
+    assert outcome.ok, outcome.message
+    assert row_updates(queries) == 1
+    assert notes(w) == {
+        "avail": "probe fixed",
+        "p1-res": "from the file",
+        "csat": "x" * 500,
+        "backlog": "weekly count",
+    }
+    with scopes_disabled():
+        reasons_kept = sorted(
+            r.reason for r in Reading.objects.get(service_level=w.slas["avail"]).revisions.all()
+        )
+    assert reasons_kept == ["probe fixed"]
+
+
+def test_blank_reasons_leave_changed_rows_without_one(w):
+    assert confirm(w, receive(w, FIRST)).ok
+    second = receive(w, SECOND)
+    with CaptureQueriesContext(connection) as queries:
+        refused = confirm(w, second, {2: " ", 4: "\t"})
+    assert not refused.ok
+    assert refused.message == "Give a reason for every changed value (rows 2, 4)."
+    assert row_updates(queries) == 0
+    refused = confirm(w, second, {2: "probe fixed"})
+    assert refused.message == "Give a reason for every changed value (rows 4)."
+    with scopes_disabled():
+        staged = SubmissionRow.objects.filter(submission=second)
+        assert set(staged.values_list("note", flat=True)) == {"", "from the file", "weekly count"}
