@@ -9,7 +9,7 @@ from django.db.models import Prefetch, Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from contracts.models import Contract, Vendor
@@ -236,8 +236,7 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
 
     def _create(self, request) -> Response:
         tenant = self.tenant
-        if not (tenant.is_vendor or tenant.can_manage):
-            raise PermissionDenied("Only vendor users and account managers submit data.")
+        tenant.require_uploader(message="Only vendor users and account managers submit data.")
         serializer = SubmissionCreateSerializer(
             data=request.data, context=self.get_serializer_context()
         )
@@ -280,8 +279,7 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         )
 
     def _confirm(self, request, submission: Submission) -> Response:
-        if not (self.tenant.is_vendor or self.tenant.can_manage):
-            raise PermissionDenied("Only vendor users and account managers apply data.")
+        self.tenant.require_uploader(message="Only vendor users and account managers apply data.")
         serializer = ConfirmSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         reasons = {

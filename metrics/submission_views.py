@@ -8,7 +8,6 @@ from datetime import date
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -21,12 +20,6 @@ from metrics.ingest.blank import safe_text
 from metrics.models import Submission, SubmissionRow
 
 PREVIEW_LIMIT = 200
-
-
-def _require_uploader(tenant) -> None:
-    """Vendor users upload for their vendor; admins and account managers for any."""
-    if not (tenant.is_vendor or tenant.can_manage):
-        raise PermissionDenied("Only vendor users and account managers upload data.")
 
 
 class UploadForm(forms.Form):
@@ -61,9 +54,8 @@ def _last_month() -> date:
 
 def submission_list(request: HttpRequest, org_slug: str) -> HttpResponse:
     tenant = request.tenant
-    can_upload = tenant.is_vendor or tenant.can_manage
     if request.method == "POST":
-        _require_uploader(tenant)
+        tenant.require_uploader()
     too_big = int(request.META.get("CONTENT_LENGTH") or 0) > files.MAX_BYTES + 512 * 1024
     if too_big:  # refuse before Django spools the whole body to disk
         form = UploadForm(tenant=tenant)
@@ -88,7 +80,7 @@ def submission_list(request: HttpRequest, org_slug: str) -> HttpResponse:
     context = {
         "form": form,
         "refused": refused,
-        "can_upload": can_upload,
+        "can_upload": tenant.can_upload,
         "submissions": submissions,
         "vendors": Vendor.objects.order_by("name"),
         "month": month,
@@ -127,7 +119,7 @@ def submission_confirm(request: HttpRequest, org_slug: str, submission_id: int) 
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     tenant = request.tenant
-    _require_uploader(tenant)
+    tenant.require_uploader()
     reasons = {
         int(key.removeprefix("reason-")): value
         for key, value in request.POST.items()
@@ -144,7 +136,7 @@ def submission_revalidate(request: HttpRequest, org_slug: str, submission_id: in
     submission = _submission(request.tenant, submission_id)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    _require_uploader(request.tenant)
+    request.tenant.require_uploader()
     pipeline.submission_revalidate(
         organization=request.tenant.organization, actor=request.user, submission=submission
     )

@@ -80,6 +80,11 @@ class Tenant:
         return self.membership.is_admin
 
     @property
+    def can_upload(self) -> bool:
+        """Vendor users upload data for their vendor; admins and account managers for any."""
+        return self.is_vendor or self.can_manage
+
+    @property
     def user(self):
         return self.membership.user
 
@@ -87,6 +92,12 @@ class Tenant:
         """For write actions on objects the member can already see: 403 is honest here."""
         if not self.can_manage:
             raise PermissionDenied("Only admins and account managers can change this.")
+
+    def require_uploader(
+        self, *, message: str = "Only vendor users and account managers upload data."
+    ) -> None:
+        if not self.can_upload:
+            raise PermissionDenied(message)
 
     def require_admin(self) -> None:
         if not self.is_admin:
