@@ -166,9 +166,8 @@ class SubmissionCreateSerializer(serializers.Serializer):
             raise serializers.ValidationError("Send either `rows` or a `file`.")
         tenant = self.context["tenant"]
         if tenant.is_vendor:
-            if attrs.get("vendor") and attrs["vendor"].pk != tenant.vendor_id:
-                raise serializers.ValidationError({"vendor": "Invalid pk - object does not exist."})
-            attrs["vendor"] = tenant.membership.vendor
+            # The vendor field only offers what the scope shows: their own vendor.
+            attrs.setdefault("vendor", tenant.membership.vendor)
         elif not attrs.get("vendor"):
             raise serializers.ValidationError({"vendor": "Say which vendor the data is for."})
         upload = attrs.get("file")

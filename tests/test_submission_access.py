@@ -93,3 +93,20 @@ def test_leadership_sees_the_upload_page_without_the_form_and_cannot_post(client
     assert client.post(detail + "revalidate/").status_code == 403
     client.force_login(w.uploader)
     assert client.get(url).context["can_upload"] is True
+
+
+def test_a_vendor_user_names_no_other_vendor_and_may_name_their_own(w):
+    api = _api(w, w.uploader)
+    url = reverse("api:submission-list", kwargs={"org_slug": w.org.slug})
+    other = api.post(url, {"rows": ROWS, "vendor": w.other_vendor.pk}, format="json")
+    assert other.status_code == 400
+    assert other.json() == {
+        "vendor": [f'Invalid pk "{w.other_vendor.pk}" - object does not exist.']
+    }
+    own = api.post(url, {"rows": ROWS, "vendor": w.vendor.pk, "dry_run": True}, format="json")
+    assert own.status_code == 201
+    unnamed = api.post(url, {"rows": ROWS}, format="json")
+    assert unnamed.status_code == 201
+    assert own.json()["vendor"] == unnamed.json()["vendor"] == w.vendor.pk
+    with scopes_disabled():
+        assert not Submission.objects.filter(vendor=w.other_vendor).exists()
