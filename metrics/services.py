@@ -155,22 +155,21 @@ def statuses_refresh_all(today: date | None = None, *, since_months: int | None 
     return written
 
 
+RECOMPUTE_CHUNK = 500  # SLAs per task of a full recompute
+
+
 @scopes_disabled()
-def statuses_recompute_all(*, organization_id: int | None = None, chunk: int = 500) -> int:
-    """Fan a full recompute out to the workers, one task per chunk of SLAs."""
+def statuses_recompute_all(*, organization_id: int) -> int:
+    """Fan a full recompute of an organisation out to the workers, one task per chunk of SLAs."""
     from metrics.tasks import recompute_statuses
 
-    orgs = Organization.objects.all()
-    if organization_id is not None:
-        orgs = orgs.filter(pk=organization_id)
+    ids = list(
+        ServiceLevel.objects.filter(organization_id=organization_id)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     tasks = 0
-    for org_id in orgs.values_list("pk", flat=True):
-        ids = list(
-            ServiceLevel.objects.filter(organization_id=org_id)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        for start in range(0, len(ids), chunk):
-            recompute_statuses.delay(org_id, ids[start : start + chunk])
-            tasks += 1
+    for start in range(0, len(ids), RECOMPUTE_CHUNK):
+        recompute_statuses.delay(organization_id, ids[start : start + RECOMPUTE_CHUNK])
+        tasks += 1
     return tasks

@@ -32,12 +32,6 @@ def recompute_statuses(
 
 
 @shared_task
-def recompute_all(organization_id: int | None = None) -> int:
-    """A full recompute, fanned out in chunks to the workers."""
-    return services.statuses_recompute_all(organization_id=organization_id)
-
-
-@shared_task
 def refresh_due_statuses() -> int:
     """Scheduled: periods whose deadline passed turn late; new periods appear."""
     return services.statuses_refresh_all()
