@@ -52,7 +52,6 @@ class Submission(models.Model):
         API = "api", "API"
 
     FINISHED = {State.INVALID, State.READY, State.APPLIED, State.DUPLICATE, State.FAILED}
-    IN_PROGRESS = {State.RECEIVED, State.VALIDATING, State.APPLYING}
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
     vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="submissions")
