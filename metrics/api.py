@@ -217,7 +217,7 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         return context
 
     def _detail(self, submission: Submission, code: int, message: str = "") -> Response:
-        submission.refresh_from_db()
+        submission = self.get_queryset().get(pk=submission.pk)  # as stored now, with its vendor
         data = SubmissionDetailSerializer(submission, context=self.get_serializer_context()).data
         if message:
             data = {**data, "message": message}

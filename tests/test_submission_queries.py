@@ -164,3 +164,20 @@ def test_preview_says_how_many_rows_change_nothing(client, w):
     fresh = _submit(w, _csv(["CORP-1,avail,2025-03,99.9,"]))
     _, page = _page_queries(client, w, fresh)
     assert "already match the stored values" not in page
+
+
+def test_submission_create_api_reads_the_submission_once_for_its_response(
+    w, django_assert_max_num_queries
+):
+    api = _api(w, w.uploader)
+    url = reverse("api:submission-list", kwargs={"org_slug": w.org.slug})
+    rows = [{"contract": "CORP-1", "sla": "avail", "period": "2026-10", "value": 99.95}]
+    first = api.post(url, {"rows": rows}, format="json")
+    assert first.status_code == 201
+    with django_assert_max_num_queries(9):  # 11 when the response re-read vendor and user
+        again = api.post(url, {"rows": rows}, format="json")
+    assert again.status_code == 200
+    body = again.json()
+    assert (body["state"], body["duplicate_of"]) == ("duplicate", first.json()["id"])
+    assert (body["vendor_name"], body["created_by"]) == ("Corpus Vendor", "uploader")
+    assert body["message"] == f"Identical to submission #{first.json()['id']}: nothing to apply."
