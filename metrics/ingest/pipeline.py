@@ -147,8 +147,6 @@ def submission_validate(*, submission_id: int, today=None) -> Submission:
                 table.frame, catalogue, today=today, organization_id=submission.organization_id
             )
             checked.problems = table.problems + checked.problems
-            structural_rows = {p.row for p in table.problems if p.row is not None}
-            checked.rows_with_errors += len(structural_rows)
             _progress(submission_id, 70)
         with transaction.atomic():
             staging.durable_enough()
@@ -167,7 +165,7 @@ def submission_validate(*, submission_id: int, today=None) -> Submission:
                 rows_new=counts["new"],
                 rows_changed=counts["changed"],
                 rows_unchanged=counts["unchanged"],
-                rows_with_errors=checked.rows_with_errors,
+                rows_with_errors=len({p.row for p in checked.problems if p.row is not None}),
                 error_count=len(checked.problems),
                 warnings=table.warnings if table else [],
                 validated_at=timezone.now(),

@@ -41,7 +41,6 @@ class Checked:
 
     rows: pd.DataFrame
     problems: list[Problem] = field(default_factory=list)
-    rows_with_errors: int = 0
 
     def counts(self) -> dict[str, int]:
         actions = self.rows["action"].value_counts() if len(self.rows) else {}
@@ -294,11 +293,7 @@ def check(
     rows = _compare(rows, organization_id=organization_id)
     rows["colour"] = _colours(rows, slas, catalogue)
     rows = rows.drop(columns=["_sla", "_float"])
-    return Checked(
-        rows=rows.reset_index(drop=True),
-        problems=problems,
-        rows_with_errors=len({p.row for p in problems if p.row is not None}),
-    )
+    return Checked(rows=rows.reset_index(drop=True), problems=problems)
 
 
 def _clip(value) -> str:
