@@ -152,19 +152,14 @@ def _delimiter(text: str) -> str:
 def _csv_rows(data: bytes) -> list[tuple[int, list[str]]]:
     text = _decode(data)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    # A record starts on the line after the previous one ended (a quoted cell may span lines).
+    rows, line = [], 0
     try:
-        records = list(reader)
+        for record in reader:
+            rows.append((line + 1, record))
+            line = reader.line_num
     except csv.Error as exc:
         raise UnreadableFileError(f"Line {reader.line_num} can't be read as CSV: {exc}.") from None
-    if reader.line_num == len(records):
-        # One line per record (blank lines included): the line number is the position.
-        return list(enumerate(records, 1))
-    # Some quoted cell spans lines: count lines record by record.
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
-    rows, line = [], 0
-    for record in reader:
-        rows.append((line + 1, record))
-        line = reader.line_num
     return rows
 
 
@@ -213,14 +208,14 @@ def _check_archive(data: bytes) -> zipfile.ZipFile:
     return archive
 
 
-def _sheet_names(archive: zipfile.ZipFile) -> list[str]:
+def _workbook_xml(archive: zipfile.ZipFile):
+    """xl/workbook.xml, parsed once: a malformed one is refused before the reader opens it."""
     try:
-        root = SafeET.fromstring(archive.read("xl/workbook.xml"))
+        return SafeET.fromstring(archive.read("xl/workbook.xml"))
     except (DefusedXmlException, SafeET.ParseError):
         raise UnreadableFileError(
             "The workbook XML is malformed or declares a DTD; refused."
         ) from None
-    return [el.get("name", "") for el in root.iter() if el.tag.endswith("}sheet")]
 
 
 def _cell_text(value) -> str:
@@ -242,7 +237,7 @@ def _cell_text(value) -> str:
 _CELL_REF = re.compile(r"([A-Z]+)(\d+)")
 
 
-def _error_cells(archive: zipfile.ZipFile, sheet_name: str) -> dict[tuple[int, int], str]:
+def _error_cells(archive: zipfile.ZipFile, workbook, sheet_name: str) -> dict[tuple[int, int], str]:
     """
     Cells holding an Excel error (#DIV/0!, #N/A…), which the fast reader shows
     as empty: found in the sheet's XML so the user is told what the cell holds.
@@ -251,7 +246,6 @@ def _error_cells(archive: zipfile.ZipFile, sheet_name: str) -> dict[tuple[int, i
     targets = {
         el.get("Id"): el.get("Target", "") for el in rels.iter() if el.tag.endswith("}Relationship")
     }
-    workbook = SafeET.fromstring(archive.read("xl/workbook.xml"))
     rel_id = next(
         (
             value
@@ -288,18 +282,18 @@ def _xlsx_rows(data: bytes) -> list[tuple[int, list[str]]]:
     from python_calamine import CalamineError, CalamineWorkbook
 
     archive = _check_archive(data)
-    names = _sheet_names(archive)
+    workbook_xml = _workbook_xml(archive)
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        available = workbook.sheet_names
+        available = workbook.sheet_names  # in the workbook's order
         wanted = next((n for n in available if n.strip().lower() == "readings"), None)
-        chosen = wanted or (names[0] if names else available[0])
+        chosen = wanted or available[0]
         cells = workbook.get_sheet_by_name(chosen).to_python(skip_empty_area=False)
     except (CalamineError, IndexError, ValueError) as exc:
         raise UnreadableFileError(f"The workbook can't be read: {exc}.") from None
     rows = [(index + 1, [_cell_text(v) for v in row]) for index, row in enumerate(cells)]
     try:
-        errors = _error_cells(archive, chosen)
+        errors = _error_cells(archive, workbook_xml, chosen)
     except (DefusedXmlException, SafeET.ParseError, KeyError):
         errors = {}
     for (row, column), text in errors.items():
