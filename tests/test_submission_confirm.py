@@ -101,3 +101,21 @@ def test_blank_reasons_leave_changed_rows_without_one(w):
     with scopes_disabled():
         staged = SubmissionRow.objects.filter(submission=second)
         assert set(staged.values_list("note", flat=True)) == {"", "from the file", "weekly count"}
+
+
+def test_readings_carry_the_source_of_their_submission(w):
+    assert set(Submission.Source.values) <= set(Reading.Source.values)
+    uploaded = receive(w, "contract,sla,period,value\nCORP-1,avail,2026-10,99.95\n")
+    assert confirm(w, uploaded).ok
+    sent = pipeline.submission_receive(
+        organization=w.org, actor=w.uploader, vendor=w.vendor, filename="rows.json",
+        data=b'{"rows": [{"contract": "CORP-1", "sla": "csat", "period": "2026-10", "value": 4}]}',
+        source=Submission.Source.API, enqueue=False,
+    )  # fmt: skip
+    assert confirm(w, pipeline.submission_validate(submission_id=sent.pk, today=TODAY)).ok
+    with scopes_disabled():
+        sources = {
+            r.service_level.code: r.source
+            for r in Reading.objects.filter(organization=w.org).select_related("service_level")
+        }
+    assert sources == {"avail": Reading.Source.UPLOAD, "csat": Reading.Source.API}

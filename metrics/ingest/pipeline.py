@@ -22,7 +22,7 @@ from django_scopes import scopes_disabled
 
 from contracts.models import Vendor
 from metrics.ingest import files, staging, validate
-from metrics.models import Reading, Submission, SubmissionRow
+from metrics.models import Submission, SubmissionRow
 from metrics.services import enqueue_recompute
 from slagov.models import Organization
 
@@ -40,12 +40,6 @@ STALE = (
 class Outcome:
     ok: bool
     message: str
-
-
-def _source_for(submission: Submission) -> str:
-    return (
-        Reading.Source.API if submission.source == Submission.Source.API else Reading.Source.UPLOAD
-    )
 
 
 @transaction.atomic
@@ -257,7 +251,7 @@ def submission_confirm(
                 written = staging.apply(
                     submission_id=submission.pk,
                     actor_id=getattr(actor, "pk", None),
-                    source=_source_for(submission),
+                    source=submission.source,  # "upload" or "api": a Reading.Source too
                     now=now,
                 )
         except IntegrityError:
