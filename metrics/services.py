@@ -20,24 +20,26 @@ from slagov.models import Organization
 def enqueue_recompute(
     *,
     organization_id: int,
-    service_level_ids: list[int],
+    service_level_ids: list[int] | None = None,
     since: date | None = None,
     pairs: list[tuple[int, date]] | None = None,
 ) -> None:
     """
     Refresh statuses once the surrounding transaction has committed: every
-    period of the SLAs, the periods from `since` on, or exactly `pairs`.
+    period of the SLAs, the periods from `since` on, or exactly `pairs`
+    (SLA id, period start), whose SLAs are then the ones refreshed.
     """
     from metrics.tasks import recompute_statuses
 
-    ids = sorted(set(service_level_ids))
-    if not ids:
-        return
     kwargs = {}
     if since is not None:
         kwargs["since"] = since.isoformat()
     if pairs is not None:
         kwargs["pairs"] = sorted({(int(s), p.isoformat()) for s, p in pairs})
+        service_level_ids = [s for s, _ in kwargs["pairs"]]
+    ids = sorted(set(service_level_ids or ()))
+    if not ids:
+        return
     transaction.on_commit(lambda: recompute_statuses.delay(organization_id, ids, **kwargs))
 
 
@@ -104,11 +106,7 @@ def reading_record(
         reading.submitted_at = now
         reading.revision += 1
         reading.save()
-    enqueue_recompute(
-        organization_id=organization.pk,
-        service_level_ids=[service_level.pk],
-        pairs=[(service_level.pk, start)],
-    )
+    enqueue_recompute(organization_id=organization.pk, pairs=[(service_level.pk, start)])
     return reading, True
 
 

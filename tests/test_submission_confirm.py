@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+from unittest import mock
+
 import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_scopes import scopes_disabled
 
+from metrics import services
 from metrics.ingest import pipeline
 from metrics.models import Reading, Submission, SubmissionRow
 from tests.ingest_world import TODAY, build
@@ -119,3 +124,48 @@ def test_readings_carry_the_source_of_their_submission(w):
             for r in Reading.objects.filter(organization=w.org).select_related("service_level")
         }
     assert sources == {"avail": Reading.Source.UPLOAD, "csat": Reading.Source.API}
+
+
+def test_applying_refreshes_exactly_the_slas_and_periods_it_changed(
+    w, django_capture_on_commit_callbacks
+):
+    assert confirm(w, receive(w, FIRST)).ok
+    second = receive(w, SECOND.replace("CORP-1,csat,2026-10,4.1,\n", "CORP-1,csat,2026-10,4.5,\n"))
+    with (
+        mock.patch("metrics.tasks.recompute_statuses.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert confirm(w, second, {2: "probe fixed"}).ok
+    slas = w.slas
+    pairs = sorted([
+        (slas["avail"].pk, "2026-10-01"), (slas["p1-res"].pk, "2026-10-01"),
+        (slas["backlog"].pk, "2026-10-26"),
+    ])  # fmt: skip
+    delay.assert_called_once_with(w.org.pk, sorted({s for s, _ in pairs}), pairs=pairs)
+
+
+def test_recording_one_reading_refreshes_its_period(w, django_capture_on_commit_callbacks):
+    sla = w.slas["avail"]
+    with (
+        mock.patch("metrics.tasks.recompute_statuses.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+        scopes_disabled(),
+    ):
+        services.reading_record(
+            organization=w.org, actor=w.manager, service_level=sla,
+            period_start=date(2026, 10, 17), value=Decimal("99.9"), source="manual",
+        )  # fmt: skip
+    delay.assert_called_once_with(w.org.pk, [sla.pk], pairs=[(sla.pk, "2026-10-01")])
+
+
+def test_a_recompute_without_pairs_or_slas_is_not_queued(django_capture_on_commit_callbacks):
+    with (
+        mock.patch("metrics.tasks.recompute_statuses.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        services.enqueue_recompute(organization_id=1, pairs=[])
+        services.enqueue_recompute(organization_id=1, service_level_ids=[])
+        services.enqueue_recompute(
+            organization_id=1, service_level_ids=[3, 2, 3], since=date(2026, 1, 1)
+        )
+    delay.assert_called_once_with(1, [2, 3], since="2026-01-01")

@@ -267,11 +267,7 @@ def submission_confirm(
             .order_by()
             .values_list("service_level_id", "period_start")
         )
-        enqueue_recompute(
-            organization_id=organization.pk,
-            service_level_ids=[sla for sla, _ in affected],
-            pairs=affected,
-        )
+        enqueue_recompute(organization_id=organization.pk, pairs=affected)
     return Outcome(
         True,
         f"Applied {written} reading{'s' if written != 1 else ''} from submission #{submission.pk}.",
