@@ -188,7 +188,9 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     Submit readings (JSON rows or a CSV/XLSX file) through the same pipeline as
     uploads. With `dry_run` nothing is applied: the response is the preview.
     Otherwise a valid batch is applied at once, all or nothing; an invalid one
-    returns 422 with every error. Send an `Idempotency-Key` header to retry safely.
+    returns 422 with its first 50 errors and `error_count`, the number of all of
+    them (GET the submission for up to 10,000). Send an `Idempotency-Key` header
+    to retry safely.
     """
 
     queryset = Submission.objects.none()
