@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import django_filters
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from contracts.models import Contract, Vendor
 from contracts.periods import period_label
 from contracts.rules import Colour
-from metrics.headroom import headroom
+from metrics.headroom import headroom_of
 from metrics.ingest import files, pipeline
 from metrics.models import (
     PeriodStatus,
@@ -25,7 +25,7 @@ from metrics.models import (
     SubmissionError,
     SubmissionRow,
 )
-from metrics.selectors import credits_for
+from metrics.selectors import AT_RISK, credits_for
 from slagov.api import ScopedPrimaryKeyRelatedField, TenantViewSet
 from slagov.idempotency import idempotent
 
@@ -375,14 +375,9 @@ class TrendSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(HeadroomSerializer(allow_null=True))
     def get_headroom(self, health: SlaHealth) -> dict | None:
-        if health.value is None or health.target is None:
+        room = headroom_of(health)
+        if room is None:
             return None
-        sla = health.service_level
-        room = headroom(
-            value=health.value, target=health.target, minimum=health.minimum,
-            direction=sla.direction, measures_time=sla.measures_time,
-            period_start=health.latest_period, period_kind=sla.period,
-        )  # fmt: skip
         return HeadroomSerializer(
             {
                 "to_yellow": room.to_yellow,
@@ -410,8 +405,7 @@ class TrendFilter(django_filters.FilterSet):
         fields = ["contract", "colour", "drifting", "at_risk"]
 
     def filter_at_risk(self, queryset, name, value):
-        at_risk = Q(drifting=True) | Q(periods_to_breach__gt=0)
-        return queryset.filter(at_risk) if value else queryset.exclude(at_risk)
+        return queryset.filter(AT_RISK) if value else queryset.exclude(AT_RISK)
 
 
 class TrendViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):

@@ -40,6 +40,18 @@ class Headroom:
     downtime: Downtime | None = None
 
 
+def headroom_of(health) -> Headroom | None:
+    """The headroom of an SLA's latest value (`SlaHealth`, its SLA loaded), if it has one."""
+    if health is None or health.value is None or health.target is None:
+        return None
+    sla = health.service_level
+    return headroom(
+        value=health.value, target=health.target, minimum=health.minimum,
+        direction=sla.direction, measures_time=sla.measures_time,
+        period_start=health.latest_period, period_kind=sla.period,
+    )  # fmt: skip
+
+
 def headroom(
     *,
     value: Decimal,

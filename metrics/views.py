@@ -14,7 +14,7 @@ from contracts import selectors
 from contracts.forms import ReadingForm
 from contracts.periods import period_label
 from metrics import charts, services, trends
-from metrics.headroom import headroom
+from metrics.headroom import headroom_of
 from metrics.models import PeriodStatus, Reading, ReadingRevision
 
 
@@ -48,19 +48,12 @@ def sla_detail(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse
         if status.credit_amount:
             year = sla.contract.contract_year(status.period_start)
             credit_years[year] = credit_years.get(year, Decimal(0)) + status.credit_amount
-    room = None
-    if health and health.value is not None and health.target is not None:
-        room = headroom(
-            value=health.value, target=health.target, minimum=health.minimum,
-            direction=sla.direction, measures_time=sla.measures_time,
-            period_start=health.latest_period, period_kind=sla.period,
-        )  # fmt: skip
     context = {
         "sla": sla,
         "contract": sla.contract,
         "health": health,
         "outlook": trends.outlook(health, sla.period),
-        "headroom": room,
+        "headroom": headroom_of(health),
         "history": history,
         "timeline": timeline,
         "credit_years": sorted(credit_years.items()),

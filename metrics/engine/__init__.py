@@ -21,10 +21,10 @@ from django_scopes import scopes_disabled
 from contracts.models import ServiceLevel
 from metrics.engine import health, postgres, python
 from metrics.engine.scope import Scope
-from metrics.engine.terms import TermsTimeline, deadline
+from metrics.engine.terms import TermsTimeline, deadline, timelines_for
 
 __all__ = ["Scope", "TermsTimeline", "deadline", "recompute",
-           "recompute_service_levels"]  # fmt: skip
+           "recompute_service_levels", "timelines_for"]  # fmt: skip
 
 CHUNK = 2000
 ANALYZE_AFTER = 50_000  # status rows written

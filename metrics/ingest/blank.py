@@ -15,8 +15,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 
 from contracts import periods
-from contracts.models import Contract, ServiceLevel, ServiceLevelTerms, Vendor
-from metrics.engine import TermsTimeline, deadline
+from contracts.models import Contract, ServiceLevel, Vendor
+from metrics.engine import deadline, timelines_for
 from metrics.ingest.files import INFO_COLUMNS
 
 ABOUT_HEADER = [
@@ -71,14 +71,10 @@ def template_lines(*, vendor: Vendor, month: date) -> list[Line]:
         .select_related("contract")
         .order_by("contract__reference", "-kind", "code")
     )
-    terms: dict[int, list] = {}
-    for t in ServiceLevelTerms.objects.filter(service_level__in=slas).prefetch_related(
-        "credit_tiers"
-    ):
-        terms.setdefault(t.service_level_id, []).append(t)
+    timelines = timelines_for(slas)
     lines = []
     for sla in slas:
-        timeline = TermsTimeline(terms.get(sla.pk, []), sla.contract.start_date)
+        timeline = timelines[sla.pk]
         if sla.period == periods.Period.WEEKLY:
             first = periods.period_start(month, sla.period)
             if first < month:

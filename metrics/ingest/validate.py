@@ -14,7 +14,6 @@ work (lookups, range checks, colours, duplicates) is done with numpy arrays.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
@@ -24,8 +23,8 @@ import pandas as pd
 from django_scopes import scopes_disabled
 
 from contracts import periods, rules
-from contracts.models import Contract, ServiceLevel, ServiceLevelTerms
-from metrics.engine import TermsTimeline
+from contracts.models import Contract, ServiceLevel
+from metrics.engine import TermsTimeline, timelines_for
 from metrics.ingest.files import Problem
 from metrics.models import Reading
 
@@ -69,15 +68,7 @@ class VendorCatalogue:
         ):
             sla.contract = by_id[sla.contract_id]
             slas[(sla.contract_id, sla.code.lower())] = sla
-        terms = defaultdict(list)
-        for t in ServiceLevelTerms.objects.filter(
-            organization_id=organization_id, service_level__contract_id__in=by_id
-        ).prefetch_related("credit_tiers"):
-            terms[t.service_level_id].append(t)
-        timelines = {
-            sla.pk: TermsTimeline(terms[sla.pk], sla.contract.start_date) for sla in slas.values()
-        }
-        return cls(contracts=contracts, slas=slas, timelines=timelines)
+        return cls(contracts=contracts, slas=slas, timelines=timelines_for(slas.values()))
 
 
 def parse_number(text: str, *, decimal_comma: bool) -> Decimal:
