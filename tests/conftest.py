@@ -14,6 +14,7 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
+import time_machine
 from django.conf import settings
 
 from metrics import engine
@@ -21,7 +22,7 @@ from metrics.ingest.pipeline import submission_receive
 from slagov.celery import app as celery_app
 from slagov.models import Membership, Organization
 from slagov.services import api_token_create
-from tests import factories
+from tests import factories, ingest_world
 
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -163,6 +164,19 @@ def member(org, username: str, role: str, vendor=None):
     user = factories.UserFactory(username=username)
     factories.MembershipFactory(organization=org, user=user, role=role, vendor=vendor)
     return user
+
+
+@pytest.fixture
+def ingest_today():
+    """The upload tests' day (`ingest_world.TODAY`), with the clock stopped."""
+    with time_machine.travel(ingest_world.TODAY, tick=False):
+        yield
+
+
+@pytest.fixture
+def w(db) -> ingest_world.IngestWorld:
+    """The upload tests' organisation, vendor, contract and SLAs (a module may refine it)."""
+    return ingest_world.build()
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import time_machine
 from django_scopes import scopes_disabled
 
 from metrics.ingest import files, pipeline
@@ -23,13 +22,7 @@ from tests.ingest_world import TODAY, build
 CORPUS = Path(__file__).resolve().parent / "corpus"
 EXPECTED = json.loads((CORPUS / "expected.json").read_text())
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _today():
-    with time_machine.travel(TODAY, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ingest_today")]
 
 
 def _submit(w, data: bytes, name: str) -> Submission:

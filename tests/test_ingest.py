@@ -13,18 +13,7 @@ from metrics.ingest import pipeline
 from metrics.models import Reading, Submission
 from tests.ingest_world import TODAY, build
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _today():
-    with time_machine.travel(TODAY, tick=False):
-        yield
-
-
-@pytest.fixture
-def w():
-    return build()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ingest_today")]
 
 
 def receive(w, text: str | bytes, name="readings.csv", actor=None):

@@ -6,7 +6,6 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django_scopes import scopes_disabled
@@ -15,24 +14,12 @@ from rest_framework.test import APIClient
 from metrics.models import IdempotencyKey, Reading, Submission
 from slagov.models import Membership
 from slagov.services import api_token_create
-from tests.ingest_world import TODAY, build
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ingest_today")]
 ROWS = [
     {"contract": "CORP-1", "sla": "avail", "period": "2026-10", "value": 99.95},
     {"contract": "CORP-1", "sla": "p1-res", "period": "2026-10", "value": "9,5"},
 ]
-
-
-@pytest.fixture(autouse=True)
-def _today():
-    with time_machine.travel(TODAY, tick=False):
-        yield
-
-
-@pytest.fixture
-def w():
-    return build()
 
 
 def client_for(w, user) -> APIClient:

@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import pytest
-import time_machine
 
 from metrics.ingest import pipeline
 from metrics.models import Submission
-from tests.ingest_world import TODAY, build
+from tests.ingest_world import TODAY
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _today():
-    with time_machine.travel(TODAY, tick=False):
-        yield
-
-
-@pytest.fixture
-def w():
-    return build()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ingest_today")]
 
 
 def receive(w, text: bytes, name: str = "readings.csv") -> Submission:

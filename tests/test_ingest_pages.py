@@ -7,7 +7,6 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django_scopes import scopes_disabled
@@ -15,20 +14,9 @@ from openpyxl import load_workbook
 
 from metrics.ingest import files
 from metrics.models import Reading, Submission
-from tests.ingest_world import TODAY, build
+from tests.ingest_world import TODAY
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _today():
-    with time_machine.travel(TODAY, tick=False):
-        yield
-
-
-@pytest.fixture
-def w():
-    return build()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ingest_today")]
 
 
 @pytest.fixture

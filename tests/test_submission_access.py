@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django_scopes import scopes_disabled
@@ -17,15 +16,9 @@ from slagov.tenancy import resolve_tenant
 from tests import factories
 from tests.ingest_world import TODAY, build
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ingest_today")]
 ROWS = [{"contract": "CORP-1", "sla": "avail", "period": "2026-10", "value": 99.95}]
 CSV = b"contract,sla,period,value\nCORP-1,avail,2026-10,99.95\n"
-
-
-@pytest.fixture(autouse=True)
-def _today():
-    with time_machine.travel(TODAY, tick=False):
-        yield
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from decimal import Decimal
 from unittest import mock
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_scopes import scopes_disabled
@@ -15,9 +14,9 @@ from django_scopes import scopes_disabled
 from metrics import services
 from metrics.ingest import pipeline
 from metrics.models import Reading, Submission, SubmissionRow
-from tests.ingest_world import TODAY, build
+from tests.ingest_world import TODAY
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ingest_today")]
 FIRST = "contract,sla,period,value\nCORP-1,avail,2026-10,99.95\nCORP-1,p1-res,2026-10,3\n"
 FIRST += "CORP-1,csat,2026-10,4.5\n"
 SECOND = (
@@ -27,17 +26,6 @@ SECOND = (
     "CORP-1,csat,2026-10,4.1,\n"
     "CORP-1,backlog,2026-W44,120,weekly count\n"
 )
-
-
-@pytest.fixture(autouse=True)
-def _today():
-    with time_machine.travel(TODAY, tick=False):
-        yield
-
-
-@pytest.fixture
-def w():
-    return build()
 
 
 def receive(w, text: str) -> Submission:

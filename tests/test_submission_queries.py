@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -15,21 +14,10 @@ from metrics.models import Submission, SubmissionError
 from slagov.models import Membership
 from slagov.services import api_token_create
 from tests import factories
-from tests.ingest_world import TODAY, build
+from tests.ingest_world import TODAY
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ingest_today")]
 MONTHS = [f"2025-{m:02d}" for m in range(1, 13)]
-
-
-@pytest.fixture(autouse=True)
-def _today():
-    with time_machine.travel(TODAY, tick=False):
-        yield
-
-
-@pytest.fixture
-def w():
-    return build()
 
 
 def _csv(lines: list[str]) -> bytes:
