@@ -99,6 +99,7 @@ _RECENT_SQL = """
         WHERE p.organization_id = %s AND p.service_level_id = s.id
         ORDER BY p.period_start DESC LIMIT %s
     ) ps
+    ORDER BY ps.service_level_id, ps.period_start
 """
 
 
@@ -120,9 +121,9 @@ def _recent_rows(organization_id: int, ids: list[int], limit: int, columns: tupl
                 )
             )
             .filter(rank__lte=limit)
+            .order_by("service_level_id", "period_start")
             .values_list("service_level_id", *columns)
         )
-    rows.sort(key=lambda row: (row[0], row[1]))  # period_start comes first in `columns`
     return rows
 
 
