@@ -19,14 +19,12 @@ import codecs
 import csv
 import io
 import json
-import re
 import zipfile
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
 
 import pandas as pd
-from defusedxml import ElementTree as SafeET
-from defusedxml.common import DefusedXmlException
+
+from metrics.ingest import xlsx
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 100_000
@@ -197,10 +195,8 @@ def _check_archive(data: bytes) -> zipfile.ZipFile:
     for entry in entries:
         if not entry.filename.endswith((".xml", ".rels", ".vml")):
             continue
-        with archive.open(entry) as part:
-            head = part.read(8192).upper()
-        # A DTD can only come before the root element, so the head tells.
-        if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+        # A DTD may follow any amount of comments: the whole part is read, in chunks.
+        if xlsx.dtd_declared(archive, entry.filename):
             raise UnreadableFileError(
                 f"The workbook part {entry.filename} declares a DTD or entities; refused "
                 "(entity expansion attacks)."
@@ -208,98 +204,14 @@ def _check_archive(data: bytes) -> zipfile.ZipFile:
     return archive
 
 
-def _workbook_xml(archive: zipfile.ZipFile):
-    """xl/workbook.xml, parsed once: a malformed one is refused before the reader opens it."""
-    try:
-        return SafeET.fromstring(archive.read("xl/workbook.xml"))
-    except (DefusedXmlException, SafeET.ParseError):
-        raise UnreadableFileError(
-            "The workbook XML is malformed or declares a DTD; refused."
-        ) from None
-
-
-def _cell_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value).upper()
-    if isinstance(value, datetime):
-        if value.time() == time(0):
-            return value.date().isoformat()
-        return value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return repr(int(value)) if value.is_integer() else repr(value)
-    return str(value)
-
-
-_CELL_REF = re.compile(r"([A-Z]+)(\d+)")
-
-
-def _error_cells(archive: zipfile.ZipFile, workbook, sheet_name: str) -> dict[tuple[int, int], str]:
-    """
-    Cells holding an Excel error (#DIV/0!, #N/A…), which the fast reader shows
-    as empty: found in the sheet's XML so the user is told what the cell holds.
-    """
-    rels = SafeET.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    targets = {
-        el.get("Id"): el.get("Target", "") for el in rels.iter() if el.tag.endswith("}Relationship")
-    }
-    rel_id = next(
-        (
-            value
-            for el in workbook.iter()
-            if el.tag.endswith("}sheet") and el.get("name") == sheet_name
-            for key, value in el.attrib.items()
-            if key.endswith("}id")
-        ),
-        None,
-    )
-    target = targets.get(rel_id, "").lstrip("/")
-    path = target if target.startswith("xl/") else f"xl/{target}"
-    if path not in archive.namelist():
-        return {}
-    raw = archive.read(path)
-    if b't="e"' not in raw:
-        return {}
-    found: dict[tuple[int, int], str] = {}
-    for _, element in SafeET.iterparse(io.BytesIO(raw), events=("end",)):
-        if element.tag.endswith("}c"):
-            if element.get("t") == "e":
-                match = _CELL_REF.fullmatch(element.get("r", ""))
-                value = next((v.text for v in element if v.tag.endswith("}v")), None) or "#ERROR"
-                if match:
-                    column = 0
-                    for letter in match.group(1):
-                        column = column * 26 + ord(letter) - 64
-                    found[(int(match.group(2)), column - 1)] = value
-            element.clear()
-    return found
-
-
 def _xlsx_rows(data: bytes) -> list[tuple[int, list[str]]]:
-    from python_calamine import CalamineError, CalamineWorkbook
+    from metrics.ingest import sandbox
 
-    archive = _check_archive(data)
-    workbook_xml = _workbook_xml(archive)
+    _check_archive(data)
     try:
-        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        available = workbook.sheet_names  # in the workbook's order
-        wanted = next((n for n in available if n.strip().lower() == "readings"), None)
-        chosen = wanted or available[0]
-        cells = workbook.get_sheet_by_name(chosen).to_python(skip_empty_area=False)
-    except (CalamineError, IndexError, ValueError) as exc:
-        raise UnreadableFileError(f"The workbook can't be read: {exc}.") from None
-    rows = [(index + 1, [_cell_text(v) for v in row]) for index, row in enumerate(cells)]
-    try:
-        errors = _error_cells(archive, workbook_xml, chosen)
-    except (DefusedXmlException, SafeET.ParseError, KeyError):
-        errors = {}
-    for (row, column), text in errors.items():
-        if row <= len(rows) and column < len(rows[row - 1][1]):
-            rows[row - 1][1][column] = text
-    return rows
+        return sandbox.read_xlsx_rows(data, max_rows=MAX_ROWS)
+    except sandbox.ReadFailedError as exc:
+        raise UnreadableFileError(str(exc)) from None
 
 
 # --- JSON (API) -----------------------------------------------------------------
