@@ -66,7 +66,7 @@ def _random_workbook(seed: int) -> bytes:
         row, column = rng.randint(1, 40), rng.randint(1, 14)
         kind = rng.choice(["int", "float", "tiny", "huge", "text", "bool", "date", "moment"])
         value = {
-            "int": lambda: rng.randint(-10**6, 10**6),
+            "int": lambda: rng.randint(-(10**6), 10**6),
             "float": lambda: round(rng.uniform(-1000, 1000), rng.randint(0, 6)),
             "tiny": lambda: rng.uniform(0, 1e-6),
             "huge": lambda: rng.uniform(1e15, 1e20),
