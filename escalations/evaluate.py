@@ -164,7 +164,7 @@ def evaluate(
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         slas = _light_slas(organization_id, chunk)
-        recent = recent_colours(organization_id, [s.pk for s in slas], limit=HISTORY)
+        recent = recent_colours(organization_id, [s.pk for s in slas], limit=HISTORY, today=today)
         healths = dict(
             SlaHealth.objects.filter(
                 organization_id=organization_id, service_level_id__in=chunk

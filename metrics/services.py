@@ -43,6 +43,22 @@ def enqueue_recompute(
     transaction.on_commit(lambda: recompute_statuses.delay(organization_id, ids, **kwargs))
 
 
+def reading_period_validate(
+    *, service_level: ServiceLevel, period_start: date, today: date | None = None
+) -> None:
+    """A reading's period has ended and lies inside the contract term (`periods.period_problem`)."""
+    contract = service_level.contract
+    problem = periods.period_problem(
+        periods.period_start(period_start, service_level.period),
+        service_level.period,
+        contract_start=contract.start_date,
+        contract_end=contract.end_date,
+        today=today or timezone.localdate(),
+    )
+    if problem:
+        raise ValidationError({"period": problem})
+
+
 @transaction.atomic
 def reading_record(
     *,
@@ -61,6 +77,7 @@ def reading_record(
     """
     if service_level.organization_id != organization.pk:
         raise ValueError("service level of another organisation")
+    reading_period_validate(service_level=service_level, period_start=period_start)
     start = periods.period_start(period_start, service_level.period)
     now = timezone.now()
     reading = (
