@@ -492,3 +492,15 @@ def test_a_contract_stored_as_starting_in_year_1_writes_periods_from_2000_only(w
         )
         assert min(starts) == date(2000, 1, 1)
         assert len(starts) == 26 * 12 + 2  # January 2000 to February 2026, not 24,000 months
+
+
+@pytest.mark.usefixtures("world_day")
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "10000-01-01", "0000-01-01"])
+@pytest.mark.parametrize("name", ["status-list", "reading-list"])
+def test_period_filters_with_extreme_dates_never_answer_5xx(world, name, day):
+    _poison(world)
+    api = _api(world)
+    for param in ("period_from", "period_to"):
+        response = api.get(reverse(f"api:{name}", kwargs={"org_slug": world.org.slug}),
+                           {param: day})  # fmt: skip
+        assert response.status_code in (200, 400), (param, response.status_code)
