@@ -179,11 +179,13 @@ def _fmt(day: date) -> str:
 
 
 def add_years(day: date, years: int) -> date:
-    """The same day `years` later (29 Feb becomes 28 Feb)."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return day.replace(year=day.year + years, day=28)
+    """The same day `years` later (29 Feb becomes 28 Feb; never past the calendar's end)."""
+    year = day.year + years
+    if year > date.max.year:
+        return date.max
+    if day.month == 2 and day.day == 29 and not calendar.isleap(year):
+        return day.replace(year=year, day=28)
+    return day.replace(year=year)
 
 
 def contract_dates_problems(start: date, end: date, today: date) -> dict[str, str]:
@@ -199,7 +201,7 @@ def contract_dates_problems(start: date, end: date, today: date) -> dict[str, st
         )
     if end <= start:
         problems["end_date"] = "The contract must end after it starts."
-    elif start >= EARLIEST and end >= add_years(start, MAX_TERM_YEARS):
+    elif "start_date" not in problems and end >= add_years(start, MAX_TERM_YEARS):
         last = add_years(start, MAX_TERM_YEARS) - timedelta(days=1)
         problems["end_date"] = (
             f"A contract runs at most {MAX_TERM_YEARS} years: it must end by {_fmt(last)}."

@@ -103,6 +103,56 @@ def test_parse_period_raises_only_value_error_for_random_text():
 
 
 # ---------------------------------------------------------------------------
+# The range rules themselves, at their boundaries
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "fields"),
+    [
+        (date(2000, 1, 1), date(2029, 12, 31), set()),
+        (date(1999, 12, 31), date(2026, 12, 31), {"start_date"}),
+        (date(2031, 3, 15), date(2032, 3, 14), set()),  # exactly five years ahead
+        (date(2031, 3, 16), date(2032, 3, 15), {"start_date"}),
+        (date(2026, 1, 1), date(2055, 12, 31), set()),  # exactly 30 years
+        (date(2026, 1, 1), date(2056, 1, 1), {"end_date"}),
+        (date(2028, 2, 29), date(2058, 2, 27), set()),
+        (date(2028, 2, 29), date(2058, 2, 28), {"end_date"}),
+        (date(2026, 1, 1), date(2026, 1, 1), {"end_date"}),
+        (date(9999, 1, 1), date(9999, 12, 31), {"start_date"}),
+        (date(1, 1, 1), date.max, {"start_date"}),
+    ],
+)
+def test_contract_dates_rule_at_its_boundaries(start, end, fields):
+    assert set(periods.contract_dates_problems(start, end, WORLD_DAY)) == fields
+
+
+@pytest.mark.parametrize(
+    ("start", "kind", "says"),
+    [
+        (date(2026, 2, 1), MONTHLY, None),
+        (date(2026, 3, 1), MONTHLY, "has not ended yet (it ends 31 Mar 2026)"),
+        (date(9999, 12, 1), MONTHLY, "has not ended yet."),
+        (date(9999, 12, 27), WEEKLY, "has not ended yet."),
+        (date(2026, 3, 2), WEEKLY, None),  # the week of 2 March ended on Sunday 8 March
+        (date(2026, 3, 9), WEEKLY, "has not ended yet (it ends 15 Mar 2026)"),
+        (date(2024, 12, 1), MONTHLY, "outside the contract term"),
+        (date(2024, 12, 30), WEEKLY, None),  # the week that holds 1 January 2025
+        (date(1, 1, 1), MONTHLY, "outside the contract term"),
+    ],
+)
+def test_reading_period_rule(start, kind, says):
+    problem = periods.period_problem(
+        start, kind, contract_start=date(2025, 1, 1), contract_end=date(2028, 12, 31),
+        today=WORLD_DAY,
+    )  # fmt: skip
+    if says is None:
+        assert problem is None
+    else:
+        assert says in problem
+
+
+# ---------------------------------------------------------------------------
 # Uploads: an impossible period is a row error, never a 500
 # ---------------------------------------------------------------------------
 
