@@ -90,10 +90,9 @@ class ContractSerializer(serializers.ModelSerializer):
     def validate(self, attrs):
         start = attrs.get("start_date", getattr(self.instance, "start_date", None))
         end = attrs.get("end_date", getattr(self.instance, "end_date", None))
-        if start and end and end <= start:
-            raise serializers.ValidationError(
-                {"end_date": "The contract must end after it starts."}
-            )
+        if start and end:
+            with _as_api_errors():
+                services.contract_dates_validate(start_date=start, end_date=end)
         return attrs
 
 

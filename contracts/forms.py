@@ -6,10 +6,12 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django_scopes.forms import SafeModelChoiceField, SafeModelMultipleChoiceField
 
-from contracts import periods, rules
+from contracts import periods, rules, services
 from contracts.models import Contract, ServiceLevel, ServiceLevelTerms, Vendor, VendorContact
+from metrics.services import reading_period_validate
 from slagov.models import Membership
 from slagov.tenancy import Tenant
 
@@ -114,8 +116,11 @@ class ContractForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         start, end = data.get("start_date"), data.get("end_date")
-        if start and end and end <= start:
-            self.add_error("end_date", "The contract must end after it starts.")
+        if start and end:
+            try:
+                services.contract_dates_validate(start_date=start, end_date=end)
+            except ValidationError as exc:
+                self.add_error(None, exc)
         vendor = data.get("vendor")
         contacts = data.get("vendor_contacts") or []
         if vendor and any(c.vendor_id != vendor.pk for c in contacts):
@@ -161,6 +166,16 @@ class ServiceLevelForm(forms.ModelForm):
             raise forms.ValidationError("This contract already has an SLA with this code.")
         return code
 
+    def clean(self):
+        data = super().clean()
+        try:
+            services.service_level_dates_validate(
+                relevance_reviewed_at=data.get("relevance_reviewed_at")
+            )
+        except ValidationError as exc:
+            self.add_error(None, exc)
+        return data
+
 
 class TermsForm(forms.Form):
     """Thresholds and improvement clause, in force from a date."""
@@ -193,10 +208,27 @@ class TermsForm(forms.Form):
     )
     note = forms.CharField(max_length=300, required=False, help_text="e.g. renegotiated at QBR")
 
-    def __init__(self, *args, service_level: ServiceLevel | None = None, direction=None, **kw):
+    def __init__(
+        self,
+        *args,
+        service_level: ServiceLevel | None = None,
+        direction=None,
+        contract: Contract | None = None,
+        **kw,
+    ):
         super().__init__(*args, **kw)
         self.service_level = service_level
         self.direction = direction or (service_level.direction if service_level else None)
+        self.contract = contract or (service_level.contract if service_level else None)
+
+    def clean_effective_from(self):
+        day = self.cleaned_data["effective_from"]
+        if self.contract is not None:
+            try:
+                services.terms_date_validate(contract=self.contract, effective_from=day)
+            except ValidationError as exc:
+                raise forms.ValidationError(exc.message_dict["effective_from"]) from None
+        return day
 
     def clean(self):
         data = super().clean()
@@ -279,9 +311,14 @@ class ReadingForm(forms.Form):
 
     def clean_period(self):
         try:
-            return periods.parse_period(self.cleaned_data["period"], self.service_level.period)
+            start = periods.parse_period(self.cleaned_data["period"], self.service_level.period)
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from None
+        try:
+            reading_period_validate(service_level=self.service_level, period_start=start)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.message_dict["period"]) from None
+        return start
 
     def clean_value(self):
         value = self.cleaned_data["value"]

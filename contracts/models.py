@@ -7,7 +7,7 @@ data can be sharded by tenant; constraints and indexes start with it.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -179,7 +179,9 @@ class Contract(models.Model):
             threshold=org.compliance_threshold,
             threshold_currency=org.currency,
             start=self.start_date,
-            end=self.end_date,
+            # A stored end on the calendar's last day (from before the date
+            # rules) is read as the day before: the term is long either way.
+            end=min(self.end_date, date.max - timedelta(days=1)),
             is_commodity=self.category == self.Category.COMMODITY,
             adversarial=self.adversarial,
             clauses={

@@ -103,22 +103,34 @@ def contract_year_first_month(contract_start: date, year: int) -> date:
     return first
 
 
-_MONTH = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
+# ASCII digits only: `\d` would also read Arabic-Indic or full-width digits.
+_MONTH = re.compile(r"^\s*([0-9]{4})-([0-9]{1,2})\s*$", re.ASCII)
 # A date as written in files: 2026-10-15, optionally with a time (spreadsheet exports).
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
-_WEEK = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
+_DATE = re.compile(
+    r"^([0-9]{4})-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?$", re.ASCII
+)
+_WEEK = re.compile(r"^\s*([0-9]{4})-?W([0-9]{1,2})\s*$", re.ASCII | re.IGNORECASE)
+
+
+def _check_year(raw: str, year: int) -> None:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValueError(
+            f"{raw!r} is not a period: the year must be from {FIRST_YEAR} to {LAST_YEAR}"
+        )
 
 
 def parse_period(text: str, kind: str) -> date:
     """
     Parse a period as users write it: monthly `2026-10`, weekly `2026-W42`, or
-    any ISO date inside the period. Raises ValueError with a plain message.
+    any ISO date inside the period, in the years FIRST_YEAR to LAST_YEAR.
+    Raises ValueError with a plain message, and nothing else, for any text.
     """
     raw = str(text).strip()
     if kind == Period.WEEKLY:
         match = _WEEK.match(raw)
         if match:
             year, week = int(match.group(1)), int(match.group(2))
+            _check_year(raw, year)
             try:
                 return date.fromisocalendar(year, week, 1)
             except ValueError:
@@ -131,10 +143,12 @@ def parse_period(text: str, kind: str) -> date:
             year, month = int(match.group(1)), int(match.group(2))
             if not 1 <= month <= 12:
                 raise ValueError(f"{raw!r} is not a period: a year has no month {month}")
+            _check_year(raw, year)
             return date(year, month, 1)
     expected = "2026-W42" if kind == Period.WEEKLY else "2026-10"
+    match = _DATE.match(raw)
     try:
-        if not _DATE.match(raw):
+        if not match:
             raise ValueError(raw)
         day = datetime.fromisoformat(raw).date()
     except ValueError:
@@ -142,4 +156,119 @@ def parse_period(text: str, kind: str) -> date:
         raise ValueError(
             f"{raw!r} is not a period{hint}: write {expected} or a date like 2026-10-15"
         ) from None
+    _check_year(raw, day.year)
     return period_start(day, kind)
+
+
+# ---------------------------------------------------------------------------
+# The range of dates the product takes: one rule each, as pure functions that
+# return what is wrong (None or {} when all is well). The services call them
+# for forms, the API and uploads alike; the engine and the pages read stored
+# rows only inside READ_FIRST..period_start(today) (see `readable_span`).
+# ---------------------------------------------------------------------------
+
+FIRST_YEAR = 2000
+LAST_YEAR = 2999  # far past any contract, far inside what Python's dates can reach
+EARLIEST = date(FIRST_YEAR, 1, 1)  # no contract, period or terms before this day
+MAX_YEARS_AHEAD = 5  # a contract starts at most this many years from today
+MAX_TERM_YEARS = 30  # and runs at most this long
+
+
+def _fmt(day: date) -> str:
+    return f"{day.day} {day:%b %Y}"
+
+
+def add_years(day: date, years: int) -> date:
+    """The same day `years` later (29 Feb becomes 28 Feb; never past the calendar's end)."""
+    year = day.year + years
+    if year > date.max.year:
+        return date.max
+    if day.month == 2 and day.day == 29 and not calendar.isleap(year):
+        return day.replace(year=year, day=28)
+    return day.replace(year=year)
+
+
+def contract_dates_problems(start: date, end: date, today: date) -> dict[str, str]:
+    """What is wrong with a contract's start and end dates (field → message)."""
+    problems: dict[str, str] = {}
+    latest_start = add_years(today, MAX_YEARS_AHEAD)
+    if start < EARLIEST:
+        problems["start_date"] = f"A contract starts on or after {_fmt(EARLIEST)}."
+    elif start > latest_start:
+        problems["start_date"] = (
+            f"A contract starts at most {MAX_YEARS_AHEAD} years ahead: "
+            f"on or before {_fmt(latest_start)}."
+        )
+    if end <= start:
+        problems["end_date"] = "The contract must end after it starts."
+    elif "start_date" not in problems and end >= add_years(start, MAX_TERM_YEARS):
+        last = add_years(start, MAX_TERM_YEARS) - timedelta(days=1)
+        problems["end_date"] = (
+            f"A contract runs at most {MAX_TERM_YEARS} years: it must end by {_fmt(last)}."
+        )
+    return problems
+
+
+def terms_effective_problem(day: date, contract_start: date, contract_end: date) -> str | None:
+    """Terms take effect on a day inside the contract term."""
+    if contract_start <= day <= contract_end:
+        return None
+    return (
+        f"Terms take effect inside the contract term: from {_fmt(contract_start)} "
+        f"to {_fmt(contract_end)}."
+    )
+
+
+def review_date_problem(day: date, today: date) -> str | None:
+    """A review date is a day that has happened (and not before EARLIEST)."""
+    if EARLIEST <= day <= today:
+        return None
+    return f"Give a day from {_fmt(EARLIEST)} to today ({_fmt(today)})."
+
+
+def month_problem(start: date, today: date) -> str | None:
+    """A month asked for (a template, a report): from EARLIEST to the current month."""
+    current = period_start(today, Period.MONTHLY)
+    if EARLIEST <= start <= current:
+        return None
+    return (
+        f"Pick a month from {period_label(EARLIEST, Period.MONTHLY)} "
+        f"to {period_label(current, Period.MONTHLY)}."
+    )
+
+
+def period_problem(
+    start: date, kind: str, *, contract_start: date, contract_end: date, today: date
+) -> str | None:
+    """
+    A reading's period: it has ended by `today` and lies inside the contract
+    term (the periods containing its first and last day).
+    """
+    label = period_label(start, kind)
+    if start >= period_start(today, kind):  # the current period ends after today
+        try:
+            ends = f" (it ends {period_end(start, kind) - timedelta(days=1):%d %b %Y})"
+        except (ValueError, OverflowError):  # past the end of the calendar
+            ends = ""
+        return f"The period {label} has not ended yet{ends}."
+    first = max(period_start(contract_start, kind), period_start(EARLIEST, kind))
+    if start < first or start > contract_end:
+        return (
+            f"The period {label} is outside the contract term ({contract_start} to {contract_end})."
+        )
+    return None
+
+
+def readable_span(kind: str, today: date) -> tuple[date, date]:
+    """
+    The first and last period start the engine and the pages read. Rows past
+    it can only come from before these rules (or from outside the product):
+    they are skipped, never a crash.
+    """
+    return period_start(EARLIEST, kind), period_start(today, kind)
+
+
+def readable_bounds(today: date) -> tuple[date, date]:
+    """The widest readable span over every kind of period (to filter stored rows in SQL)."""
+    spans = [readable_span(kind, today) for kind in Period.values]
+    return min(s[0] for s in spans), max(s[1] for s in spans)

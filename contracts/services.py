@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from contracts import periods, rules
 from contracts.models import (
@@ -39,6 +40,35 @@ def _save(instance, actor, reason: str) -> None:
 def _assign(instance, data: dict[str, Any]) -> None:
     for key, value in data.items():
         setattr(instance, key, value)
+
+
+def _raise(problems: dict[str, str | None]) -> None:
+    found = {field: message for field, message in problems.items() if message}
+    if found:
+        raise ValidationError(found)
+
+
+def contract_dates_validate(*, start_date: date, end_date: date, today: date | None = None) -> None:
+    """The contract term lies in the span the product takes (`periods.contract_dates_problems`)."""
+    today = today or timezone.localdate()
+    _raise(periods.contract_dates_problems(start_date, end_date, today))
+
+
+def terms_date_validate(*, contract: Contract, effective_from: date) -> None:
+    """Terms take effect inside the contract term."""
+    _raise(
+        {
+            "effective_from": periods.terms_effective_problem(
+                effective_from, contract.start_date, contract.end_date
+            )
+        }
+    )
+
+
+def service_level_dates_validate(*, relevance_reviewed_at: date | None, today=None) -> None:
+    if relevance_reviewed_at is not None:
+        today = today or timezone.localdate()
+        _raise({"relevance_reviewed_at": periods.review_date_problem(relevance_reviewed_at, today)})
 
 
 @transaction.atomic
@@ -90,6 +120,8 @@ def contract_save(
     if any(c.vendor_id != vendor.pk for c in contacts):
         raise ValidationError({"vendor_contacts": "Contacts must belong to the contract's vendor."})
     _assign(contract, data)
+    if contract.start_date and contract.end_date:
+        contract_dates_validate(start_date=contract.start_date, end_date=contract.end_date)
     _save(contract, actor, "created" if creating else "edited")
     contract.vendor_contacts.set(contacts, through_defaults={"organization": organization})
     if not creating:
@@ -157,6 +189,7 @@ def terms_agree(
     rate = Decimal(improvement_rate or 0)
     if improvement == rules.Improvement.NONE:
         rate, improvement_bound = Decimal(0), None
+    terms_date_validate(contract=service_level.contract, effective_from=effective_from)
     _validate_terms(
         service_level.direction, target, minimum, improvement, rate, improvement_bound, tiers
     )
@@ -219,6 +252,7 @@ def service_level_save(
                     {field: f"The {field} can't change once the SLA has terms or readings."}
                 )
     _assign(service_level, data)
+    service_level_dates_validate(relevance_reviewed_at=service_level.relevance_reviewed_at)
     _save(service_level, actor, "created" if creating else "edited")
     if service_level.is_kpi:
         CreditTier.objects.filter(

@@ -18,13 +18,18 @@ from django_scopes import scopes_disabled
 
 from escalations.models import Notification
 from escalations.selectors import leadership_summary
+from slagov.jobs import JobReport
 from slagov.models import Membership, Organization
 
 
 @scopes_disabled()
-def send_member_digests(*, now: datetime) -> int:
-    """One e-mail per member with pending digest rows; the rows are marked sent with it."""
-    sent = 0
+def send_member_digests(*, now: datetime) -> JobReport:
+    """
+    One e-mail per member with pending digest rows; the rows are marked sent
+    with it. Each e-mail on its own: a failure is logged with its organisation
+    and counted, and its rows stay pending for the next run.
+    """
+    report = JobReport()
     pending = (
         Notification.objects.filter(
             state=Notification.State.PENDING, delivery=Notification.Delivery.DIGEST
@@ -36,7 +41,8 @@ def send_member_digests(*, now: datetime) -> int:
     for notification in pending:
         by_email[notification.email].append(notification)
     for email, items in by_email.items():
-        with transaction.atomic():
+        organization = items[0].escalation.service_level.contract.organization
+        with report.isolated(organization, "daily digest"), transaction.atomic():
             # Claim them: a digest sent twice would be noise.
             claimed = Notification.objects.filter(
                 pk__in=[n.pk for n in items], state=Notification.State.PENDING
@@ -51,35 +57,46 @@ def send_member_digests(*, now: datetime) -> int:
                 to=[email],
             )
             message.send()
-        sent += 1
-    return sent
+            report.done += 1
+    return report
 
 
 @scopes_disabled()
-def send_leadership_digests(*, now: datetime) -> int:
-    """One e-mail per organisation, rendered once and sent to each of its leaders."""
+def send_leadership_digests(*, now: datetime) -> JobReport:
+    """
+    One e-mail per organisation, rendered once and sent to each of its leaders;
+    each organisation on its own (`done`: e-mails sent, `failed`: organisations).
+    """
+    report = JobReport()
+    for org in Organization.objects.order_by("pk"):
+        with report.isolated(org, "leadership digest"):
+            report.done += _leadership_digest(org, now)
+    return report
+
+
+def _leadership_digest(org: Organization, now: datetime) -> int:
+    """The weekly digest of one organisation to its leaders. Returns e-mails sent."""
     sent = 0
-    for org in Organization.objects.all():
-        summary = leadership_summary(organization=org)
-        if not (summary.open or summary.reds):
-            continue
-        leaders = list(
-            Membership.objects.filter(
-                role=Membership.Role.LEADERSHIP, organization=org, is_active=True,
-                user__is_active=True,
-            ).exclude(user__email="").values_list("user__email", flat=True)
-        )  # fmt: skip
-        if not leaders:
-            continue
-        url = settings.SITE_URL + reverse("escalations:leadership", args=[org.slug])
-        context = {"org": org, "open": summary.open, "reds": summary.reds,
-                   "overdue": summary.overdue, "url": url, "now": now}  # fmt: skip
-        subject = (
-            f"[slagov] {org.name}: {len(summary.open)} open escalations, "
-            f"{len(summary.reds)} red SLAs this week"
-        )
-        body = render_to_string("email/leadership_digest.txt", context)
-        for email in leaders:
-            EmailMultiAlternatives(subject=subject, body=body, to=[email]).send()
-            sent += 1
+    summary = leadership_summary(organization=org)
+    if not (summary.open or summary.reds):
+        return 0
+    leaders = list(
+        Membership.objects.filter(
+            role=Membership.Role.LEADERSHIP, organization=org, is_active=True,
+            user__is_active=True,
+        ).exclude(user__email="").values_list("user__email", flat=True)
+    )  # fmt: skip
+    if not leaders:
+        return 0
+    url = settings.SITE_URL + reverse("escalations:leadership", args=[org.slug])
+    context = {"org": org, "open": summary.open, "reds": summary.reds,
+               "overdue": summary.overdue, "url": url, "now": now}  # fmt: skip
+    subject = (
+        f"[slagov] {org.name}: {len(summary.open)} open escalations, "
+        f"{len(summary.reds)} red SLAs this week"
+    )
+    body = render_to_string("email/leadership_digest.txt", context)
+    for email in leaders:
+        EmailMultiAlternatives(subject=subject, body=body, to=[email]).send()
+        sent += 1
     return sent

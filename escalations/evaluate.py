@@ -32,6 +32,7 @@ from escalations.policies import steps_by_contract
 from metrics.engine import deadline
 from metrics.engine.health import recent_colours
 from metrics.models import SlaHealth
+from slagov.jobs import JobReport
 from slagov.models import Organization
 
 CHUNK = 2000
@@ -158,13 +159,16 @@ def evaluate(
     today = today or timezone.localdate()
     now = now or timezone.now()
     ids = sorted({int(i) for i in service_level_ids})
-    counts = {"opened": 0, "raised": 0, "resolved": 0}
+    counts = {"opened": 0, "raised": 0, "resolved": 0, "failed": 0}
+    # One SLA's bad data (or a contract that can't be judged) is logged and
+    # counted; the other SLAs of the chunk are still evaluated.
+    report = JobReport()
     recipients = None  # loaded once, when the first notification is due
     modes: dict[int, bool] = {}
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         slas = _light_slas(organization_id, chunk)
-        recent = recent_colours(organization_id, [s.pk for s in slas], limit=HISTORY)
+        recent = recent_colours(organization_id, [s.pk for s in slas], limit=HISTORY, today=today)
         healths = dict(
             SlaHealth.objects.filter(
                 organization_id=organization_id, service_level_id__in=chunk
@@ -179,22 +183,10 @@ def evaluate(
         policy = steps_by_contract(organization_id, {s.contract_id for s in slas})
         changes = []
         for sla in slas:
-            if sla.contract_id not in modes:
-                modes[sla.contract_id] = sla.contract.effective_mode == Mode.COMPLIANCE
-            facts = facts_of(sla, recent[sla.pk], healths.get(sla.pk), today,
-                             modes[sla.contract_id])  # fmt: skip
-            steps = policy[sla.contract_id]
-            for kind, conditions, resolved_when, resolution in (
-                (Escalation.Kind.PERFORMANCE, {Condition.STATE, Condition.FORECAST},
-                 facts.colour == Colour.GREEN, Escalation.Resolution.BACK_TO_GREEN),
-                (Escalation.Kind.DATA, {Condition.DATA_LATE},
-                 facts.late_days == 0, Escalation.Resolution.DATA_RECEIVED),
-            ):  # fmt: skip
-                target = _target(steps, facts, conditions)
-                current = open_ones.get((sla.pk, kind))
-                if current is None and target is None:
-                    continue  # the common case: nothing to do
-                changes.append((sla, kind, facts, target, current, resolved_when, resolution))
+            try:
+                changes.extend(_changes(sla, recent, healths, open_ones, policy, modes, today))
+            except Exception:
+                report.record_failure(organization_id, f"escalation rules of SLA {sla.pk}")
         if changes and recipients is None:
             recipients = Recipients(organization_id)
         # One transaction per chunk (a savepoint per opening); the outbox is
@@ -204,7 +196,30 @@ def evaluate(
                 done = _apply(*change, now=now, recipients=recipients)
                 if done:
                     counts[done] += 1
+    counts["failed"] = report.failed
     return counts
+
+
+def _changes(sla, recent, healths, open_ones, policy, modes, today) -> list[tuple]:
+    """What the rules want changed for one SLA (its open escalations, per kind)."""
+    if sla.contract_id not in modes:
+        modes[sla.contract_id] = sla.contract.effective_mode == Mode.COMPLIANCE
+    facts = facts_of(sla, recent[sla.pk], healths.get(sla.pk), today,
+                     modes[sla.contract_id])  # fmt: skip
+    steps = policy[sla.contract_id]
+    changes = []
+    for kind, conditions, resolved_when, resolution in (
+        (Escalation.Kind.PERFORMANCE, {Condition.STATE, Condition.FORECAST},
+         facts.colour == Colour.GREEN, Escalation.Resolution.BACK_TO_GREEN),
+        (Escalation.Kind.DATA, {Condition.DATA_LATE},
+         facts.late_days == 0, Escalation.Resolution.DATA_RECEIVED),
+    ):  # fmt: skip
+        target = _target(steps, facts, conditions)
+        current = open_ones.get((sla.pk, kind))
+        if current is None and target is None:
+            continue  # the common case: nothing to do
+        changes.append((sla, kind, facts, target, current, resolved_when, resolution))
+    return changes
 
 
 def _apply(
@@ -242,35 +257,44 @@ def _apply(
 
 
 @scopes_disabled()
-def sweep_missed_due(*, now=None) -> int:
+def sweep_missed_due(*, now=None) -> JobReport:
     """
     Open escalations whose due-by passed unmet go one level up (once per due-by).
-    Per organisation: its overdue escalations, its policy and its people, once.
+    Per organisation: its overdue escalations, its policy and its people, once;
+    each organisation on its own (`done`: escalations raised, `failed`: failures).
     """
     now = now or timezone.now()
+    report = JobReport()
+    for organization in Organization.objects.order_by("pk").only("pk", "slug"):
+        with report.isolated(organization, "missed due-by sweep"):
+            report.done += _missed_due_of(organization.pk, now)
+    return report
+
+
+def _missed_due_of(organization_id: int, now) -> int:
+    """One organisation's missed due-bys. Returns how many went a level up."""
     missed = 0
-    for organization_id in Organization.objects.values_list("pk", flat=True):
-        overdue = list(
-            Escalation.objects.filter(
-                organization_id=organization_id, due_by__lt=now, due_met_at__isnull=True,
-                due_missed_at__isnull=True, service_level__is_active=True,
-            )
-            .exclude(state=Escalation.State.RESOLVED)
-            .select_related("contract__owner", "contract__vendor")
-        )  # fmt: skip
-        if not overdue:
+    overdue = list(
+        Escalation.objects.filter(
+            organization_id=organization_id, due_by__lt=now, due_met_at__isnull=True,
+            due_missed_at__isnull=True, service_level__is_active=True,
+        )
+        .exclude(state=Escalation.State.RESOLVED)
+        .select_related("contract__owner", "contract__vendor")
+    )  # fmt: skip
+    if not overdue:
+        return 0
+    policy = steps_by_contract(organization_id, {e.contract_id for e in overdue})
+    recipients = Recipients(organization_id)
+    for escalation in overdue:
+        step = next(
+            (s for s in policy[escalation.contract_id] if s.condition == Condition.MISSED_DUE),
+            None,
+        )
+        if step is None:
             continue
-        policy = steps_by_contract(organization_id, {e.contract_id for e in overdue})
-        recipients = Recipients(organization_id)
-        for escalation in overdue:
-            step = next(
-                (s for s in policy[escalation.contract_id] if s.condition == Condition.MISSED_DUE),
-                None,
-            )
-            if step is None:
-                continue
-            if services.escalation_due_missed(
-                escalation=escalation, step=step, now=now, recipients=recipients
-            ):
-                missed += 1
+        if services.escalation_due_missed(
+            escalation=escalation, step=step, now=now, recipients=recipients
+        ):
+            missed += 1
     return missed

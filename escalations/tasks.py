@@ -10,6 +10,7 @@ from django_scopes import scopes_disabled
 
 from contracts.models import ServiceLevel
 from escalations import digests, evaluate, notify
+from slagov.jobs import JobReport
 from slagov.models import Organization
 
 
@@ -25,20 +26,27 @@ def sweep() -> dict:
     Scheduled: the rules over every SLA of every tenant (for time-based
     conditions), fanned out to the workers in chunks; then missed due-bys.
     """
-    chunks = 0
+    queued = JobReport()
     with scopes_disabled():
-        for org_id in Organization.objects.values_list("pk", flat=True):
-            ids = list(
-                ServiceLevel.objects.filter(organization_id=org_id, is_active=True)
-                .order_by("pk")
-                .values_list("pk", flat=True)
-            )
-            for start in range(0, len(ids), evaluate.CHUNK):
-                evaluate_escalations.delay(org_id, ids[start : start + evaluate.CHUNK])
-                chunks += 1
+        for organization in Organization.objects.order_by("pk").only("pk", "slug"):
+            with queued.isolated(organization, "queueing the escalation rules"):
+                ids = list(
+                    ServiceLevel.objects.filter(organization=organization, is_active=True)
+                    .order_by("pk")
+                    .values_list("pk", flat=True)
+                )
+                for start in range(0, len(ids), evaluate.CHUNK):
+                    evaluate_escalations.delay(organization.pk, ids[start : start + evaluate.CHUNK])
+                    queued.done += 1
     missed = evaluate.sweep_missed_due()
     send_notifications.delay()
-    return {"chunks": chunks, "due_missed": missed}
+    # Each chunk's task reports its own failures (its result and the log).
+    return {
+        "chunks": queued.done,
+        "due_missed": missed.done,
+        "failed": queued.failed + missed.failed,
+        "failures": queued.failures + missed.failures,
+    }
 
 
 @shared_task(
@@ -52,10 +60,10 @@ def send_notifications() -> int:
 
 
 @shared_task
-def send_daily_digests() -> int:
-    return digests.send_member_digests(now=timezone.now())
+def send_daily_digests() -> dict:
+    return digests.send_member_digests(now=timezone.now()).as_dict()
 
 
 @shared_task
-def send_leadership_digests() -> int:
-    return digests.send_leadership_digests(now=timezone.now())
+def send_leadership_digests() -> dict:
+    return digests.send_leadership_digests(now=timezone.now()).as_dict()

@@ -25,26 +25,35 @@ from contracts.rules import Colour
 from contracts.selectors import vendor_recipients
 from metrics.engine import deadline
 from metrics.models import DataReminder, PeriodStatus
+from slagov.jobs import JobReport
 
 logger = logging.getLogger(__name__)
 REMIND_DAYS_BEFORE = 3
 LATE_LOOKBACK_DAYS = 31  # a late notice is news for a month, not forever
 
 
-def _due(today: date) -> dict[tuple[int, date, str], dict]:
+def _due(today: date, report: JobReport) -> dict[tuple[int, date, str], dict]:
     """(contract, period, kind) → what is missing, from the stored statuses."""
     found: dict[tuple[int, date, str], dict] = {}
     recent = today - timedelta(days=LATE_LOOKBACK_DAYS + 62)
+    # Never a period after the current one: such a row (from before the date
+    # rules) has no deadline to speak of, and could be past the calendar's end.
+    _, last = periods.readable_bounds(today)
     statuses = PeriodStatus.objects.filter(
         colour__in=[Colour.NO_DATA, Colour.LATE],
         period_start__gte=recent,
+        period_start__lte=last,
         reading__isnull=True,
         service_level__is_active=True,
     ).select_related("service_level__contract__organization")
     for status in statuses:
         sla = status.service_level
         contract = sla.contract
-        due = deadline(status.period_start, sla.period, contract.submission_deadline_days)
+        try:
+            due = deadline(status.period_start, sla.period, contract.submission_deadline_days)
+        except Exception:  # one bad row: logged with its organisation, the others go on
+            report.record_failure(contract.organization, f"deadline of {sla.code} {status}")
+            continue
         if today > due and (today - due).days <= LATE_LOOKBACK_DAYS:
             kind = DataReminder.Kind.LATE
         elif today <= due and (due - today).days <= REMIND_DAYS_BEFORE:
@@ -94,9 +103,14 @@ def _send(contract: Contract, kind: str, items: list[tuple[DataReminder, dict]])
 
 
 @scopes_disabled()
-def reminders_send(today: date | None = None) -> int:
-    """Send what is due today and not yet sent. Returns the number of e-mails sent."""
+def reminders_send(today: date | None = None) -> JobReport:
+    """
+    Send what is due today and not yet sent. `done` counts the e-mails sent;
+    each contract is claimed and sent on its own, and a failure (logged with
+    its organisation, counted in `failed`) costs no other contract its e-mail.
+    """
     today = today or timezone.localdate()
+    report = JobReport()
     claimed: dict[tuple[int, str], list[tuple[DataReminder, dict]]] = {}
     contracts: dict[int, Contract] = {}
     recipients: dict[int, list[str]] = {}  # per contract, looked up once a run
@@ -106,43 +120,49 @@ def reminders_send(today: date | None = None) -> int:
             recipients[contract.pk] = _recipients(contract)
         return recipients[contract.pk]
 
-    for (contract_id, period_start, kind), entry in sorted(_due(today).items(), key=str):
+    for (contract_id, period_start, kind), entry in sorted(_due(today, report).items(), key=str):
         contract = contracts.setdefault(contract_id, entry["contract"])
-        try:
-            with transaction.atomic():
-                reminder, _ = DataReminder.objects.get_or_create(
-                    organization_id=contract.organization_id,
-                    contract=contract,
-                    period_start=period_start,
-                    kind=kind,
-                    defaults={"deadline": entry["deadline"], "missing": sorted(entry["missing"]),
-                              "recipients": partial(recipients_of, contract)},  # only if new
-                )  # fmt: skip
-        except IntegrityError:  # created concurrently by another run
-            continue
-        if reminder.sent_at is not None:
-            continue  # sent before
-        if not reminder.recipients:
-            # Nobody to tell yet: look again next run (a contact may have been added).
-            reminder.recipients = recipients_of(contract)
-            if not reminder.recipients:
-                logger.warning("no vendor contact to remind for %s %s", contract, period_start)
-                continue
-            DataReminder.objects.filter(pk=reminder.pk).update(recipients=reminder.recipients)
-        # Claim it: only one run sends it, and a failed send is retried next time.
-        now = timezone.now()
-        if not DataReminder.objects.filter(pk=reminder.pk, sent_at__isnull=True).update(
-            sent_at=now
-        ):
-            continue
-        claimed.setdefault((contract_id, kind), []).append((reminder, entry))
-    sent = 0
+        with report.isolated(contract.organization, f"reminder for {contract} {period_start}"):
+            reminder = _claim(contract, period_start, kind, entry, recipients_of)
+            if reminder is not None:
+                claimed.setdefault((contract_id, kind), []).append((reminder, entry))
     for (contract_id, kind), items in claimed.items():
+        contract = contracts[contract_id]
         try:
-            _send(contracts[contract_id], kind, items)
+            _send(contract, kind, items)
         except Exception:  # one contract's failure must not cost the others their e-mail
             DataReminder.objects.filter(pk__in=[r.pk for r, _ in items]).update(sent_at=None)
-            logger.exception("sending data reminders for contract %s failed", contract_id)
+            report.record_failure(contract.organization, f"sending data reminders for {contract}")
             continue
-        sent += 1
-    return sent
+        report.done += 1
+    return report
+
+
+def _claim(contract: Contract, period_start: date, kind: str, entry: dict, recipients_of):
+    """The reminder row for this contract and period, claimed for sending (None: not this run)."""
+    try:
+        with transaction.atomic():
+            reminder, _ = DataReminder.objects.get_or_create(
+                organization_id=contract.organization_id,
+                contract=contract,
+                period_start=period_start,
+                kind=kind,
+                defaults={"deadline": entry["deadline"], "missing": sorted(entry["missing"]),
+                          "recipients": partial(recipients_of, contract)},  # only if new
+            )  # fmt: skip
+    except IntegrityError:  # created concurrently by another run
+        return None
+    if reminder.sent_at is not None:
+        return None  # sent before
+    if not reminder.recipients:
+        # Nobody to tell yet: look again next run (a contact may have been added).
+        reminder.recipients = recipients_of(contract)
+        if not reminder.recipients:
+            logger.warning("no vendor contact to remind for %s %s", contract, period_start)
+            return None
+        DataReminder.objects.filter(pk=reminder.pk).update(recipients=reminder.recipients)
+    # Claim it: only one run sends it, and a failed send is retried next time.
+    now = timezone.now()
+    if not DataReminder.objects.filter(pk=reminder.pk, sent_at__isnull=True).update(sent_at=now):
+        return None
+    return reminder

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from decimal import Decimal
 
@@ -14,7 +15,10 @@ from contracts import periods
 from contracts.models import ServiceLevel
 from metrics import engine
 from metrics.models import Reading, ReadingRevision
+from slagov.jobs import JobReport, organization_label, savepoint
 from slagov.models import Organization
+
+logger = logging.getLogger(__name__)
 
 
 def enqueue_recompute(
@@ -43,6 +47,22 @@ def enqueue_recompute(
     transaction.on_commit(lambda: recompute_statuses.delay(organization_id, ids, **kwargs))
 
 
+def reading_period_validate(
+    *, service_level: ServiceLevel, period_start: date, today: date | None = None
+) -> None:
+    """A reading's period has ended and lies inside the contract term (`periods.period_problem`)."""
+    contract = service_level.contract
+    problem = periods.period_problem(
+        periods.period_start(period_start, service_level.period),
+        service_level.period,
+        contract_start=contract.start_date,
+        contract_end=contract.end_date,
+        today=today or timezone.localdate(),
+    )
+    if problem:
+        raise ValidationError({"period": problem})
+
+
 @transaction.atomic
 def reading_record(
     *,
@@ -61,6 +81,7 @@ def reading_record(
     """
     if service_level.organization_id != organization.pk:
         raise ValueError("service level of another organisation")
+    reading_period_validate(service_level=service_level, period_start=period_start)
     start = periods.period_start(period_start, service_level.period)
     now = timezone.now()
     reading = (
@@ -126,31 +147,74 @@ def statuses_recompute(
     )
 
 
+def statuses_recompute_isolated(
+    *,
+    report: JobReport,
+    organization,
+    service_level_ids: list[int],
+    scope: engine.Scope | None = None,
+    today: date | None = None,
+) -> None:
+    """
+    A scheduled recompute of some SLAs of one organisation, chunk by chunk.
+    A chunk that fails is run again SLA by SLA, so that one bad SLA fails
+    alone; each failure is logged with its organisation and counted in `report`.
+    """
+    org_id = getattr(organization, "pk", organization)
+    for start in range(0, len(service_level_ids), engine.CHUNK):
+        chunk = service_level_ids[start : start + engine.CHUNK]
+        try:
+            with savepoint():
+                report.done += engine.recompute(
+                    organization_id=org_id, service_level_ids=chunk, scope=scope, today=today
+                )
+            continue
+        except Exception:
+            if len(chunk) == 1:
+                report.record_failure(organization, f"status recompute of SLA {chunk[0]}")
+                continue
+            logger.warning(
+                "status recompute of %d SLAs failed for organisation %s: retrying one by one",
+                len(chunk), organization_label(organization), exc_info=True,
+            )  # fmt: skip
+        for sla_id in chunk:
+            with report.isolated(organization, f"status recompute of SLA {sla_id}"):
+                report.done += engine.recompute(
+                    organization_id=org_id, service_level_ids=[sla_id], scope=scope, today=today
+                )
+
+
 @scopes_disabled()
-def statuses_refresh_all(today: date | None = None, *, since_months: int | None = 3) -> int:
+def statuses_refresh_all(today: date | None = None, *, since_months: int | None = 3) -> JobReport:
     """
     Recompute every active SLA in-process (new periods appear, overdue ones turn
     late). The scheduled refresh only looks at the last few months: older
     periods don't change by the passing of time. None: every period.
+    Each organisation and chunk runs in isolation: `done` counts the status
+    rows written, `failed` the chunks or SLAs that failed (logged).
     """
     today = today or timezone.localdate()
     since = None
     if since_months is not None:
         since = periods.add_periods(today.replace(day=1), periods.Period.MONTHLY, -since_months)
-    written = 0
-    for org_id in Organization.objects.values_list("pk", flat=True):
-        ids = list(
-            ServiceLevel.objects.filter(organization_id=org_id, is_active=True).values_list(
-                "pk", flat=True
+    report = JobReport()
+    for organization in Organization.objects.order_by("pk").only("pk", "slug"):
+        with report.isolated(organization, "status refresh"):
+            ids = list(
+                ServiceLevel.objects.filter(organization=organization, is_active=True)
+                .order_by("pk")
+                .values_list("pk", flat=True)
             )
-        )
-        written += engine.recompute(
-            organization_id=org_id,
-            service_level_ids=ids,
-            scope=engine.Scope(since=since),
-            today=today,
-        )
-    return written
+            statuses_recompute_isolated(
+                report=report,
+                organization=organization,
+                service_level_ids=ids,
+                scope=engine.Scope(since=since),
+                today=today,
+            )
+    if report.failed:
+        logger.error("status refresh: %d failure(s): %s", report.failed, report.failures)
+    return report
 
 
 RECOMPUTE_CHUNK = 500  # SLAs per task of a full recompute

@@ -166,13 +166,24 @@ def submission_errors_csv(request: HttpRequest, org_slug: str, submission_id: in
     return response
 
 
+def _bad_period(request: HttpRequest, message: str) -> HttpResponse:
+    return render(request, "metrics/template_bad_period.html", {"message": message}, status=400)
+
+
 def vendor_template(request: HttpRequest, org_slug: str, vendor_id: int) -> HttpResponse:
     """The blank template for a month (?period=2026-10) as .xlsx or .csv (?format=csv)."""
     vendor = selectors.vendor_get(request.tenant, vendor_id)
-    try:
-        month = periods.parse_period(request.GET.get("period", ""), periods.Period.MONTHLY)
-    except ValueError:
+    text = request.GET.get("period", "")
+    if not text.strip():
         month = _last_month()
+    else:
+        try:
+            month = periods.parse_period(text, periods.Period.MONTHLY)
+        except ValueError as exc:
+            return _bad_period(request, str(exc))
+        problem = periods.month_problem(month, timezone.localdate())
+        if problem:
+            return _bad_period(request, problem)
     lines = blank.template_lines(vendor=vendor, month=month)
     label = periods.period_label(month, periods.Period.MONTHLY)
     slug = "".join(ch if ch.isalnum() else "-" for ch in vendor.name.lower()).strip("-")

@@ -32,9 +32,12 @@ def recompute_statuses(
 
 
 @shared_task
-def refresh_due_statuses() -> int:
-    """Scheduled: periods whose deadline passed turn late; new periods appear."""
-    return services.statuses_refresh_all()
+def refresh_due_statuses() -> dict:
+    """
+    Scheduled: periods whose deadline passed turn late; new periods appear.
+    Each organisation on its own: the result counts rows written and failures.
+    """
+    return services.statuses_refresh_all().as_dict()
 
 
 @shared_task(
@@ -49,8 +52,8 @@ def validate_submission(submission_id: int) -> str:
 
 
 @shared_task
-def send_data_reminders() -> int:
+def send_data_reminders() -> dict:
     """Scheduled daily: deadline reminders and late-data notices, each sent once."""
     from metrics.reminders import reminders_send
 
-    return reminders_send()
+    return reminders_send().as_dict()

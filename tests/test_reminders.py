@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 def _run(day: date) -> int:
     with time_machine.travel(day, tick=False):
         statuses_refresh_all()
-        return reminders_send()
+        return reminders_send().done
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ def test_reminders_read_the_organisation_with_the_statuses(w):
     with time_machine.travel(date(2026, 11, 2), tick=False):
         statuses_refresh_all()
         with CaptureQueriesContext(connection) as queries:
-            assert reminders_send() == 1
+            assert reminders_send().done == 1
     assert "/o/corpus/submissions/" in mail.outbox[-1].body
     assert not [q for q in queries if q["sql"].startswith('SELECT "slagov_organization"')]
 

@@ -97,22 +97,34 @@ _RECENT_SQL = """
     CROSS JOIN LATERAL (
         SELECT * FROM metrics_periodstatus p
         WHERE p.organization_id = %s AND p.service_level_id = s.id
+          AND p.period_start BETWEEN %s AND %s
         ORDER BY p.period_start DESC LIMIT %s
     ) ps
     ORDER BY ps.service_level_id, ps.period_start
 """
 
 
-def _recent_rows(organization_id: int, ids: list[int], limit: int, columns: tuple[str, ...]):
-    """(service_level_id, *columns) of the latest `limit` statuses of each SLA, oldest first."""
+def _recent_rows(
+    organization_id: int, ids: list[int], limit: int, columns: tuple[str, ...], today: date
+):
+    """
+    (service_level_id, *columns) of the latest `limit` statuses of each SLA,
+    oldest first, inside the readable periods (a stored row past them, from
+    before the date rules, is never read: it could be past year 9999).
+    """
+    first, last = periods.readable_bounds(today)
     if connection.vendor == "postgresql":
         sql = _RECENT_SQL.format(columns=", ".join(f"ps.{c}" for c in columns))
         with connection.cursor() as cursor:
-            cursor.execute(sql, [ids, organization_id, limit])
+            cursor.execute(sql, [ids, organization_id, first, last, limit])
             rows = cursor.fetchall()
     else:  # portable (SQLite): a window function over the SLAs' statuses
         rows = list(
-            PeriodStatus.objects.filter(organization_id=organization_id, service_level_id__in=ids)
+            PeriodStatus.objects.filter(
+                organization_id=organization_id,
+                service_level_id__in=ids,
+                period_start__range=(first, last),
+            )
             .annotate(
                 rank=Window(
                     RowNumber(),
@@ -127,10 +139,12 @@ def _recent_rows(organization_id: int, ids: list[int], limit: int, columns: tupl
     return rows
 
 
-def _recent(organization_id: int, ids: list[int], limit: int = WINDOW) -> dict[int, list[Recent]]:
+def _recent(
+    organization_id: int, ids: list[int], today: date, limit: int = WINDOW
+) -> dict[int, list[Recent]]:
     """The latest `limit` statuses of each SLA, oldest first."""
     recent: dict[int, list[Recent]] = {pk: [] for pk in ids}
-    for sla_id, *columns in _recent_rows(organization_id, ids, limit, _RECENT_COLUMNS):
+    for sla_id, *columns in _recent_rows(organization_id, ids, limit, _RECENT_COLUMNS, today):
         recent[sla_id].append(Recent(*columns))
     return recent
 
@@ -141,13 +155,16 @@ class RecentColour:
     colour: str
 
 
-def recent_colours(organization_id: int, ids: list[int], limit: int) -> dict[int, list]:
+def recent_colours(
+    organization_id: int, ids: list[int], limit: int, today: date | None = None
+) -> dict[int, list]:
     """
     The latest `limit` periods and colours of each SLA, oldest first (escalation
     rules): only the two columns, as the sweep reads them for every SLA.
     """
     recent: dict[int, list] = {pk: [] for pk in ids}
-    rows = _recent_rows(organization_id, ids, limit, ("period_start", "colour"))
+    today = today or timezone.localdate()
+    rows = _recent_rows(organization_id, ids, limit, ("period_start", "colour"), today)
     for sla_id, start, colour in rows:
         recent[sla_id].append(RecentColour(start, colour))
     return recent
@@ -156,7 +173,7 @@ def recent_colours(organization_id: int, ids: list[int], limit: int) -> dict[int
 def refresh(*, organization_id: int, slas: list[ServiceLevel], today: date) -> int:
     """Recompute the health rows of these SLAs. Returns how many changed."""
     ids = [s.pk for s in slas]
-    recent = _recent(organization_id, ids)
+    recent = _recent(organization_id, ids, today)
     existing = {
         h.service_level_id: h
         for h in SlaHealth.objects.filter(organization_id=organization_id, service_level_id__in=ids)

@@ -26,8 +26,19 @@ from metrics.engine.scope import Scope
 # An SLA's range of periods (`s` the SLA, `c` its contract), as in
 # `python.expected_periods`: from the contract start to the last closed period
 # or the contract end, whichever comes first.
-_FIRST_PERIOD = """CASE WHEN s.period = 'weekly' THEN date_trunc('week', c.start_date)
-                ELSE date_trunc('month', c.start_date) END"""
+# A start before the product's first day (a row from before the date rules)
+# counts from that day, as in `python.expected_periods`.
+_FIRST_PERIOD = """CASE WHEN s.period = 'weekly'
+                    THEN date_trunc('week', GREATEST(c.start_date, %(earliest)s::date))
+                    ELSE date_trunc('month', GREATEST(c.start_date, %(earliest)s::date)) END"""
+# The periods the engine reads at all (`periods.readable_span`): from the
+# product's first day to the current period. Rows past it (from before the
+# date rules, or written outside the product) are skipped, and their statuses
+# deleted.
+_SPAN_FIRST = """CASE WHEN s.period = 'weekly' THEN date_trunc('week', %(earliest)s::date)
+                ELSE date_trunc('month', %(earliest)s::date) END"""
+_SPAN_LAST = """CASE WHEN s.period = 'weekly' THEN date_trunc('week', %(today)s::date)
+                ELSE date_trunc('month', %(today)s::date) END"""
 _LAST_PERIOD = """LEAST(
                CASE WHEN s.period = 'weekly'
                     THEN date_trunc('week', %(today)s::date) - interval '1 week'
@@ -42,7 +53,9 @@ sla AS (
            c.submission_deadline_days AS deadline_days, c.annual_value,
            CASE WHEN s.period = 'weekly' THEN interval '1 week' ELSE interval '1 month' END AS step,
            ({_FIRST_PERIOD})::date AS first_period,
-           ({_LAST_PERIOD})::date AS last_period
+           ({_LAST_PERIOD})::date AS last_period,
+           ({_SPAN_FIRST})::date AS span_first,
+           ({_SPAN_LAST})::date AS span_last
     FROM contracts_servicelevel s
     JOIN contracts_contract c ON c.id = s.contract_id
     WHERE s.organization_id = %(org)s AND s.id = ANY(%(ids)s)
@@ -52,7 +65,9 @@ expected AS (
     FROM sla, generate_series(sla.first_period, sla.last_period, sla.step) AS g
     UNION
     SELECT r.service_level_id, r.period_start FROM metrics_reading r
+    JOIN sla ON sla.id = r.service_level_id
     WHERE r.organization_id = %(org)s AND r.service_level_id = ANY(%(ids)s)
+      AND r.period_start BETWEEN sla.span_first AND sla.span_last
 ),
 pairs AS (
     SELECT * FROM unnest(%(pair_sla)s::bigint[], %(pair_period)s::date[]) AS p(sla_id, period_start)
@@ -66,7 +81,8 @@ scoped AS (
 """
 
 # Rows that no longer belong: outside their SLA's range of periods (a
-# shortened contract) and without a reading (a deleted one). Per candidate row
+# shortened contract) and without a reading (a deleted one) or outside the
+# periods the engine reads at all. Per candidate row
 # a primary-key lookup and an index probe, never a comparison with every wanted
 # row. Run before the upsert so that it doesn't wade through the rows just
 # written.
@@ -77,16 +93,19 @@ WHERE ps.organization_id = %(org)s AND {rows}
   AND EXISTS (
       SELECT 1 FROM contracts_servicelevel s JOIN contracts_contract c ON c.id = s.contract_id
       WHERE s.id = ps.service_level_id
-        AND (ps.period_start < ({first}) OR ps.period_start > ({last})))
-  AND NOT EXISTS (
-      SELECT 1 FROM metrics_reading r
-      WHERE r.organization_id = %(org)s AND r.service_level_id = ps.service_level_id
-        AND r.period_start = ps.period_start)
+        AND (ps.period_start < ({first}) OR ps.period_start > ({last}))
+        AND (ps.period_start < ({span_first}) OR ps.period_start > ({span_last})
+             OR NOT EXISTS (
+                 SELECT 1 FROM metrics_reading r
+                 WHERE r.organization_id = %(org)s AND r.service_level_id = ps.service_level_id
+                   AND r.period_start = ps.period_start)))
 """
 # Which rows the delete looks at, by scope: exactly the pairs, or the SLAs' periods.
 _DELETE_PAIRS = _DELETE.format(
     first=_FIRST_PERIOD,
     last=_LAST_PERIOD,
+    span_first=_SPAN_FIRST,
+    span_last=_SPAN_LAST,
     using="USING unnest(%(pair_sla)s::bigint[], %(pair_period)s::date[])"
     " AS p(sla_id, period_start)",
     rows="ps.service_level_id = p.sla_id AND ps.period_start = p.period_start",
@@ -94,6 +113,8 @@ _DELETE_PAIRS = _DELETE.format(
 _DELETE_PERIODS = _DELETE.format(
     first=_FIRST_PERIOD,
     last=_LAST_PERIOD,
+    span_first=_SPAN_FIRST,
+    span_last=_SPAN_LAST,
     using="USING unnest(%(ids)s::bigint[]) AS sl(id)",
     rows="ps.service_level_id = sl.id "
     "AND (%(since)s::date IS NULL OR ps.period_start >= %(since)s::date)",
@@ -203,8 +224,8 @@ def _threshold_arrays(slas: list[ServiceLevel], today: date, organization_id: in
         organization_id=organization_id, service_level_id__in=ids
     ).prefetch_related("credit_tiers"):
         contract = by_sla[terms.service_level_id].contract
-        last_day = max(contract.end_date, today)
-        years = periods.contract_year(contract.start_date, last_day)
+        # No period after the current one is read, whatever the contract's end.
+        years = periods.contract_year(contract.start_date, today)
         spec = terms.spec()
         for steps in range(years + 1):
             thresholds = rules.thresholds_in_force(spec, steps)
@@ -231,6 +252,7 @@ def recompute_statuses(
     ]
     params = {
         "org": organization_id,
+        "earliest": periods.EARLIEST,
         "ids": [s.pk for s in slas],
         "today": today,
         "now": timezone.now(),

@@ -10,6 +10,7 @@ nothing.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
@@ -23,6 +24,7 @@ from metrics.engine.scope import Scope
 from metrics.engine.terms import TermsTimeline, deadline, timelines_for
 from metrics.models import PeriodStatus, Reading
 
+logger = logging.getLogger(__name__)
 TWO_PLACES = Decimal("0.01")
 COMPARED = ("colour", "value", "target", "minimum", "reading_id", "reading_revision",
             "credit_percent", "credit_amount")  # fmt: skip
@@ -35,7 +37,16 @@ def expected_periods(sla: ServiceLevel, today: date) -> list[date]:
         periods.last_closed_period(today, sla.period),
         periods.period_start(contract.end_date, sla.period),  # end_date is the last day
     )
-    return list(periods.iter_periods(contract.start_date, last, sla.period))
+    # A start before the product's first day (a row from before the date rules)
+    # counts from that day: never tens of thousands of periods.
+    first = max(contract.start_date, periods.EARLIEST)
+    return list(periods.iter_periods(first, last, sla.period))
+
+
+def readable(sla: ServiceLevel, start: date, today: date) -> bool:
+    """Is this period inside what the engine reads? (`periods.readable_span`)"""
+    first, last = periods.readable_span(sla.period, today)
+    return first <= start <= last
 
 
 def compute_statuses(
@@ -94,7 +105,10 @@ def recompute_statuses(
     ids = [s.pk for s in slas]
     now = timezone.now()
     timelines = timelines_for(slas)
-    readings = Reading.objects.filter(organization_id=organization_id, service_level_id__in=ids)
+    first, last = periods.readable_bounds(today)
+    readings = Reading.objects.filter(
+        organization_id=organization_id, service_level_id__in=ids, period_start__range=(first, last)
+    )
     existing = PeriodStatus.objects.filter(
         organization_id=organization_id, service_level_id__in=ids
     )
@@ -105,8 +119,19 @@ def recompute_statuses(
         days = set().union(*scope.periods.values())
         readings = readings.filter(period_start__in=days)
         existing = existing.filter(period_start__in=days)
+    # Rows outside every readable period go (never loaded: one may be past year 9999).
+    outside, _ = existing.exclude(period_start__range=(first, last)).delete()
+    existing = existing.filter(period_start__range=(first, last))
     readings_by_sla: dict[int, dict[date, Reading]] = defaultdict(dict)
+    by_pk = {s.pk: s for s in slas}
     for reading in readings.only("pk", "service_level_id", "period_start", "value", "revision"):
+        if not readable(by_pk[reading.service_level_id], reading.period_start, today):
+            logger.warning(
+                "organisation %s: reading %s of SLA %s for %s is outside the readable "
+                "periods, skipped", organization_id, reading.pk, reading.service_level_id,
+                reading.period_start,
+            )  # fmt: skip
+            continue
         readings_by_sla[reading.service_level_id][reading.period_start] = reading
     existing_by_sla: dict[int, dict[date, PeriodStatus]] = defaultdict(dict)
     for status in existing:
@@ -139,4 +164,4 @@ def recompute_statuses(
         PeriodStatus.objects.filter(pk__in=to_delete).delete()
     PeriodStatus.objects.bulk_create(to_create, batch_size=2000)
     PeriodStatus.objects.bulk_update(to_update, [*COMPARED, "computed_at"], batch_size=2000)
-    return len(to_create) + len(to_update) + len(to_delete)
+    return outside + len(to_create) + len(to_update) + len(to_delete)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 import numpy as np
@@ -203,33 +203,18 @@ def check(
     period_ok = np.array([p is not None for p in parsed], dtype=bool)[period_code]
     found.flag(known & ~period_ok, "period", lambda i: why[period_code[i]])
     starts = np.array([p or date(1970, 1, 1) for p in parsed], dtype="datetime64[D]")[period_code]
-    ends = np.array(
-        [periods.period_end(p, k) if p else date(1970, 1, 1) for p, (_, k) in
-         zip(parsed, period_keys, strict=True)], dtype="datetime64[D]",
-    )[period_code]  # fmt: skip
     dated = known & period_ok
-    future = dated & (ends > np.datetime64(today, "D"))
-    found.flag(
-        future,
-        "period",
-        lambda i: f"The period {periods.period_label(parsed[period_code[i]], kinds[i])} has not "
-        f"ended yet (it ends {ends[i].astype(date) - timedelta(days=1):%d %b %Y}).",
-    )  # fmt: skip
-    term_start = np.array(
-        [periods.period_start(s.contract.start_date, s.period) if s else date(1970, 1, 1)
-         for s in slas], dtype="datetime64[D]",
-    )[sla_code]  # fmt: skip
-    term_end = np.array(
-        [s.contract.end_date if s else date(1970, 1, 1) for s in slas], dtype="datetime64[D]"
-    )[sla_code]
-    outside = dated & ~future & ((starts < term_start) | (starts > term_end))
-    found.flag(
-        outside,
-        "period",
-        lambda i: f"The period {periods.period_label(parsed[period_code[i]], kinds[i])} is "
-        f"outside the contract term ({slas[sla_code[i]].contract.start_date} to "
-        f"{slas[sla_code[i]].contract.end_date}).",
-    )  # fmt: skip
+    # The range rule (ended, inside the contract term), once per distinct SLA and period.
+    pair_code, pair_keys = _codes(list(zip(sla_code.tolist(), period_code.tolist(), strict=True)))
+    pair_why = [
+        periods.period_problem(
+            parsed[p], slas[s].period, contract_start=slas[s].contract.start_date,
+            contract_end=slas[s].contract.end_date, today=today,
+        ) if slas[s] is not None and parsed[p] is not None else None
+        for s, p in pair_keys
+    ]  # fmt: skip
+    out_of_range = np.array([w is not None for w in pair_why], dtype=bool)[pair_code]
+    found.flag(dated & out_of_range, "period", lambda i: pair_why[pair_code[i]])
 
     # Values: plain numbers straight away, anything else through parse_number.
     values: list[Decimal | None] = [None] * n

@@ -1,4 +1,4 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -21,6 +21,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{totals['chunks']} chunk(s) queued, {missed}; the workers send the notifications."
             )
+            self._fail_if_any(totals)
             return
         # In-process, each change sent its e-mails as it committed: count them all.
         with scopes_disabled():
@@ -33,3 +34,11 @@ class Command(BaseCommand):
             f"{totals['chunks']} chunk(s) evaluated, {missed}; "
             f"{sent} notification{'s' if sent != 1 else ''} sent."
         )
+        self._fail_if_any(totals)
+
+    def _fail_if_any(self, totals: dict) -> None:
+        """Every organisation was done; say which failed (the log has the details)."""
+        if totals["failed"]:
+            for failure in totals["failures"]:
+                self.stderr.write(f"failed: {failure}")
+            raise CommandError(f"{totals['failed']} failure(s); the other organisations were done.")

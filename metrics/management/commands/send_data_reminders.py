@@ -1,4 +1,4 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from metrics.reminders import reminders_send
 from metrics.services import statuses_refresh_all
@@ -8,6 +8,14 @@ class Command(BaseCommand):
     help = "Refresh no-data/late statuses, then e-mail data-deadline reminders (each once)."
 
     def handle(self, *args, **options):
-        statuses_refresh_all()
-        sent = reminders_send()
+        refreshed = statuses_refresh_all()
+        report = reminders_send()
+        sent = report.done
         self.stdout.write(f"{sent} reminder e-mail{'s' if sent != 1 else ''} sent.")
+        failures = refreshed.failures + report.failures
+        if refreshed.failed or report.failed:
+            for failure in failures:
+                self.stderr.write(f"failed: {failure}")
+            raise CommandError(
+                f"{refreshed.failed + report.failed} failure(s); the other organisations were done."
+            )
