@@ -98,7 +98,10 @@ def _submission(tenant, submission_id: int) -> Submission:
 
 def submission_detail(request: HttpRequest, org_slug: str, submission_id: int) -> HttpResponse:
     submission = _submission(request.tenant, submission_id)
-    context = {"submission": submission}
+    if not submission.is_finished and pipeline.submission_recover(submission_id=submission.pk):
+        # A worker was lost while this page polled: queued again, or given up on.
+        submission = _submission(request.tenant, submission_id)
+    context = {"submission": submission, "can_upload": request.tenant.can_upload}
     if submission.is_finished:
         rows = SubmissionRow.objects.filter(submission=submission).select_related(
             "service_level__contract"
@@ -140,6 +143,22 @@ def submission_revalidate(request: HttpRequest, org_slug: str, submission_id: in
     pipeline.submission_revalidate(
         organization=request.tenant.organization, actor=request.user, submission=submission
     )
+    return redirect("metrics:submission", org_slug=request.tenant.slug, submission_id=submission.pk)
+
+
+def submission_discard(request: HttpRequest, org_slug: str, submission_id: int) -> HttpResponse:
+    submission = _submission(request.tenant, submission_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    request.tenant.require_uploader()
+    if pipeline.submission_discard(
+        organization=request.tenant.organization, actor=request.user, submission=submission
+    ):
+        messages.success(request, f"Submission #{submission.pk} was discarded: nothing from it "
+                                  "was or will be stored.")  # fmt: skip
+    else:
+        messages.error(request, f"Submission #{submission.pk} can't be discarded: it is "
+                                f"{submission.get_state_display().lower()}.")  # fmt: skip
     return redirect("metrics:submission", org_slug=request.tenant.slug, submission_id=submission.pk)
 
 

@@ -52,6 +52,14 @@ def validate_submission(submission_id: int) -> str:
 
 
 @shared_task
+def recover_submissions() -> int:
+    """Scheduled: submissions left waiting by a lost worker are queued again or failed."""
+    from metrics.ingest.pipeline import submissions_recover_all
+
+    return submissions_recover_all()
+
+
+@shared_task
 def send_data_reminders() -> dict:
     """Scheduled daily: deadline reminders and late-data notices, each sent once."""
     from metrics.reminders import reminders_send

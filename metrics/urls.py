@@ -24,6 +24,11 @@ urlpatterns = [
         name="submission_revalidate",
     ),
     path(
+        "submissions/<int:submission_id>/discard/",
+        submission_views.submission_discard,
+        name="submission_discard",
+    ),
+    path(
         "submissions/<int:submission_id>/file/",
         submission_views.submission_file,
         name="submission_file",

@@ -17,6 +17,11 @@ app.conf.beat_schedule = {
         "task": "metrics.tasks.refresh_due_statuses",
         "schedule": crontab(minute=15, hour="*/1"),
     },
+    # Submissions a lost worker left waiting: queued again, or failed after three attempts.
+    "recover-submissions": {
+        "task": "metrics.tasks.recover_submissions",
+        "schedule": crontab(minute="*/5"),
+    },
     # Vendor contacts: a reminder before the data deadline, a notice when late.
     "send-data-reminders": {
         "task": "metrics.tasks.send_data_reminders",

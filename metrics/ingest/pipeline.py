@@ -13,22 +13,32 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from contracts.models import Vendor
 from metrics.ingest import files, staging, validate
-from metrics.models import Submission, SubmissionRow
+from metrics.models import Reading, Submission, SubmissionRow
 from metrics.services import enqueue_recompute
 from slagov.models import Organization
 
 logger = logging.getLogger(__name__)
 State = Submission.State
 
+
+GAVE_UP = (
+    f"Reading this file was started {Submission.MAX_ATTEMPTS} times and never finished (the "
+    "process reading it stopped). Nothing was stored. Try again, or discard it and upload "
+    "the file saved again from Excel, or as CSV."
+)
+# A validation attempt that has not finished after this long is taken as lost
+# (its worker died): beyond the reader's own time limit and the longest validation.
+LOST_AFTER_SECONDS = 600
 
 STALE = (
     "The data changed since this preview was made (another submission or a correction was "
@@ -74,6 +84,10 @@ def submission_receive(
             .order_by("-created_at")
             .first()
         )
+        if earlier is not None and _values_changed_since(earlier):
+            # The same file, but the stored values were corrected since: it is a
+            # preview of what it would change back, not "nothing to apply".
+            earlier = None
     submission = Submission(
         organization=organization,
         vendor=vendor,
@@ -98,6 +112,17 @@ def submission_receive(
     return submission
 
 
+def _values_changed_since(earlier: Submission) -> bool:
+    """Does any stored reading differ from (or lack) the value this applied submission gave?"""
+    same = Reading.objects.filter(
+        organization_id=earlier.organization_id,
+        service_level_id=OuterRef("service_level_id"),
+        period_start=OuterRef("period_start"),
+        value=OuterRef("value"),
+    )
+    return SubmissionRow.objects.filter(submission=earlier).exclude(Exists(same)).exists()
+
+
 def _claim(submission_id: int, from_states: list[str], to_state: str, **extra) -> bool:
     with scopes_disabled():
         return bool(
@@ -119,7 +144,14 @@ def submission_validate(*, submission_id: int, today=None) -> Submission:
     submission that is no longer waiting is left alone; one interrupted while
     validating is validated again from scratch.
     """
-    if not _claim(submission_id, [State.RECEIVED, State.VALIDATING], State.VALIDATING, progress=5):
+    waiting = [State.RECEIVED, State.VALIDATING]
+    exhausted = Submission.objects.filter(
+        pk=submission_id, state__in=waiting, attempts__gte=Submission.MAX_ATTEMPTS
+    ).update(state=State.FAILED, progress=100, failure=GAVE_UP)
+    if exhausted or not _claim(
+        submission_id, waiting, State.VALIDATING, progress=5, attempts=F("attempts") + 1,
+        claimed_at=timezone.now(),
+    ):  # fmt: skip
         return Submission.objects.get(pk=submission_id)
     submission = Submission.objects.select_related("organization", "vendor").get(pk=submission_id)
     today = today or timezone.localdate()
@@ -152,7 +184,8 @@ def submission_validate(*, submission_id: int, today=None) -> Submission:
             )
             counts = checked.counts()
             valid = not checked.problems
-            Submission.objects.filter(pk=submission_id).update(
+            # Only if nobody discarded it (or gave up on it) while it was being read.
+            finished = Submission.objects.filter(pk=submission_id, state=State.VALIDATING).update(
                 state=State.READY if valid else State.INVALID,
                 progress=100,
                 rows_total=(table.data_rows if table else 0),
@@ -164,9 +197,11 @@ def submission_validate(*, submission_id: int, today=None) -> Submission:
                 warnings=table.warnings if table else [],
                 validated_at=timezone.now(),
             )
+            if not finished:
+                transaction.set_rollback(True)
     except Exception as exc:
         logger.exception("validating submission %s failed", submission_id)
-        Submission.objects.filter(pk=submission_id).update(
+        Submission.objects.filter(pk=submission_id, state=State.VALIDATING).update(
             state=State.FAILED, progress=100, failure=f"{type(exc).__name__}: {exc}"[:2000]
         )
         raise
@@ -280,10 +315,76 @@ def submission_revalidate(*, organization: Organization, actor, submission: Subm
     if submission.organization_id != organization.pk:
         raise ValueError("submission of another organisation")
     claimed = _claim(
-        submission.pk, [State.READY, State.INVALID, State.FAILED], State.RECEIVED, progress=0
-    )
+        submission.pk, [State.READY, State.INVALID, State.FAILED], State.RECEIVED, progress=0,
+        attempts=0, failure="", claimed_at=timezone.now(),
+    )  # fmt: skip
     if claimed:
         from metrics.tasks import validate_submission
 
         transaction.on_commit(lambda: validate_submission.delay(submission.pk))
     return claimed
+
+
+@scopes_disabled()
+def submission_discard(*, organization: Organization, actor, submission: Submission) -> bool:
+    """
+    Set a submission that was not applied aside for good: it leaves the list of
+    pending submissions and its staged rows are deleted (its file and errors
+    are kept). A worker still reading it finds it discarded and stores nothing.
+    """
+    if submission.organization_id != organization.pk:
+        raise ValueError("submission of another organisation")
+    with transaction.atomic():
+        claimed = _claim(
+            submission.pk, list(Submission.DISCARDABLE), State.DISCARDED,
+            discarded_at=timezone.now(), discarded_by=actor, progress=100,
+        )  # fmt: skip
+        if claimed:
+            SubmissionRow.objects.filter(submission_id=submission.pk).delete()
+    return claimed
+
+
+@scopes_disabled()
+def submission_recover(*, submission_id: int, now=None) -> str:
+    """
+    Finish what a lost worker left: a submission waiting or being read for
+    longer than LOST_AFTER_SECONDS is queued again, or failed once it has had
+    MAX_ATTEMPTS attempts. Returns what was done ("requeued", "failed", "").
+    """
+    now = now or timezone.now()
+    lost = now - timedelta(seconds=LOST_AFTER_SECONDS)
+    stuck = Submission.objects.filter(pk=submission_id).filter(
+        Q(state=State.RECEIVED, created_at__lt=lost, claimed_at__isnull=True)
+        | Q(state=State.RECEIVED, claimed_at__lt=lost)
+        | Q(state=State.VALIDATING, claimed_at__lt=lost)
+    )
+    if stuck.filter(attempts__gte=Submission.MAX_ATTEMPTS).update(
+        state=State.FAILED, progress=100, failure=GAVE_UP
+    ):
+        return "failed"
+    # Claimed again now, so a page polling every second queues it once.
+    if stuck.update(state=State.RECEIVED, claimed_at=now):
+        from metrics.tasks import validate_submission
+
+        transaction.on_commit(lambda: validate_submission.delay(submission_id))
+        return "requeued"
+    return ""
+
+
+@scopes_disabled()
+def submissions_recover_all(*, now=None) -> int:
+    """Scheduled: recover every submission a lost worker left waiting (all organisations)."""
+    now = now or timezone.now()
+    lost = now - timedelta(seconds=LOST_AFTER_SECONDS)
+    ids = (
+        Submission.objects.filter(state__in=[State.RECEIVED, State.VALIDATING])
+        .filter(Q(created_at__lt=lost) | Q(claimed_at__lt=lost))
+        .values_list("pk", flat=True)
+    )
+    done = 0
+    for submission_id in ids:
+        try:
+            done += bool(submission_recover(submission_id=submission_id, now=now))
+        except Exception:
+            logger.exception("recovering submission %s failed", submission_id)
+    return done

@@ -33,8 +33,13 @@ class Submission(models.Model):
       validating → ready | invalid         (every problem collected in one pass)
       ready      → applying → applied      (one confirmation claims it; all or nothing)
       ready      → received                (the data changed since the preview: re-validated)
-      received   → duplicate               (byte-identical to an earlier submission)
-      validating → failed                  (an unexpected error; nothing applied)
+      received   → duplicate               (byte-identical to an applied submission whose
+                                            values are all still the stored ones)
+      received | validating → failed       (an unexpected error, or MAX_ATTEMPTS attempts that
+                                            never finished: a worker died reading the file)
+      ready | invalid | failed → received  (validated again, by hand: attempts start over)
+      received | validating | invalid | ready | failed | duplicate → discarded
+                                           (by an uploader; its staged rows are deleted)
     """
 
     class State(models.TextChoices):
@@ -46,12 +51,20 @@ class Submission(models.Model):
         APPLIED = "applied", "Applied"
         DUPLICATE = "duplicate", "Identical to an earlier file"
         FAILED = "failed", "Failed"
+        DISCARDED = "discarded", "Discarded"
 
     class Source(models.TextChoices):
         UPLOAD = "upload", "Upload"
         API = "api", "API"
 
-    FINISHED = {State.INVALID, State.READY, State.APPLIED, State.DUPLICATE, State.FAILED}
+    FINISHED = {
+        State.INVALID, State.READY, State.APPLIED, State.DUPLICATE, State.FAILED, State.DISCARDED
+    }  # fmt: skip
+    DISCARDABLE = {
+        State.RECEIVED, State.VALIDATING, State.INVALID, State.READY, State.FAILED,
+        State.DUPLICATE,
+    }  # fmt: skip
+    MAX_ATTEMPTS = 3  # validation attempts before a submission that never finishes is failed
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
     vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="submissions")
@@ -81,6 +94,16 @@ class Submission(models.Model):
     error_count = models.PositiveIntegerField(default=0)
     warnings = models.JSONField(default=list, blank=True)
     failure = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Validation attempts since it was received or last tried again."
+    )
+    claimed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the current validation attempt started."
+    )
+    discarded_at = models.DateTimeField(null=True, blank=True)
+    discarded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     validated_at = models.DateTimeField(null=True, blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)
     applied_by = models.ForeignKey(
@@ -106,6 +129,10 @@ class Submission(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.state in self.FINISHED
+
+    @property
+    def can_discard(self) -> bool:
+        return self.state in self.DISCARDABLE
 
     @property
     def can_confirm(self) -> bool:
