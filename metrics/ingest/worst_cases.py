@@ -54,7 +54,7 @@ def xlsx(
 ) -> bytes:
     """A minimal workbook: one sheet named 'readings' whose <sheetData> is `sheet_body`."""
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+    with _FixedTimes(buf) as z:
         overrides = (
             '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
             'officedocument.spreadsheetml.sheet.main+xml"/>'
@@ -108,6 +108,26 @@ def xlsx(
                 out.write(chunk)
             out.write(b"</sheetData></worksheet>")
     return buf.getvalue()
+
+
+class _FixedTimes(zipfile.ZipFile):
+    """A deflated ZIP whose entries all carry one date: the same bytes on every run."""
+
+    def __init__(self, buf):
+        super().__init__(buf, "w", zipfile.ZIP_DEFLATED)
+
+    def _info(self, name) -> zipfile.ZipInfo:
+        if isinstance(name, zipfile.ZipInfo):
+            return name
+        info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        return info
+
+    def writestr(self, name, data, *args, **kwargs):
+        return super().writestr(self._info(name), data, *args, **kwargs)
+
+    def open(self, name, mode="r", *args, **kwargs):
+        return super().open(self._info(name) if mode == "w" else name, mode, *args, **kwargs)
 
 
 def _row(number: int, cells: list[tuple[int, str, str]]) -> bytes:
@@ -253,7 +273,7 @@ def _dtd_after_comment() -> bytes:
     plain = xlsx([_header_row(), *_data_rows(1)])
     src = zipfile.ZipFile(io.BytesIO(plain))
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
+    with _FixedTimes(buf) as dst:
         for name in src.namelist():
             body = src.read(name)
             if name == "xl/worksheets/sheet1.xml":
