@@ -80,6 +80,7 @@ class AmbiguousNumberError(ValueError):
 
 # Separators of thousands that are never a decimal mark: space, no-break spaces, apostrophe.
 _SPACES = " \u00a0\u202f'"
+_SIMPLE = re.compile(r"[+-]?([0-9]*)(?:([.,])([0-9]+))?", re.ASCII)
 _SEPARATED = re.compile(r"[0-9]+|[.,\u00a0\u202f' ]", re.ASCII)
 _GROUPED = re.compile(r"[1-9][0-9]{0,2}(?:\x00[0-9]{3})+")  # \x00 stands for one separator
 
@@ -100,6 +101,18 @@ def number_readings(text: str) -> tuple[tuple[str | None, Decimal], ...]:
     raw = text.strip()
     if raw.endswith("%"):
         raw = raw[:-1].rstrip()
+    simple = _SIMPLE.fullmatch(raw)
+    if simple is not None and (
+        simple.group(1) or simple.group(3)
+    ):  # the usual `99.95`, `3,5`, `12`: one reading, found fast
+        integer, separator, fraction = simple.groups()
+        if not separator:
+            number = Decimal(raw)
+            return ((None, number.copy_abs() if number.is_zero() else number),)
+        if not (len(fraction) == 3 and 1 <= len(integer) <= 3 and integer[0] != "0"):
+            number = Decimal(raw[: simple.start(2)] + "." + fraction)
+            mark = "point" if separator == "." else "comma"
+            return ((mark, number.copy_abs() if number.is_zero() else number),)
     sign = ""
     if raw[:1] in ("+", "-"):
         sign, raw = raw[:1].replace("+", ""), raw[1:]
