@@ -195,7 +195,7 @@ def _typed_number(text: str) -> Decimal:
 
 
 def _plain(number: Decimal) -> str:
-    return f"{number.normalize():f}"
+    return f"{(number.copy_abs() if number.is_zero() else number).normalize():f}"
 
 
 def _codes(keys: list) -> tuple[np.ndarray, list]:
