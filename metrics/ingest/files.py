@@ -3,7 +3,8 @@ Reading an uploaded file into a table of text cells, safely.
 
 CSV: UTF-8 (with or without BOM), UTF-16 with BOM, or Windows-1252 (a file
 mixing UTF-8 and Windows-1252 lines is read line by line); the delimiter (`,`
-`;` or tab) is detected from the header and hints at the decimal mark. XLSX: the sheet named
+`;` or tab) is detected from the header and hints at the decimal mark (the
+validator decides it). JSON: API batches. XLSX: the sheet named
 `readings`, else the first one; before anything parses it, the archive is
 checked for its entry count, its uncompressed size and compression ratios,
 and every XML part for a DTD (billion laughs, external entities), with

@@ -101,18 +101,14 @@ def number_readings(text: str) -> tuple[tuple[str | None, Decimal], ...]:
     raw = text.strip()
     if raw.endswith("%"):
         raw = raw[:-1].rstrip()
-    simple = _SIMPLE.fullmatch(raw)
-    if simple is not None and (
-        simple.group(1) or simple.group(3)
-    ):  # the usual `99.95`, `3,5`, `12`: one reading, found fast
+    simple = _SIMPLE.fullmatch(raw)  # the usual `99.95`, `3,5`, `12`: one reading, found fast
+    if simple is not None and (simple.group(1) or simple.group(3)):
         integer, separator, fraction = simple.groups()
         if not separator:
-            number = Decimal(raw)
-            return ((None, number.copy_abs() if number.is_zero() else number),)
+            return ((None, _signless_zero(Decimal(raw))),)
         if not (len(fraction) == 3 and 1 <= len(integer) <= 3 and integer[0] != "0"):
             number = Decimal(raw[: simple.start(2)] + "." + fraction)
-            mark = "point" if separator == "." else "comma"
-            return ((mark, number.copy_abs() if number.is_zero() else number),)
+            return (("point" if separator == "." else "comma", _signless_zero(number)),)
     sign = ""
     if raw[:1] in ("+", "-"):
         sign, raw = raw[:1].replace("+", ""), raw[1:]
@@ -126,7 +122,7 @@ def number_readings(text: str) -> tuple[tuple[str | None, Decimal], ...]:
 
     def value(integer: list[str], fraction: str = "") -> Decimal:
         number = Decimal(sign + "".join(integer) + ("." + fraction if fraction else ""))
-        return number.copy_abs() if number.is_zero() else number  # no "-0"
+        return _signless_zero(number)
 
     kinds = set(separators)
     if not separators:
@@ -169,13 +165,11 @@ def decimal_mark_of(readings: list[tuple], *, hint: str | None) -> tuple[str | N
     return None, f"its values use a decimal {mark} but its delimiter suggests a decimal {hint}"
 
 
-def parse_number(text: str, *, decimal_mark: str | None) -> Decimal:
-    """A number in a file whose decimal mark is `decimal_mark`. Raises ValueError."""
-    readings = number_readings(text)
-    return _settle(text, readings, decimal_mark=decimal_mark)
-
-
-def _settle(text: str, readings: tuple, *, decimal_mark: str | None) -> Decimal:
+def parse_number(text: str, readings: tuple, *, decimal_mark: str | None) -> Decimal:
+    """
+    The number `text` (whose number_readings are `readings`) is in a file whose decimal mark
+    is `decimal_mark`. Raises ValueError, AmbiguousNumberError if the mark doesn't settle it.
+    """
     if not readings:
         raise ValueError(text)
     if len(readings) == 1:
@@ -191,11 +185,15 @@ def _typed_number(text: str) -> Decimal:
     number = Decimal(text)
     if not number.is_finite():
         raise ValueError(text)
-    return number.copy_abs() if number.is_zero() else number
+    return _signless_zero(number)
+
+
+def _signless_zero(number: Decimal) -> Decimal:
+    return number.copy_abs() if number.is_zero() else number  # "-0" is 0
 
 
 def _plain(number: Decimal) -> str:
-    return f"{(number.copy_abs() if number.is_zero() else number).normalize():f}"
+    return f"{_signless_zero(number).normalize():f}"
 
 
 def _codes(keys: list) -> tuple[np.ndarray, list]:
@@ -353,7 +351,7 @@ def check(
             if typed[i]:
                 number = _typed_number(text)
             else:
-                number = _settle(text, readings[i], decimal_mark=mark)
+                number = parse_number(text, readings[i], decimal_mark=mark)
         except AmbiguousNumberError as exc:
             one, other = (_plain(r) for r in exc.readings)
             value_why[i] = (
