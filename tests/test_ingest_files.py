@@ -31,6 +31,14 @@ def test_cr_only_line_ends_are_rows():
     assert table.frame[["row", "value"]].values.tolist() == [[2, "1"], [4, "2"]]
 
 
+def test_excels_sep_line_sets_the_delimiter_and_is_no_row():
+    data = b"sep=;\r\ncontract;sla;period;value\r\nCORP-1;avail;2026-10;1.200\r\n"
+    table = files.read_table(data, "excel.csv")
+    assert table.frame[["row", "value"]].values.tolist() == [[2, "1.200"]]
+    assert table.frame.attrs["decimal_mark"] == "comma"
+    assert table.problems == []
+
+
 def test_a_quote_never_closed_is_refused_not_swallowing_the_rows_after_it():
     data = (
         b"contract,sla,period,value,note\n"

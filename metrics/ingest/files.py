@@ -176,6 +176,7 @@ def _delimiter(text: str) -> str:
 # What the delimiter says about the decimal mark: Excel writes `;` where the decimal mark is
 # a comma, `,` where it is a point. A tab says nothing.
 DECIMAL_MARK_OF_DELIMITER = {",": "point", ";": "comma", "\t": None}
+_SEP_LINE = re.compile(r"sep=([,;\t])(?:\r\n|\r|\n|$)", re.IGNORECASE)
 
 
 def _csv_rows(data: bytes) -> tuple[list[tuple[int, list[str]]], str | None]:
@@ -184,7 +185,11 @@ def _csv_rows(data: bytes) -> tuple[list[tuple[int, list[str]]], str | None]:
     spanning lines is one row), and the decimal mark the delimiter hints at.
     """
     text = _decode(data)
-    delimiter = _delimiter(text)
+    directive = _SEP_LINE.match(text)  # Excel's `sep=;` first line: it shows no such row
+    if directive:
+        text, delimiter = text[directive.end() :], directive.group(1)
+    else:
+        delimiter = _delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[tuple[int, list[str]]] = []
     before = last_before = 0  # physical lines before the next record, before the last one

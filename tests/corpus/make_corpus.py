@@ -1263,6 +1263,28 @@ ok(
 )
 
 ok(
+    "ok_excel_sep_line.csv",
+    b"sep=;\r\n"
+    + utf8(
+        table(
+            [
+                HEADER,
+                ["CORP-1", "p1-res", "2026-10", "1.200", "a dot groups thousands"],
+                ["CORP-1", "avail", "2026-10", "99,5", ""],
+            ],
+            delim=";",
+            eol="\r\n",
+        )
+    ),
+    rows=2,
+    readings=[
+        ("CORP-1", "p1-res", "2026-10-01", "1200"),
+        ("CORP-1", "avail", "2026-10-01", "99.5"),
+    ],
+    about="Excel's 'sep=;' first line names the delimiter and is no row (Excel doesn't show it)",
+)
+
+ok(
     "ok_comma_thousands_alone.csv",
     utf8(
         table(
