@@ -436,6 +436,20 @@ def _storable(text: str) -> str:
     return _UNSTORABLE.sub("\ufffd", text)
 
 
+def _unstorable_cells(numbers: list[int], columns: dict[str, list[str]]) -> list[Problem]:
+    """A problem for each cell that can't be stored (its row is then left out), by row."""
+    found = []
+    for column in COLUMNS:
+        values = columns[column]
+        if _UNSTORABLE.search("".join(values)) is None:  # one search per column, as a rule
+            continue
+        for number, value in zip(numbers, values, strict=True):
+            if why := _unstorable(value):
+                found.append(Problem(number, column, _storable(value), f"The {column} {why}."))
+    found.sort(key=lambda p: (p.row, COLUMNS.index(p.column)))
+    return found
+
+
 def _unknown_column_warnings(names: list[str]) -> list[str]:
     def shown(name: str) -> str:
         return name if len(name) <= 60 else name[:59] + "…"
@@ -504,7 +518,6 @@ def _table(rows: list[tuple[int, list[str]]], *, decimal_mark: str | None = None
         )
 
     width = len(header)
-    kept = [positions[c] for c in COLUMNS if c in positions]
     numbers, records = [], []
     for number, cells in data:
         if len(cells) > width:
@@ -521,13 +534,6 @@ def _table(rows: list[tuple[int, list[str]]], *, decimal_mark: str | None = None
                         "two files joined? Remove it.")
             )  # fmt: skip
             continue
-        if _UNSTORABLE.search("".join(cells[i] for i in kept)):
-            bad = [(i, why) for i in kept if (why := _unstorable(cells[i]))]
-            for i, why in bad:
-                problems.append(
-                    Problem(number, names[i], _storable(cells[i]), f"The {names[i]} {why}.")
-                )
-            continue
         numbers.append(number)
         records.append(cells)
     by_position = list(zip(*records, strict=True)) if records else [()] * width
@@ -540,7 +546,16 @@ def _table(rows: list[tuple[int, list[str]]], *, decimal_mark: str | None = None
         for column in COLUMNS
     }
     # A number that was no text (a JSON number) is read as the number it is.
-    typed = [isinstance(c, NumberCell) for c in by_position[positions["value"]]]
-    frame = pd.DataFrame({"row": numbers, **columns, "value_is_number": typed})
+    columns["value_is_number"] = [
+        isinstance(c, NumberCell) for c in by_position[positions["value"]]
+    ]
+    unstorable = _unstorable_cells(numbers, columns)
+    if unstorable:
+        problems.extend(unstorable)
+        dropped = {p.row for p in unstorable}
+        keep = [i for i, number in enumerate(numbers) if number not in dropped]
+        numbers = [numbers[i] for i in keep]
+        columns = {column: [values[i] for i in keep] for column, values in columns.items()}
+    frame = pd.DataFrame({"row": numbers, **columns})
     frame.attrs["decimal_mark"] = decimal_mark
     return Table(frame=frame, warnings=warnings, problems=problems, data_rows=len(data))

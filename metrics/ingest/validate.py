@@ -382,17 +382,16 @@ def check(
         too_large = numeric & (np.abs(floats) > float(MAX_ABS))
         found.flag(too_large, "value", "The value is too large.")
     # Never rounded quietly: a value keeps at most six decimal places, as stored.
-    rounded = {
-        int(i): q
-        for i in np.flatnonzero(numeric & ~too_large)
-        if values[i].as_tuple().exponent < -6
-        and (q := values[i].quantize(SIX_PLACES, rounding=ROUND_HALF_EVEN)) != values[i]
-    }
+    stored: list[Decimal | None] = [None] * n
+    for i in np.flatnonzero(numeric & ~too_large):
+        stored[i] = values[i].quantize(SIX_PLACES, rounding=ROUND_HALF_EVEN)
+    rounded = np.array([q is not None and q != v for q, v in zip(stored, values, strict=True)],
+                       dtype=bool)  # fmt: skip
     found.flag(
-        np.isin(np.arange(n), list(rounded)),
+        rounded,
         "value",
         lambda i: f"{cells['value'][i]!r} has more than 6 decimal places, the most a value "
-        f"keeps (rounded, it would be {_plain(rounded[int(i)])}): round it in the file.",
+        f"keeps (rounded, it would be {_plain(stored[i])}): round it in the file.",
     )  # fmt: skip
 
     good = np.flatnonzero(~found.bad)
@@ -402,7 +401,7 @@ def check(
             "row": found.rows[good],
             "service_level_id": sla_pk[good],
             "period_start": starts[good].astype(object),  # datetime.date objects
-            "value": [values[i].quantize(SIX_PLACES, rounding=ROUND_HALF_EVEN) for i in good],
+            "value": [stored[i] for i in good],
             "note": [cells["note"][i] for i in good],
             "_sla": sla_code[good],
             "_float": floats[good],
