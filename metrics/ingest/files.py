@@ -460,10 +460,11 @@ def _unknown_column_warnings(names: list[str]) -> list[str]:
     return warnings
 
 
-def _table(rows: list[tuple[int, list[str]]], *, decimal_mark: str | None = None) -> Table:
+def _table(rows: list[tuple[int, list[str]]], *, decimal_mark: str | None = "point") -> Table:
     """
     `rows`: (row number, cells) with the header first. `decimal_mark` ("point", "comma" or
-    None) is what the file's form says about the decimal mark of its text values.
+    None) is what the file's form says about the decimal mark of its text values; "point"
+    by default, as a workbook's numeric cells come written.
     """
     rows = [(n, cells) for n, cells in rows if "".join(cells).strip()]
     if not rows:
