@@ -216,3 +216,85 @@ def test_a_file_that_had_errors_is_checked_again_when_resent(w):
             today=date(2026, 12, 2),
         )
     assert again.state == "ready"  # not a "duplicate" of the file that had errors
+
+
+def test_a_dot_groups_thousands_in_a_semicolon_file(w):
+    submission = receive(
+        w, "contract;sla;period;value\nCORP-1;p1-res;2026-10;1.200\nCORP-1;p1-res;2026-09;3\n"
+    )
+    assert submission.state == "ready", errors(submission)
+    with scopes_disabled():
+        assert sorted(submission.rows.values_list("value", flat=True)) == [3, 1200]
+
+
+def test_a_value_the_files_decimal_mark_does_not_settle_is_refused(w):
+    alone = receive(w, 'contract,sla,period,value\nCORP-1,p1-res,2026-10,"1,200"\n')
+    with scopes_disabled():
+        assert alone.rows.get().value == Decimal("1200")  # a comma file: a thousands comma
+    mixed = receive(
+        w,
+        'contract,sla,period,value\nCORP-1,avail,2026-10,"99,95"\nCORP-1,p1-res,2026-10,"1,200"\n',
+    )
+    assert mixed.state == "invalid"
+    assert errors(mixed) == [
+        (3, "value", "'1,200' is ambiguous: 1.2 or 1200? This file doesn't settle whether its "
+         "decimal mark is a point or a comma (its values use a decimal comma but its delimiter "
+         "suggests a decimal point). Write it without a thousands separator.")
+    ]  # fmt: skip
+    tab = receive(w, "contract\tsla\tperiod\tvalue\nCORP-1\tp1-res\t2026-10\t1.200\n")
+    assert [(r, c) for r, c, m in errors(tab) if "ambiguous" in m] == [(2, "value")]
+
+
+def test_more_than_six_decimals_is_refused_not_rounded(w):
+    submission = receive(
+        w,
+        "contract,sla,period,value\n"
+        "CORP-1,avail,2026-10,99.9999995\n"
+        "CORP-1,avail,2026-09,99.9999990\n"  # trailing zero: nothing is lost
+        "CORP-1,p1-res,2026-10,0.0000001\n",
+    )
+    assert errors(submission) == [
+        (2, "value", "'99.9999995' has more than 6 decimal places, the most a value keeps "
+         "(rounded, it would be 100): round it in the file."),
+        (4, "value", "'0.0000001' has more than 6 decimal places, the most a value keeps "
+         "(rounded, it would be 0): round it in the file."),
+    ]  # fmt: skip
+
+
+def test_hostile_numbers_are_refused_and_minus_zero_is_zero(w):
+    arabic, full_width = "\u0661\u0662\u0663", "\uff11\uff12\uff13"  # 123 in other digits
+    hostile = ["1e400", "NaN", "inf", arabic, full_width, "+", ".", "9" * 60, "1 2", "0x10", "1_"]
+    lines = [f"CORP-1,p1-res,2025-{m:02d},{v}" for m, v in enumerate(hostile, 1)]
+    submission = receive(w, "contract,sla,period,value\n" + "\n".join(lines) + "\n")
+    found = {r: m for r, _, m in errors(submission)}
+    assert sorted(found) == list(range(2, 2 + len(hostile)))
+    assert found[5] == "'١٢٣' is not a number. Write numbers with the digits 0 to 9."
+    assert found[9] == "The value is too large."
+    zero = receive(w, "contract,sla,period,value\nCORP-1,p1-res,2026-10,-0\n")
+    with scopes_disabled():
+        assert str(zero.rows.get().value) == "0.000000"
+
+
+def test_json_rows_with_a_nul_or_a_lone_surrogate_are_refused_not_a_server_error(w):
+    import json
+
+    body = json.dumps(
+        {"rows": [
+            {"contract": "CORP-1", "sla": "avail", "period": "2026-10", "value": 1,
+             "note": "a\x00b"},
+            {"contract": "CORP-\ud800", "sla": "avail", "period": "2026-09", "value": 2},
+            {"contract": "CORP-1", "sla": "avail\x00", "period": "2026-08", "value": 3},
+        ]}
+    )  # fmt: skip
+    submission = receive(w, body.encode(), name="rows.json")
+    assert submission.state == "invalid"
+    assert [(r, c) for r, c, _ in errors(submission)] == [(1, "note"), (2, "contract"), (3, "sla")]
+
+
+def test_json_numbers_are_the_numbers_they_spell(w):
+    body = (
+        b'{"rows": [{"contract": "CORP-1", "sla": "p1-res", "period": "2026-10", "value": 1.200}]}'
+    )
+    submission = receive(w, body, name="rows.json")
+    with scopes_disabled():
+        assert submission.rows.get().value == Decimal("1.2")

@@ -178,3 +178,19 @@ def test_vendor_token_does_not_see_the_customers_own_notes(w):
         .json()
     )
     assert manager["notes"] == "watch them"
+
+
+def test_rows_with_a_nul_or_a_lone_surrogate_answer_422_naming_row_and_field(w):
+    api = client_for(w, w.uploader)
+    body = (
+        b'{"rows": [{"contract": "CORP-1", "sla": "avail", "period": "2026-10", "value": 1,'
+        b' "note": "a\\u0000b"}, {"contract": "CORP-\\ud800", "sla": "avail",'
+        b' "period": "2026-09", "value": 2}]}'
+    )
+    response = api.post(url(w), body, content_type="application/json")
+    assert response.status_code == 422
+    assert [(e["row"], e["column"]) for e in response.json()["errors"]] == [
+        (1, "note"),
+        (2, "contract"),
+    ]
+    assert stored(w) == {}

@@ -33,10 +33,10 @@ def test_rows_with_errors_counts_rows_with_too_many_fields_and_bad_values(w):
     assert (submission.error_count, submission.rows_with_errors) == (5, 4)
 
 
-def test_file_level_problems_have_no_row(w):
+def test_file_level_problems_have_no_row_and_header_problems_are_on_row_1(w):
     unreadable = receive(w, b"", "empty.csv")
     assert (unreadable.error_count, unreadable.rows_with_errors) == (1, 0)
     missing = receive(w, b"contract,sla,period\nCORP-1,avail,2026-10\n")
-    assert (missing.error_count, missing.rows_with_errors) == (1, 0)
+    assert (missing.error_count, missing.rows_with_errors) == (1, 1)  # the header row
     twice = receive(w, b"contract,sla,period,value,Value\nCORP-1,avail,2026-10,1,2\n")
     assert (twice.error_count, twice.rows_with_errors) == (1, 1)  # the header row

@@ -1,16 +1,18 @@
 """
 Reading an uploaded file into a table of text cells, safely.
 
-CSV: UTF-8 (with or without BOM), UTF-16 with BOM, or Windows-1252; the
-delimiter (`,` `;` or tab) is detected from the header. XLSX: the sheet named
+CSV: UTF-8 (with or without BOM), UTF-16 with BOM, or Windows-1252 (a file
+mixing UTF-8 and Windows-1252 lines is read line by line); the delimiter (`,`
+`;` or tab) is detected from the header and hints at the decimal mark (the
+validator decides it). JSON: API batches. XLSX: the sheet named
 `readings`, else the first one; before anything parses it, the archive is
 checked for its entry count, its uncompressed size and compression ratios,
 and every XML part for a DTD (billion laughs, external entities), with
 defusedxml reading the workbook itself.
 
-The result keeps each row's number as the user sees it in the file (the
-header is row 1) and collects every structural problem instead of stopping at
-the first one.
+The result keeps each row's number as a spreadsheet shows the file (the
+header is row 1; a quoted cell spanning lines is one row) and collects every
+structural problem instead of stopping at the first one.
 """
 
 from __future__ import annotations
@@ -63,6 +65,16 @@ class Table:
     data_rows: int = 0
 
 
+class NumberCell(str):
+    """
+    The text of a cell that held a number, not text (a JSON number; a reader may mark a
+    workbook's numeric cells so too): read exactly as a decimal with a point, never under
+    the file's decimal mark, and no evidence of it.
+    """
+
+    __slots__ = ()
+
+
 class UnreadableFileError(Exception):
     """The whole file can't be read; nothing in it is looked at further."""
 
@@ -88,11 +100,12 @@ def read_table(data: bytes, filename: str) -> Table:
         raise UnreadableFileError("The file is empty: it has no data rows.")
     ext = extension_of(filename)
     if ext in XLSX_EXTENSIONS:
-        rows = _xlsx_rows(data)
+        # Numeric cells come as the text of a float, with a point.
+        rows, decimal_mark = _xlsx_rows(data), "point"
     elif ext in CSV_EXTENSIONS:
-        rows = _csv_rows(data)
+        rows, decimal_mark = _csv_rows(data)
     elif ext in JSON_EXTENSIONS:
-        rows = _json_rows(data)
+        rows, decimal_mark = _json_rows(data), None
     elif ext == ".xls":
         raise UnreadableFileError(
             "Old .xls workbooks are not supported: save the file as .xlsx or .csv."
@@ -101,16 +114,30 @@ def read_table(data: bytes, filename: str) -> Table:
         raise UnreadableFileError(
             f"Unsupported file type {ext or '(none)'!r}: upload a .csv or .xlsx file."
         )
-    return _table(rows)
+    return _table(rows, decimal_mark=decimal_mark)
 
 
 # --- CSV ------------------------------------------------------------------------
 
 
+def _decode_lines(data: bytes) -> str:
+    """Each line as UTF-8 when it is valid UTF-8, else as Windows-1252 (a file edited twice)."""
+    parts = []
+    for line in data.splitlines(keepends=True):
+        try:
+            parts.append(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            try:
+                parts.append(line.decode("cp1252"))
+            except UnicodeDecodeError:
+                raise UnreadableFileError(
+                    "The file is not a text (CSV) file in UTF-8, UTF-16 or Windows-1252."
+                ) from None
+    return "".join(parts)
+
+
 def _decode(data: bytes) -> str:
-    if data.startswith(codecs.BOM_UTF8):
-        text = data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="strict")
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             text = data.decode("utf-16")
         except UnicodeDecodeError:
@@ -123,18 +150,15 @@ def _decode(data: bytes) -> str:
             "Upload an Excel workbook with the .xlsx extension."
         )
     else:
+        if data.startswith(codecs.BOM_UTF8):
+            data = data[len(codecs.BOM_UTF8) :]
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            try:
-                text = data.decode("cp1252")
-            except UnicodeDecodeError:
-                raise UnreadableFileError(
-                    "The file is not a text (CSV) file in UTF-8, UTF-16 or Windows-1252."
-                ) from None
-    if "\x00" in text:
-        raise UnreadableFileError("The file is not a text (CSV) file: it contains NUL characters.")
-    return text
+            text = _decode_lines(data)
+    # A byte order mark inside the file (two exports joined) belongs to no cell. A NUL
+    # character further in is reported with its row and column (_table).
+    return text.replace("\ufeff", "")
 
 
 def _delimiter(text: str) -> str:
@@ -147,18 +171,55 @@ def _delimiter(text: str) -> str:
     return best
 
 
-def _csv_rows(data: bytes) -> list[tuple[int, list[str]]]:
+# What the delimiter says about the decimal mark: Excel writes `;` where the decimal mark is
+# a comma, `,` where it is a point. A tab says nothing.
+DECIMAL_MARK_OF_DELIMITER = {",": "point", ";": "comma", "\t": None}
+_SEP_LINE = re.compile(r"sep=([,;\t])(?:\r\n|\r|\n|$)", re.IGNORECASE)
+
+
+def _csv_rows(data: bytes) -> tuple[list[tuple[int, list[str]]], str | None]:
+    """
+    The records, numbered as a spreadsheet shows them (a blank line is a row, a quoted cell
+    spanning lines is one row), and the decimal mark the delimiter hints at.
+    """
     text = _decode(data)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
-    # A record starts on the line after the previous one ended (a quoted cell may span lines).
-    rows, line = [], 0
+    directive = _SEP_LINE.match(text)  # Excel's `sep=;` first line: it shows no such row
+    if directive:
+        text, delimiter = text[directive.end() :], directive.group(1)
+    else:
+        delimiter = _delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows: list[tuple[int, list[str]]] = []
+    before = last_before = 0  # physical lines before the next record, before the last one
     try:
         for record in reader:
-            rows.append((line + 1, record))
-            line = reader.line_num
+            rows.append((len(rows) + 1, record))
+            last_before, before = before, reader.line_num
     except csv.Error as exc:
-        raise UnreadableFileError(f"Line {reader.line_num} can't be read as CSV: {exc}.") from None
-    return rows
+        raise UnreadableFileError(f"Row {len(rows) + 1} can't be read as CSV: {exc}.") from None
+    if before - last_before > 1:
+        _refuse_unclosed_quote(text, delimiter, skip=last_before, row=len(rows))
+    return rows, DECIMAL_MARK_OF_DELIMITER[delimiter]
+
+
+def _refuse_unclosed_quote(text: str, delimiter: str, *, skip: int, row: int) -> None:
+    """
+    The last record spans lines: if only because its quote is never closed, the rows after
+    it were swallowed into one cell (the lenient reader says nothing), so refuse the file.
+    """
+    lines = io.StringIO(text, newline="")
+    for _ in range(skip):
+        next(lines)
+    try:
+        for _ in csv.reader(io.StringIO(lines.read(), newline=""), delimiter=delimiter,
+                            strict=True):  # fmt: skip
+            pass
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            raise UnreadableFileError(
+                f'Row {row} opens a quoted cell (") that is never closed, so everything after '
+                "it would be one cell: close the quote."
+            ) from None
 
 
 # --- XLSX -----------------------------------------------------------------------
@@ -222,27 +283,34 @@ def _json_cell(value) -> str:
         return ""
     if isinstance(value, bool):
         return str(value).lower()
-    if isinstance(value, float):
-        return repr(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, (dict, list)):
         return json.dumps(value)[:1000]
-    return str(value)
+    return value if isinstance(value, NumberCell) else str(value)
 
 
 def _json_rows(data: bytes) -> list[tuple[int, list[str]]]:
-    """Item N of `rows` is reported as row N; the keys of all items make the header."""
+    """
+    Item N of `rows` is reported as row N; the keys of all items make the header. A JSON
+    number stays the number it spells (`1.200` is 1.2); `NaN` and `Infinity` are text.
+    """
     try:
-        body = json.loads(data.decode("utf-8"), parse_float=str, parse_int=str)
+        body = json.loads(
+            data.decode("utf-8-sig"),
+            parse_float=NumberCell,
+            parse_int=NumberCell,
+            parse_constant=str,
+        )
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UnreadableFileError(f"The body is not valid JSON: {exc}.") from None
     items = body.get("rows") if isinstance(body, dict) else body
     if not isinstance(items, list):
         raise UnreadableFileError('Send {"rows": [{"contract": …, "sla": …, …}, …]}.')
-    header: list[str] = []
+    keys: dict[str, None] = {}  # an ordered set: items may have thousands of keys
     for item in items:
         if not isinstance(item, dict):
             raise UnreadableFileError("Every item of rows must be an object.")
-        header.extend(k for k in item if k not in header)
+        keys.update(dict.fromkeys(item))
+    header = list(keys)
     rows = [(0, header)]
     rows.extend((n, [_json_cell(item.get(k)) for k in header]) for n, item in enumerate(items, 1))
     return rows
@@ -260,14 +328,71 @@ def _column_letter(index: int) -> str:
     return letters
 
 
-def _table(rows: list[tuple[int, list[str]]]) -> Table:
+MAX_WARNINGS = 20  # unknown columns named one by one; the rest are counted
+# What PostgreSQL can't store in text: NUL, and a lone surrogate (no UTF-8 for it), which a
+# JSON body can spell (`"\u0000"`, `"\ud800"`).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable(text: str) -> str:
+    """Why a text can't be stored, or ''."""
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return ""
+    if found.group() == "\x00":
+        return "contains a NUL character (U+0000)"
+    return f"contains an invalid character (a lone surrogate, U+{ord(found.group()):04X})"
+
+
+def _storable(text: str) -> str:
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
+def _unstorable_cells(numbers: list[int], columns: dict[str, list[str]]) -> list[Problem]:
+    """A problem for each cell that can't be stored (its row is then left out), by row."""
+    found = []
+    for column in COLUMNS:
+        values = columns[column]
+        if _UNSTORABLE.search("".join(values)) is None:  # one search per column, as a rule
+            continue
+        for number, value in zip(numbers, values, strict=True):
+            if why := _unstorable(value):
+                found.append(Problem(number, column, _storable(value), f"The {column} {why}."))
+    found.sort(key=lambda p: (p.row, COLUMNS.index(p.column)))
+    return found
+
+
+def _unknown_column_warnings(names: list[str]) -> list[str]:
+    def shown(name: str) -> str:
+        return name if len(name) <= 60 else name[:59] + "…"
+
+    warnings = [f"Ignored unknown column {shown(n)!r}." for n in names[:MAX_WARNINGS]]
+    if len(names) > MAX_WARNINGS:
+        warnings.append(f"… and {len(names) - MAX_WARNINGS:,} more unknown columns, ignored too.")
+    return warnings
+
+
+def _table(rows: list[tuple[int, list[str]]], *, decimal_mark: str | None = "point") -> Table:
+    """
+    `rows`: (row number, cells) with the header first. `decimal_mark` ("point", "comma" or
+    None) is what the file's form says about the decimal mark of its text values; "point"
+    by default, as a workbook's numeric cells come written.
+    """
     rows = [(n, cells) for n, cells in rows if "".join(cells).strip()]
     if not rows:
         raise UnreadableFileError("The file has no data rows (it is empty).")
     header_row, header = rows[0]
-    names = [h.strip().lower() for h in header]
-    warnings: list[str] = []
+    header_at = header_row if header_row >= 1 else None  # JSON items have no header row
     problems: list[Problem] = []
+    for index, name in enumerate(header):
+        if why := _unstorable(name):
+            problems.append(
+                Problem(header_at, "", _storable(name),
+                        f"The name of column {_column_letter(index)} ({name!r}) {why}.")
+            )  # fmt: skip
+    header = [_storable(h).replace("\ufeff", "") for h in header]
+    names = [h.strip().lower() for h in header]
+    unknown: list[str] = []
     positions: dict[str, int] = {}
     for index, name in enumerate(names):
         if not name:
@@ -275,7 +400,7 @@ def _table(rows: list[tuple[int, list[str]]]) -> Table:
         if name in positions:
             problems.append(
                 Problem(
-                    header_row, name, header[index],
+                    header_at, name, header[index],
                     f"The column {name!r} appears twice (columns {_column_letter(positions[name])} "
                     f"and {_column_letter(index)}).",
                 )
@@ -285,11 +410,14 @@ def _table(rows: list[tuple[int, list[str]]]) -> Table:
         elif name in INFO_COLUMNS:
             continue
         else:
-            warnings.append(f"Ignored unknown column {header[index].strip()!r}.")
+            unknown.append(header[index].strip())
+    warnings = _unknown_column_warnings(unknown)
     missing = [c for c in REQUIRED if c not in positions]
     for column in missing:
         problems.append(
-            Problem(None, column, "", f"The missing column {column!r} is required (header row).")
+            Problem(
+                header_at, column, "", f"The missing column {column!r} is required (header row)."
+            )
         )
     if problems:
         return Table(frame=pd.DataFrame(columns=["row", *COLUMNS]), warnings=warnings,
@@ -313,6 +441,12 @@ def _table(rows: list[tuple[int, list[str]]]) -> Table:
             cells = cells[:width]
         elif len(cells) < width:
             cells = cells + [""] * (width - len(cells))
+        if cells[0].strip().lower() == names[0] and [c.strip().lower() for c in cells] == names:
+            problems.append(
+                Problem(number, "", "", f"This row repeats the header (row {header_row}): were "
+                        "two files joined? Remove it.")
+            )  # fmt: skip
+            continue
         numbers.append(number)
         records.append(cells)
     by_position = list(zip(*records, strict=True)) if records else [()] * width
@@ -324,5 +458,17 @@ def _table(rows: list[tuple[int, list[str]]]) -> Table:
         )
         for column in COLUMNS
     }
+    # A number that was no text (a JSON number) is read as the number it is.
+    columns["value_is_number"] = [
+        isinstance(c, NumberCell) for c in by_position[positions["value"]]
+    ]
+    unstorable = _unstorable_cells(numbers, columns)
+    if unstorable:
+        problems.extend(unstorable)
+        dropped = {p.row for p in unstorable}
+        keep = [i for i, number in enumerate(numbers) if number not in dropped]
+        numbers = [numbers[i] for i in keep]
+        columns = {column: [values[i] for i in keep] for column, values in columns.items()}
     frame = pd.DataFrame({"row": numbers, **columns})
+    frame.attrs["decimal_mark"] = decimal_mark
     return Table(frame=frame, warnings=warnings, problems=problems, data_rows=len(data))

@@ -31,7 +31,6 @@ from metrics.models import Reading
 MAX_LENGTH = {"contract": 100, "sla": 100, "period": 60, "value": 60, "note": 500}
 SIX_PLACES = Decimal("0.000001")
 MAX_ABS = Decimal("999999999999")  # what Decimal(18, 6) holds
-_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 
 
 @dataclass
@@ -71,33 +70,130 @@ class VendorCatalogue:
         return cls(contracts=contracts, slas=slas, timelines=timelines_for(slas.values()))
 
 
-def parse_number(text: str, *, decimal_comma: bool) -> Decimal:
+class AmbiguousNumberError(ValueError):
+    """A value the file's decimal mark doesn't settle: `1.200` is 1.2 or 1200."""
+
+    def __init__(self, text: str, readings: tuple[Decimal, Decimal]):
+        super().__init__(text)
+        self.readings = readings
+
+
+# Separators of thousands that are never a decimal mark: space, no-break spaces, apostrophe.
+_SPACES = " \u00a0\u202f'"
+_SIMPLE = re.compile(r"[+-]?([0-9]*)(?:([.,])([0-9]+))?", re.ASCII)
+_SEPARATED = re.compile(r"[0-9]+|[.,\u00a0\u202f' ]", re.ASCII)
+_GROUPED = re.compile(r"[1-9][0-9]{0,2}(?:\x00[0-9]{3})+")  # \x00 stands for one separator
+
+
+def _grouped(groups: list[str]) -> bool:
+    """Digit groups are valid thousands: 1-3 digits (no leading zero), then threes."""
+    return len(groups) > 1 and _GROUPED.fullmatch("\x00".join(groups)) is not None
+
+
+def number_readings(text: str) -> tuple[tuple[str | None, Decimal], ...]:
     """
-    A number as people write it: `99.95`, `99,95` (decimal comma), `1,234.5`,
-    `1.234,5`, `1 234`, `12'345`, with an optional trailing `%` (checked by
-    the caller). Raises ValueError.
+    What a number written by people can mean: (decimal mark it shows, value) for each
+    reading. One reading (`99.95` shows a point, `99,95` a comma, `1 234` or `7` neither),
+    two for an ambiguous value (`1.200`: a point with 1.2, a comma with 1200), none for
+    anything that isn't a number. ASCII digits only; an optional sign; a trailing `%`
+    (checked by the caller).
     """
-    raw = text.strip().replace("\u00a0", " ").replace("\u202f", " ")
+    raw = text.strip()
     if raw.endswith("%"):
         raw = raw[:-1].rstrip()
-    raw = raw.replace(" ", "").replace("'", "")
-    if "," in raw and "." in raw:
-        if raw.rfind(",") > raw.rfind("."):
-            raw = raw.replace(".", "").replace(",", ".")
-        else:
-            raw = raw.replace(",", "")
-    elif "," in raw:
-        thousands = re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+", raw)
-        raw = raw.replace(",", "") if thousands and not decimal_comma else raw.replace(",", ".")
-    if not _PLAIN_NUMBER.match(raw):
+    simple = _SIMPLE.fullmatch(raw)  # the usual `99.95`, `3,5`, `12`: one reading, found fast
+    if simple is not None and (simple.group(1) or simple.group(3)):
+        integer, separator, fraction = simple.groups()
+        if not separator:
+            return ((None, _signless_zero(Decimal(raw))),)
+        if not (len(fraction) == 3 and 1 <= len(integer) <= 3 and integer[0] != "0"):
+            number = Decimal(raw[: simple.start(2)] + "." + fraction)
+            return (("point" if separator == "." else "comma", _signless_zero(number)),)
+    sign = ""
+    if raw[:1] in ("+", "-"):
+        sign, raw = raw[:1].replace("+", ""), raw[1:]
+    tokens = _SEPARATED.findall(raw)
+    if not raw or "".join(tokens) != raw or not raw[-1].isdigit():
+        return ()
+    groups = tokens[::2] if tokens[0].isdigit() else ["", *tokens[1::2]]
+    separators = tokens[1::2] if tokens[0].isdigit() else tokens[::2]
+    if len(groups) != len(separators) + 1 or any(not g.isdigit() for g in groups[1:]):
+        return ()
+
+    def value(integer: list[str], fraction: str = "") -> Decimal:
+        number = Decimal(sign + "".join(integer) + ("." + fraction if fraction else ""))
+        return _signless_zero(number)
+
+    kinds = set(separators)
+    if not separators:
+        return ((None, value(groups)),)
+    if len(kinds) == 1:
+        (separator,) = kinds
+        if separator in _SPACES:
+            return ((None, value(groups)),) if _grouped(groups) else ()
+        mark = {".": "point", ",": "comma"}[separator]
+        other = {"point": "comma", "comma": "point"}[mark]
+        if len(separators) > 1:  # a decimal mark comes once: these group thousands
+            return ((other, value(groups)),) if _grouped(groups) else ()
+        decimal = (mark, value(groups[:1], groups[1]))
+        if _grouped(groups):  # `1.200`: thousands, or three decimals
+            return (decimal, (other, value(groups)))
+        return (decimal,)
+    last = separators[-1]
+    if len(kinds) > 2 or last not in ".," or separators.count(last) > 1:
+        return ()
+    mark = {".": "point", ",": "comma"}[last]
+    if not _grouped(groups[:-1]):
+        return ()
+    return ((mark, value(groups[:-1], groups[-1])),)
+
+
+def decimal_mark_of(readings: list[tuple], *, hint: str | None) -> tuple[str | None, str]:
+    """
+    The file's decimal mark, decided once: what its unambiguous values show, if they all
+    agree and the file's form (its delimiter) doesn't say otherwise; what the form says if
+    no value shows one; else None (an ambiguous value is then refused), and why.
+    """
+    shown = {r[0][0] for r in readings if len(r) == 1 and r[0][0] is not None}
+    if not shown:
+        return hint, "no value in it shows a decimal mark"
+    if len(shown) > 1:
+        return None, "its values use both a decimal point and a decimal comma"
+    (mark,) = shown
+    if hint in (None, mark):
+        return mark, ""
+    return None, f"its values use a decimal {mark} but its delimiter suggests a decimal {hint}"
+
+
+def parse_number(text: str, readings: tuple, *, decimal_mark: str | None) -> Decimal:
+    """
+    The number `text` (whose number_readings are `readings`) is in a file whose decimal mark
+    is `decimal_mark`. Raises ValueError, AmbiguousNumberError if the mark doesn't settle it.
+    """
+    if not readings:
         raise ValueError(text)
-    return Decimal(raw)
+    if len(readings) == 1:
+        return readings[0][1]
+    for mark, number in readings:
+        if mark == decimal_mark:
+            return number
+    raise AmbiguousNumberError(text, (readings[0][1], readings[1][1]))
 
 
-def _decimal_comma(values: list[str]) -> bool:
-    """Does this file write decimals with a comma? (`99,95` yes; `1,234` is ambiguous)."""
-    pattern = re.compile(r"[+-]?\d*,\d{1,2}(\d{4,})?\s*%?|[+-]?\d{1,3}(\.\d{3})+,\d+\s*%?")
-    return any(pattern.fullmatch(v) for v in values if "," in v)
+def _typed_number(text: str) -> Decimal:
+    """A cell that held a number (files.NumberCell): exactly the number it spells."""
+    number = Decimal(text)
+    if not number.is_finite():
+        raise ValueError(text)
+    return _signless_zero(number)
+
+
+def _signless_zero(number: Decimal) -> Decimal:
+    return number.copy_abs() if number.is_zero() else number  # "-0" is 0
+
+
+def _plain(number: Decimal) -> str:
+    return f"{_signless_zero(number).normalize():f}"
 
 
 def _codes(keys: list) -> tuple[np.ndarray, list]:
@@ -216,28 +312,48 @@ def check(
     out_of_range = np.array([w is not None for w in pair_why], dtype=bool)[pair_code]
     found.flag(dated & out_of_range, "period", lambda i: pair_why[pair_code[i]])
 
-    # Values: plain numbers straight away, anything else through parse_number.
+    # Values: the file's decimal mark decided once (decimal_mark_of), then each value read.
     values: list[Decimal | None] = [None] * n
     value_why = [""] * n
-    comma_file = _decimal_comma(cells["value"])
+    typed = (
+        frame["value_is_number"].to_numpy(dtype=bool)
+        if "value_is_number" in frame
+        else np.zeros(n, dtype=bool)
+    )
+    readings = [
+        number_readings(text) if readable[i] and not typed[i] else ()
+        for i, text in enumerate(cells["value"])
+    ]
+    mark, unsettled = decimal_mark_of(readings, hint=frame.attrs.get("decimal_mark"))
     units = np.array(sla_unit, dtype=object)[sla_code]
     for i, text in enumerate(cells["value"]):
         if not known[i]:
             continue  # nothing more to say about this row's value
-        if _PLAIN_NUMBER.match(text):
-            values[i] = Decimal(text)
-        elif text == "":
+        if text == "":
             value_why[i] = "The value is missing."
-        else:
-            try:
-                number = parse_number(text, decimal_comma=comma_file)
-            except (ValueError, InvalidOperation):
-                value_why[i] = f"{text!r} is not a number."
-                continue
-            if text.rstrip().endswith("%") and units[i] != ServiceLevel.Unit.PERCENT:
-                value_why[i] = f"A % sign on a value in {units[i]}: give the number only."
+            continue
+        try:
+            if typed[i]:
+                number = _typed_number(text)
             else:
-                values[i] = number
+                number = parse_number(text, readings[i], decimal_mark=mark)
+        except AmbiguousNumberError as exc:
+            one, other = (_plain(r) for r in exc.readings)
+            value_why[i] = (
+                f"{text!r} is ambiguous: {one} or {other}? This file doesn't settle whether "
+                f"its decimal mark is a point or a comma ({unsettled}). Write it without a "
+                "thousands separator."
+            )
+            continue
+        except (ValueError, InvalidOperation):
+            value_why[i] = f"{text!r} is not a number."
+            if any(c.isdigit() and not c.isascii() for c in text):
+                value_why[i] += " Write numbers with the digits 0 to 9."
+            continue
+        if text.endswith("%") and not typed[i] and units[i] != ServiceLevel.Unit.PERCENT:
+            value_why[i] = f"A % sign on a value in {units[i]}: give the number only."
+        else:
+            values[i] = number
     parsed_value = np.array([v is not None for v in values], dtype=bool)
     found.flag(known & ~parsed_value, "value", lambda i: value_why[i])
     floats = np.array([float(v) if v is not None else np.nan for v in values], dtype=float)
@@ -248,7 +364,20 @@ def check(
                    "A percentage must be between 0 and 100.")  # fmt: skip
         found.flag(numeric & ~is_percent & (floats < 0), "value",
                    lambda i: f"A value in {units[i]} can't be negative.")  # fmt: skip
-        found.flag(numeric & (np.abs(floats) > float(MAX_ABS)), "value", "The value is too large.")
+        too_large = numeric & (np.abs(floats) > float(MAX_ABS))
+        found.flag(too_large, "value", "The value is too large.")
+    # Never rounded quietly: a value keeps at most six decimal places, as stored.
+    stored: list[Decimal | None] = [None] * n
+    for i in np.flatnonzero(numeric & ~too_large):
+        stored[i] = values[i].quantize(SIX_PLACES, rounding=ROUND_HALF_EVEN)
+    rounded = np.array([q is not None and q != v for q, v in zip(stored, values, strict=True)],
+                       dtype=bool)  # fmt: skip
+    found.flag(
+        rounded,
+        "value",
+        lambda i: f"{cells['value'][i]!r} has more than 6 decimal places, the most a value "
+        f"keeps (rounded, it would be {_plain(stored[i])}): round it in the file.",
+    )  # fmt: skip
 
     good = np.flatnonzero(~found.bad)
     sla_pk = np.array([s.pk if s else 0 for s in slas], dtype=np.int64)[sla_code]
@@ -257,7 +386,7 @@ def check(
             "row": found.rows[good],
             "service_level_id": sla_pk[good],
             "period_start": starts[good].astype(object),  # datetime.date objects
-            "value": [values[i].quantize(SIX_PLACES, rounding=ROUND_HALF_EVEN) for i in good],
+            "value": [stored[i] for i in good],
             "note": [cells["note"][i] for i in good],
             "_sla": sla_code[good],
             "_float": floats[good],

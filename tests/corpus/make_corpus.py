@@ -20,8 +20,10 @@ expected.json, per file name:
 `rows` counts the data rows (blank lines and all-empty rows excluded); `readings`
 lists every stored reading, sorted; values are exact decimals as strings and
 should be compared as Decimal ("12.0" == 12.000000). `row` is what the user
-sees (header = 1, blank lines count, Excel row number in XLSX) or null for a
-file-level error; `column` is the column the error is about, or null when it
+sees (header = 1, blank lines count, a quoted cell spanning lines is one row, as
+in Excel or LibreOffice; Excel row number in XLSX; a header problem such as a
+missing column is on the header row) or null for a file-level error (or a JSON
+body's field names); `column` is the column the error is about, or null when it
 concerns a whole row (wrong number of fields) or the whole file. A duplicate key is
 reported on the value column of each row.
 """
@@ -846,8 +848,8 @@ rejected(
             ]
         )
     ),
-    errors=[(None, "value", "missing column")],
-    about="no value column",
+    errors=[(1, "value", "missing column")],
+    about="no value column (reported on the header row, row 1)",
 )
 
 rejected(
@@ -860,7 +862,7 @@ rejected(
             ]
         )
     ),
-    errors=[(None, "contract", "missing column"), (None, "value", "missing column")],
+    errors=[(1, "contract", "missing column"), (1, "value", "missing column")],
     about="the first line is data, not a header",
 )
 
@@ -1208,6 +1210,423 @@ rejected(
     about="a 501-character note: Reading.note holds 500 (decision: reject, don't truncate)",
 )
 
+# ============================================ CSV and JSON: numbers and text, hostile
+
+# The decimal mark is decided once per file (README, "The upload format"): from the values
+# that can be read one way only, and the delimiter (`;` comma, `,` point, tab nothing).
+# A value such as 1.200 or 1,200 (1.2 or 1200?) is read by it, or refused when the file
+# doesn't settle it.
+
+
+def json_rows(rows: list[dict]) -> bytes:
+    """An API batch as the API stores it: NUL and lone surrogates escaped (\\u0000, \\ud800)."""
+    return json.dumps({"rows": rows}, sort_keys=True).encode()
+
+
+ok(
+    "ok_semicolon_thousands_dot.csv",
+    utf8(
+        table(
+            [
+                HEADER,
+                ["CORP-1", "p1-res", "2026-10", "1.200", "a dot groups thousands"],
+                ["CORP-1", "backlog", "2026-W42", "2.500", ""],
+                ["CORP-1", "csat", "2026-10", "4", ""],
+                ["CORP-1", "avail", "2026-10", "99,5", "a decimal comma, as the delimiter says"],
+                ["CORP-1", "backlog", "2026-W41", "1.234.567", ""],
+            ],
+            delim=";",
+        )
+    ),
+    rows=5,
+    readings=[
+        ("CORP-1", "p1-res", "2026-10-01", "1200"),
+        ("CORP-1", "backlog", wk(2026, 42), "2500"),
+        ("CORP-1", "csat", "2026-10-01", "4"),
+        ("CORP-1", "avail", "2026-10-01", "99.5"),
+        ("CORP-1", "backlog", wk(2026, 41), "1234567"),
+    ],
+    about="';' and decimal commas: '1.200' is 1200 (the European thousands dot), not 1.2",
+)
+
+ok(
+    "ok_semicolon_integers_thousands_dot.csv",
+    utf8(
+        table(
+            [["contract", "sla", "period", "value"], ["CORP-1", "p1-res", "2026-10", "1.200"]],
+            delim=";",
+        )
+    ),
+    rows=1,
+    readings=[("CORP-1", "p1-res", "2026-10-01", "1200")],
+    about="';' and no value showing a decimal mark: the delimiter decides (comma), 1.200 = 1200",
+)
+
+ok(
+    "ok_excel_sep_line.csv",
+    b"sep=;\r\n"
+    + utf8(
+        table(
+            [
+                HEADER,
+                ["CORP-1", "p1-res", "2026-10", "1.200", "a dot groups thousands"],
+                ["CORP-1", "avail", "2026-10", "99,5", ""],
+            ],
+            delim=";",
+            eol="\r\n",
+        )
+    ),
+    rows=2,
+    readings=[
+        ("CORP-1", "p1-res", "2026-10-01", "1200"),
+        ("CORP-1", "avail", "2026-10-01", "99.5"),
+    ],
+    about="Excel's 'sep=;' first line names the delimiter and is no row (Excel doesn't show it)",
+)
+
+ok(
+    "ok_comma_thousands_alone.csv",
+    utf8(
+        table(
+            [
+                HEADER,
+                ["CORP-1", "p1-res", "2026-10", "1,200", "quoted: a thousands comma"],
+                ["CORP-1", "avail", "2026-10", "99.5", ""],
+            ]
+        )
+    ),
+    rows=2,
+    readings=[
+        ("CORP-1", "p1-res", "2026-10-01", "1200"),
+        ("CORP-1", "avail", "2026-10-01", "99.5"),
+    ],
+    about="',' and decimal points: '\"1,200\"' is 1200",
+)
+
+ok(
+    "ok_signs_and_zero.csv",
+    utf8(
+        table(
+            [
+                HEADER,
+                ["CORP-1", "p1-res", "2026-10", "-0", "minus zero is zero"],
+                ["CORP-1", "csat", "2026-10", "+4.5", ""],
+                ["CORP-1", "avail", "2026-10", ".5", ""],
+                ["CORP-1", "avail", "2026-09", "99.9999990", "seven places, the last a zero"],
+            ]
+        )
+    ),
+    rows=4,
+    readings=[
+        ("CORP-1", "p1-res", "2026-10-01", "0"),
+        ("CORP-1", "csat", "2026-10-01", "4.5"),
+        ("CORP-1", "avail", "2026-10-01", "0.5"),
+        ("CORP-1", "avail", "2026-09-01", "99.999999"),
+    ],
+    about="'-0', '+4.5', '.5', and a seventh decimal place that is a zero (nothing is rounded)",
+)
+
+ok(
+    "ok_cr_only.csv",
+    utf8(
+        table(
+            [
+                HEADER,
+                ["CORP-1", "avail", "2026-10", "99.9", "old Mac line ends"],
+                "",
+                ["CORP-1", "p1-res", "2026-10", "2", ""],
+            ],
+            eol="\r",
+        )
+    ),
+    rows=2,
+    readings=[
+        ("CORP-1", "avail", "2026-10-01", "99.9"),
+        ("CORP-1", "p1-res", "2026-10-01", "2"),
+    ],
+    about="CR-only line ends (classic Mac), with a blank line",
+)
+
+ok(
+    "ok_bom_inside.csv",
+    b"\xef\xbb\xbf"
+    + utf8(table([HEADER, ["CORP-1", "avail", "2026-10", "99.9", ""]]))
+    + b"\xef\xbb\xbf"
+    + utf8(table([["CORP-1", "p1-res", "2026-10", "2", ""]])),
+    rows=2,
+    readings=[
+        ("CORP-1", "avail", "2026-10-01", "99.9"),
+        ("CORP-1", "p1-res", "2026-10-01", "2"),
+    ],
+    about="a byte order mark at the start of row 3 too (two exports joined): not part of 'CORP-1'",
+)
+
+ok(
+    "ok_many_unknown_columns.csv",
+    utf8(
+        table(
+            [
+                ["contract", "sla", "period", "value"] + [f"x{i}" for i in range(50_000)],
+                ["CORP-1", "avail", "2026-10", "99.9"],
+            ]
+        )
+    ),
+    rows=1,
+    readings=[("CORP-1", "avail", "2026-10-01", "99.9")],
+    warnings=["unknown column 'x0'", "and 49,980 more unknown columns"],
+    about="50,000 unknown columns: 20 named warnings and one that counts the rest",
+)
+
+ok(
+    "ok_json_numbers.json",
+    b'{"rows": [\n'
+    b'{"contract": "CORP-1", "sla": "p1-res", "period": "2026-10", "value": 1.200},\n'
+    b'{"contract": "CORP-1", "sla": "avail", "period": "2026-10", "value": 99.95},\n'
+    b'{"contract": "CORP-1", "sla": "backlog", "period": "2026-W42", "value": 12},\n'
+    b'{"contract": "CORP-1", "sla": "avail", "period": "2026-09", "value": "99,5"},\n'
+    b'{"contract": "CORP-1", "sla": "csat", "period": "2026-10", "value": 4E0}\n'
+    b"]}\n",
+    rows=5,
+    readings=[
+        ("CORP-1", "p1-res", "2026-10-01", "1.2"),
+        ("CORP-1", "avail", "2026-10-01", "99.95"),
+        ("CORP-1", "backlog", wk(2026, 42), "12"),
+        ("CORP-1", "avail", "2026-09-01", "99.5"),
+        ("CORP-1", "csat", "2026-10-01", "4"),
+    ],
+    about="JSON numbers are the numbers they spell (1.200 is 1.2, 4E0 is 4); a string '99,5' "
+    "is read like a CSV value",
+)
+
+rejected(
+    "bad_comma_file_decimal_comma_and_thousands.csv",
+    utf8(
+        table(
+            [
+                HEADER,
+                ["CORP-1", "avail", "2026-10", "99,95", ""],
+                ["CORP-1", "p1-res", "2026-10", "1,200", "1.2 or 1200?"],
+            ]
+        )
+    ),
+    errors=[(3, "value", "ambiguous")],
+    about="',' delimiter but a decimal comma in '\"99,95\"': '\"1,200\"' is not settled",
+)
+
+rejected(
+    "bad_semicolon_point_and_thousands.csv",
+    utf8(
+        table(
+            [
+                HEADER,
+                ["CORP-1", "avail", "2026-10", "99.95", ""],
+                ["CORP-1", "p1-res", "2026-10", "1.200", "1.2 or 1200?"],
+            ],
+            delim=";",
+        )
+    ),
+    errors=[(3, "value", "ambiguous")],
+    about="';' delimiter but a decimal point in '99.95': '1.200' is not settled",
+)
+
+rejected(
+    "bad_tab_ambiguous.csv",
+    utf8(
+        table(
+            [
+                HEADER,
+                ["CORP-1", "p1-res", "2026-10", "1.200", ""],
+                ["CORP-1", "csat", "2026-10", "4", ""],
+            ],
+            delim="\t",
+        )
+    ),
+    errors=[(2, "value", "ambiguous")],
+    about="a tab says nothing about the decimal mark and no value does either",
+)
+
+rejected(
+    "bad_both_decimal_marks.csv",
+    utf8(
+        table(
+            [
+                HEADER,
+                ["CORP-1", "avail", "2026-10", "99.95", ""],
+                ["CORP-1", "csat", "2026-10", "4,5", ""],
+                ["CORP-1", "p1-res", "2026-10", "2.500", "2.5 or 2500?"],
+            ],
+            delim="\t",
+        )
+    ),
+    errors=[(4, "value", "ambiguous")],
+    about="values with a decimal point and with a decimal comma: '2.500' is not settled",
+)
+
+rejected(
+    "bad_json_ambiguous_string.json",
+    json_rows([{"contract": "CORP-1", "sla": "p1-res", "period": "2026-10", "value": "1,200"}]),
+    errors=[(1, "value", "ambiguous")],
+    about="a JSON string '1,200' (a JSON number would be plain): JSON says nothing of the mark",
+)
+
+_hostile = [
+    ("1e400", "not a number"),
+    ("NaN", "not a number"),
+    ("inf", "not a number"),
+    ("-Infinity", "not a number"),
+    ("\u0661\u0662\u0663", "digits 0 to 9"),  # Arabic-Indic 123
+    ("\uff11\uff12\uff13", "digits 0 to 9"),  # full-width 123
+    ("+", "not a number"),
+    (".", "not a number"),
+    ("5.", "not a number"),
+    ("--5", "not a number"),
+    ("1 2", "not a number"),
+    ("1.23.456", "not a number"),
+    ("0x10", "not a number"),
+    ("%", "not a number"),
+    ("12%%", "not a number"),
+    ("9" * 60, "too large"),
+    ("0.0000001", "more than 6 decimal places"),
+]
+rejected(
+    "bad_hostile_numbers.csv",
+    utf8(
+        table(
+            [HEADER]
+            + [
+                ["CORP-1", "p1-res", f"2025-{m:02d}", v, ""]
+                for m, (v, _) in enumerate(_hostile[:12], 1)
+            ]
+            + [
+                ["CORP-1", "p1-res", f"2026-{m:02d}", v, ""]
+                for m, (v, _) in enumerate(_hostile[12:], 1)
+            ]
+            + [["CORP-1", "avail", "2026-10", "99.9999995", "would round to 100"]]
+        )
+    ),
+    errors=[(r, "value", f) for r, (_, f) in enumerate(_hostile, 2)]
+    + [(len(_hostile) + 2, "value", "more than 6 decimal places")],
+    about="exponents, NaN and infinities, Arabic-Indic and full-width digits (Decimal reads both), "
+    "a lone sign or point, bad grouping, hex, a bare %, 60 digits, 7 decimal places",
+)
+
+rejected(
+    "bad_json_hostile_numbers.json",
+    b'{"rows": [\n'
+    b'{"contract": "CORP-1", "sla": "p1-res", "period": "2026-10", "value": 1e400},\n'
+    b'{"contract": "CORP-1", "sla": "p1-res", "period": "2026-09", "value": NaN},\n'
+    b'{"contract": "CORP-1", "sla": "p1-res", "period": "2026-08", "value": 1e-7},\n'
+    b'{"contract": "CORP-1", "sla": "p1-res", "period": "2026-07", "value": -Infinity},\n'
+    b'{"contract": "CORP-1", "sla": "p1-res", "period": "2026-06", "value": true}\n'
+    b"]}\n",
+    errors=[
+        (1, "value", "too large"),
+        (2, "value", "not a number"),
+        (3, "value", "more than 6 decimal places"),
+        (4, "value", "not a number"),
+        (5, "value", "not a number"),
+    ],
+    about="JSON numbers out of range (1e400), Python's NaN and -Infinity extensions, 1e-7, true",
+)
+
+rejected(
+    "bad_json_nul_and_surrogate.json",
+    json_rows(
+        [
+            {
+                "contract": "CORP-1",
+                "sla": "avail",
+                "period": "2026-10",
+                "value": 1,
+                "note": "a\x00b",
+            },
+            {"contract": "CORP-\ud800", "sla": "avail", "period": "2026-09", "value": 2},
+            {"contract": "CORP-1", "sla": "avail", "period": "2026-08", "value": "9\x009"},
+        ]
+    ),
+    errors=[(1, "note", "NUL"), (2, "contract", "surrogate"), (3, "value", "NUL")],
+    about="NUL characters and a lone surrogate (PostgreSQL stores neither): refused, not a 500",
+)
+
+rejected(
+    "bad_json_nul_in_field_name.json",
+    json_rows(
+        [{"contract": "CORP-1", "sla": "avail", "period": "2026-10", "value": 1, "x\x00": 1}]
+    ),
+    errors=[(None, None, "NUL")],
+    about="a NUL in a field name (a JSON body has no header row: a file-level error)",
+)
+
+rejected(
+    "bad_nul_in_csv.csv",
+    utf8(
+        table(
+            [
+                HEADER,
+                ["CORP-1", "avail", "2026-10", "99.9", "n" * 5000],
+                ["CORP-1", "p1-res", "2026-10", "2", "a\x00b"],
+            ]
+        )
+    ),
+    errors=[(3, "note", "NUL")],
+    about="a NUL character past the first 4 KB (where it would mean a binary file)",
+)
+
+rejected(
+    "bad_mixed_utf8_cp1252.csv",
+    utf8(table([HEADER]))
+    + cp1252(table([["CORP-1", "disponibilité", "2026-10", "99.9", "saved in Excel"]]))
+    + utf8(table([["CORP-1", "disponibilité", "2026-09", "99.9", "added in an editor"]])),
+    errors=[(2, "sla", "unknown SLA 'disponibilité'"), (3, "sla", "unknown SLA 'disponibilité'")],
+    about="a Windows-1252 line and a UTF-8 line: each decoded right, never 'disponibilitÃ©'",
+)
+
+rejected(
+    "bad_multiline_note_then_errors.csv",
+    utf8(
+        table(
+            [
+                HEADER,
+                ["CORP-1", "avail", "2026-10", "99.9", "line one\nline two\nline three"],
+                ["CORP-1", "p1-res", "2026-10", "abc", ""],
+                "",
+                ["CORP-1", "uptime", "2026-10", "1", ""],
+            ]
+        )
+    ),
+    errors=[(3, "value", "not a number"), (5, "sla", "unknown SLA")],
+    about="a three-line note is one row, as Excel and LibreOffice show it: errors on rows 3 and 5 "
+    "(physical lines 5 and 7)",
+)
+
+rejected(
+    "bad_unclosed_quote.csv",
+    utf8(
+        table(
+            [
+                HEADER,
+                ["CORP-1", "avail", "2026-10", "99.9", "fine"],
+                'CORP-1,p1-res,2026-10,2,"the quote is never closed',
+                ["CORP-1", "csat", "2026-10", "4", ""],
+                ["CORP-1", "avail", "2026-09", "99.9", ""],
+            ]
+        )
+    ),
+    errors=[(None, None, "row 3 opens a quoted cell")],
+    about="an unclosed quote would swallow every row after it into one note, silently",
+)
+
+rejected(
+    "bad_repeated_header.csv",
+    b"\xef\xbb\xbf"
+    + utf8(table([HEADER, ["CORP-1", "avail", "2026-10", "99.9", ""]]))
+    + b"\xef\xbb\xbf"
+    + utf8(table([HEADER, ["CORP-1", "p1-res", "2026-10", "2", ""]])),
+    errors=[(3, None, "repeats the header")],
+    about="two exports joined: the second header (after its byte order mark) is row 3",
+)
+
+
 # ========================================================================== XLSX, ok
 
 ok(
@@ -1436,8 +1855,8 @@ rejected(
             )
         ]
     ),
-    errors=[(None, "value", "missing column")],
-    about="no value column",
+    errors=[(1, "value", "missing column")],
+    about="no value column (reported on the header row, row 1)",
 )
 
 _long = workbook(
