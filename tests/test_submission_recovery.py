@@ -233,3 +233,27 @@ def test_time_passes_for_the_recovery_rule_as_the_clock_says(w):
     submission = _received(w)
     with time_machine.travel(timezone.now() + timedelta(minutes=11), tick=False):
         assert pipeline.submission_recover(submission_id=submission.pk) == "requeued"
+
+
+def test_a_percentage_formatted_workbook_cell_is_stored_as_the_percentage_it_shows(w):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["contract", "sla", "period", "value"])
+    ws.append(["CORP-1", "avail", "2026-10", 0.9995])
+    ws.append(["CORP-1", "p1-res", "2026-10", 0.5])
+    for row in (2, 3):
+        ws.cell(row=row, column=4).number_format = "0.00%"
+    import io
+
+    buf = io.BytesIO()
+    wb.save(buf)
+    submission = pipeline.submission_validate(
+        submission_id=_received(w, buf.getvalue(), "pct.xlsx").pk, today=TODAY
+    )
+    with scopes_disabled():
+        errors = list(submission.errors.values_list("row_number", "column", "message"))
+        staged = list(SubmissionRow.objects.filter(submission=submission).values_list("value"))
+    assert staged == [(Decimal("99.950000"),)]
+    assert errors == [(3, "value", "A % sign on a value in hours: give the number only.")]

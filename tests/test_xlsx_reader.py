@@ -29,10 +29,10 @@ def _reference_rows(data: bytes) -> list[tuple[int, list[str]]]:
 
 def _fast_rows(data: bytes) -> list[tuple[int, list[str]]]:
     archive = zipfile.ZipFile(io.BytesIO(data))
-    name, part = xlsx.choose_sheet(xlsx.Workbook(archive))
+    _, part = xlsx.choose_sheet(xlsx.Workbook(archive))
     extent = xlsx.scan_extent(archive, part, max_rows=files.MAX_ROWS)
-    assert extent.regular, "the generated workbooks are written as Excel writes them"
-    return xlsx._read_fast(data, name, extent, max_rows=files.MAX_ROWS)
+    assert extent.regular, "the workbooks are written as Excel writes them: the fast reader reads"
+    return xlsx.read_sheet(data, max_rows=files.MAX_ROWS)[1]
 
 
 def _readable_corpus_workbooks():
@@ -175,3 +175,40 @@ def test_cells_written_without_references_are_read_by_the_reference_reader():
         ["CORP-1", "avail", "2026-10", "99.5"]
     ]
     assert table.frame["row"].tolist() == [2]
+
+
+def _values_workbook(values, number_format=None) -> bytes:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "readings"
+    ws.append(["contract", "sla", "period", "value"])
+    for value in values:
+        ws.append(["CORP-1", "avail", "2026-10", value])
+        if number_format:
+            ws.cell(row=ws.max_row, column=4).number_format = number_format
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_numeric_cells_read_as_excel_shows_them_and_are_marked_as_numbers():
+    data = _values_workbook([0.1 + 0.2, 1.5e-05, 99.95, 1e20, -0.0, 12])
+    table = files.read_table(data, "n.xlsx")
+    assert table.frame["value"].tolist() == [
+        "0.3", "0.000015", "99.95", "100000000000000000000", "0", "12"
+    ]  # fmt: skip
+    assert table.frame["value_is_number"].all()
+
+
+def test_a_cell_formatted_as_a_percentage_reads_as_the_percentage_it_shows():
+    data = _values_workbook([0.9995, 1], number_format="0.00%")
+    table = files.read_table(data, "p.xlsx")
+    assert table.frame["value"].tolist() == ["99.95%", "100%"]
+    assert _fast_rows(data) == _reference_rows(data)
+
+
+def test_text_cells_are_not_marked_as_numbers():
+    data = _values_workbook(["99,5", "1.234"])
+    table = files.read_table(data, "t.xlsx")
+    assert table.frame["value"].tolist() == ["99,5", "1.234"]
+    assert not table.frame["value_is_number"].any()

@@ -21,6 +21,7 @@ import codecs
 import csv
 import io
 import json
+import re
 import zipfile
 from dataclasses import dataclass, field
 
@@ -270,9 +271,15 @@ def _xlsx_rows(data: bytes) -> list[tuple[int, list[str]]]:
 
     _check_archive(data)
     try:
-        return sandbox.read_xlsx_rows(data, max_rows=MAX_ROWS)
+        rows = sandbox.read_xlsx_rows(data, max_rows=MAX_ROWS)
     except sandbox.ReadFailedError as exc:
         raise UnreadableFileError(str(exc)) from None
+    # Cells that held a number are read as the number they hold, never under a decimal mark.
+    mark = xlsx.NUMBER_MARK
+    return [
+        (number, [NumberCell(c[1:]) if c.startswith(mark) else c for c in cells])
+        for number, cells in rows
+    ]
 
 
 # --- JSON (API) -----------------------------------------------------------------

@@ -21,6 +21,7 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as dt_time
+from decimal import Decimal
 from xml.etree.ElementTree import ParseError, XMLPullParser
 
 from defusedxml.ElementTree import fromstring
@@ -42,6 +43,10 @@ _REF_TEXT = re.compile(r"([A-Z]{1,3})(\d{1,7})")
 # Built-in number formats that show a date or time (ECMA-376 §18.8.30).
 _DATE_FORMAT_IDS = {*range(14, 23), *range(45, 48), 27, 30, 36, 50, 57}
 # A custom format is a date when, outside quotes, brackets and escapes, it uses d, m, y, h or s.
+DATE, PERCENT = "date", "percent"
+# A cell that held a number (not text) starts with this mark in a reader's rows:
+# NUL never occurs in XML text. files._xlsx_rows turns it into a files.NumberCell.
+NUMBER_MARK = "\x00"
 _FORMAT_NOISE = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.|_.|\*.')
 
 
@@ -247,13 +252,16 @@ class Workbook:
                 el.clear()
         return strings
 
-    def date_styles(self) -> list[bool]:
-        """For each cell style (the `s` of a cell), whether its number format shows a date."""
+    def number_styles(self) -> list[str]:
+        """
+        For each cell style (the `s` of a cell), what its number format shows:
+        DATE, PERCENT (0.9995 shown as 99.95%) or "" (the number as it is).
+        """
         part = self.part_of("styles")
         if part is None:
             return []
-        custom: dict[int, bool] = {}
-        styles: list[bool] = []
+        custom: dict[int, str] = {}
+        styles: list[str] = []
         in_xfs = False
         for event, el in _events(self.archive, part, ("numFmt", "cellXfs", "xf")):
             tag = el.tag.removeprefix(_MAIN)
@@ -261,10 +269,13 @@ class Workbook:
                 in_xfs = event == "start"
             elif tag == "numFmt" and event == "end":
                 code = _FORMAT_NOISE.sub("", el.get("formatCode", "")).lower()
-                custom[_int(el.get("numFmtId"))] = bool(re.search(r"[dmyhs]", code))
+                custom[_int(el.get("numFmtId"))] = (
+                    DATE if re.search(r"[dmyhs]", code) else PERCENT if "%" in code else ""
+                )
             elif tag == "xf" and event == "start" and in_xfs:
                 fmt = _int(el.get("numFmtId"))
-                styles.append(custom.get(fmt, fmt in _DATE_FORMAT_IDS))
+                builtin = DATE if fmt in _DATE_FORMAT_IDS else PERCENT if fmt in {9, 10} else ""
+                styles.append(custom.get(fmt, builtin))
                 if len(styles) > 65_000:
                     raise SheetError("The workbook declares too many cell styles.")
         return styles
@@ -299,14 +310,29 @@ def _serial_to_datetime(serial: float, date1904: bool) -> datetime | None:
     return moment.replace(microsecond=micro)
 
 
-def _number_text(text: str) -> str:
+def excel_number(value: float) -> str:
+    """
+    A number as Excel shows it at most: 15 significant digits, never an exponent
+    (0.1 + 0.2 is 0.3, 1.5e-05 is 0.000015). Not finite: None.
+    """
+    if value != value or value in (float("inf"), float("-inf")):
+        return None
+    if value == 0:
+        return "0"
+    return f"{Decimal(f'{value:.15g}'):f}"
+
+
+def _number_text(text: str, style: str = "") -> str:
+    """The `<v>` of a number cell: marked as a number, or as a percentage if so formatted."""
     try:
         value = float(text)
     except ValueError:
         return text.strip()
-    if value != value or value in (float("inf"), float("-inf")):
-        return text.strip()
-    return repr(int(value)) if value.is_integer() else repr(value)
+    if style == PERCENT:
+        shown = excel_number(value * 100)
+        return f"{shown}%" if shown is not None else text.strip()
+    shown = excel_number(value)
+    return NUMBER_MARK + shown if shown is not None else text.strip()
 
 
 def _date_text(moment: datetime) -> str:
@@ -331,7 +357,7 @@ def read_sheet_streaming(
     MAX_COLUMNS, more than MAX_CELLS values or MAX_TEXT_CHARS characters.
     """
     strings = book.shared_strings()
-    dates = book.date_styles()
+    styles = book.number_styles()
     rows: list[tuple[int, list[str]]] = []
     cells = chars = 0
     row_number = 0
@@ -374,7 +400,7 @@ def read_sheet_streaming(
                     ref = f"{column_letter(column)}{row_number}"
                 kind, style, value, inline = el.get("t", "n"), el.get("s", ""), None, []
             else:
-                text = _cell(kind, style, value, inline, strings, dates, book.date1904).strip()
+                text = _cell(kind, style, value, inline, strings, styles, book.date1904).strip()
                 if text:
                     if column >= MAX_COLUMNS:
                         raise SheetError(
@@ -400,7 +426,7 @@ def read_sheet_streaming(
     return rows
 
 
-def _cell(kind, style, value, inline, strings, dates, date1904) -> str:
+def _cell(kind, style, value, inline, strings, styles, date1904) -> str:
     if kind == "inlineStr":
         return "".join(inline)
     if value is None:
@@ -416,14 +442,16 @@ def _cell(kind, style, value, inline, strings, dates, date1904) -> str:
         return value
     # A number; with a date format, a date serial.
     index = _int(style, -1)
-    if 0 <= index < len(dates) and dates[index]:
+    shown = styles[index] if 0 <= index < len(styles) else ""
+    if shown == DATE:
         try:
             moment = _serial_to_datetime(float(value), date1904)
         except ValueError:
             moment = None
         if moment is not None:
             return _date_text(moment)
-    return _number_text(value)
+        shown = ""
+    return _number_text(value, shown)
 
 
 # --- The fast path: a pre-scan proves the extent, then calamine reads the values ------
@@ -442,6 +470,10 @@ _PREFIXED = re.compile(rb"<[A-Za-z_][\w.-]*:(?:c|row|sheetData)[\s/>]")
 _CELL_REF = re.compile(rb'<c r="[A-Z]{1,3}[0-9]{1,7}"')
 # Such a cell that may hold a value: neither `<c …/>` nor `<c …></c>`.
 _VALUED_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*(?<!/)>(?!</c>)')
+# The same, with its style when the style comes right after the reference (as written).
+_STYLED_CELL = re.compile(
+    rb'<c r="([A-Z]{1,3})([0-9]{1,7})"(?: s="([0-9]+)")?([^>]*)(?<!/)>(?!</c>)'
+)
 _RAW_VALUE = re.compile(
     rb'<c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*(?<!/)>(?:<f[^>]*/>|<f[^>]*>[^<]*</f>)?<v>([^<]*)</v>'
 )
@@ -461,13 +493,16 @@ class Extent:
     last_ref: str = ""
     rows: int = 0  # rows that hold a value
     errors: dict[tuple[int, int], str] = field(default_factory=dict)
+    percent: set[tuple[int, int]] = field(default_factory=set)  # cells formatted as 99.95%
 
     @property
     def grid(self) -> int:
         return self.last_row * (self.last_column + 1)
 
 
-def scan_extent(archive: zipfile.ZipFile, part: str, *, max_rows: int) -> Extent:
+def scan_extent(
+    archive: zipfile.ZipFile, part: str, *, max_rows: int, percent_styles: frozenset = frozenset()
+) -> Extent:
     """
     Read the sheet's XML once, as bytes, for the cells that may hold a value
     (not `<c …/>`, not `<c …></c>`): the last row and column, how many rows,
@@ -506,6 +541,12 @@ def scan_extent(archive: zipfile.ZipFile, part: str, *, max_rows: int) -> Extent
             raise SheetError(
                 f"The sheet has more than {max_rows:,} data rows; at most {max_rows:,} per upload."
             )
+        if percent_styles:
+            for letters, digits, style, rest in _STYLED_CELL.findall(text):
+                if style in percent_styles:
+                    extent.percent.add((int(digits), _column_index(letters.decode())))
+                elif not style and b' s="' in rest:
+                    extent.regular = False  # a style written elsewhere: read by the reference
         if b't="e"' in text:
             for letters, digits, value in _ERROR_CELL.findall(text):
                 if len(extent.errors) < 10_000:
@@ -539,10 +580,9 @@ def _cell_text(value) -> str:
         return _date_text(value)
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            return repr(value)
-        return repr(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, (int, float)):
+        shown = excel_number(float(value))
+        return NUMBER_MARK + shown if shown is not None else repr(value)
     return str(value)
 
 
@@ -573,6 +613,12 @@ def _read_fast(
         raw = _raw_values(data, name, {(i + 1, c) for i, c in odd})
         for index, column in odd:
             grid[index][column] = _number_text(raw.get((index + 1, column), ""))
+    for row, column in extent.percent:
+        if row <= len(grid) and column < len(grid[row - 1]):
+            value = grid[row - 1][column]
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                shown = excel_number(value * 100)
+                grid[row - 1][column] = f"{shown}%" if shown is not None else repr(value)
     for index, values in enumerate(grid):
         number = index + 1
         texts = [
@@ -628,7 +674,10 @@ def read_sheet(
     archive = zipfile.ZipFile(io.BytesIO(data))
     book = Workbook(archive)
     name, part = choose_sheet(book, prefer)
-    extent = scan_extent(archive, part, max_rows=max_rows)
+    percent = frozenset(
+        str(index).encode() for index, shown in enumerate(book.number_styles()) if shown == PERCENT
+    )
+    extent = scan_extent(archive, part, max_rows=max_rows, percent_styles=percent)
     if not extent.regular:
         if archive.getinfo(part).file_size > MAX_STREAMING_PART:
             raise SheetError(
