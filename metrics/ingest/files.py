@@ -41,6 +41,7 @@ COLUMNS = REQUIRED + OPTIONAL
 INFO_COLUMNS = ("sla_name", "unit", "target", "minimum", "due_by")
 CSV_EXTENSIONS = {".csv", ".txt", ".tsv"}
 XLSX_EXTENSIONS = {".xlsx", ".xlsm"}
+MAX_JSON_FIELDS = 100  # distinct keys over all items of an API batch
 JSON_EXTENSIONS = {".json"}  # API batches: {"rows": [{"contract": …, "sla": …}, …]}
 
 # Cells are read without a size limit (the file limit bounds them); the
@@ -191,16 +192,28 @@ def _csv_rows(data: bytes) -> tuple[list[tuple[int, list[str]]], str | None]:
         delimiter = _delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[tuple[int, list[str]]] = []
+    number = 0  # the row as a spreadsheet numbers it; blank rows count but are not kept
     before = last_before = 0  # physical lines before the next record, before the last one
     try:
         for record in reader:
-            rows.append((len(rows) + 1, record))
+            number += 1
+            if "".join(record).strip():
+                rows.append((number, record))
+                if len(rows) > MAX_ROWS + 1:
+                    raise UnreadableFileError(_too_many_rows(f"row {number:,}"))
             last_before, before = before, reader.line_num
     except csv.Error as exc:
-        raise UnreadableFileError(f"Row {len(rows) + 1} can't be read as CSV: {exc}.") from None
+        raise UnreadableFileError(f"Row {number + 1} can't be read as CSV: {exc}.") from None
     if before - last_before > 1:
-        _refuse_unclosed_quote(text, delimiter, skip=last_before, row=len(rows))
+        _refuse_unclosed_quote(text, delimiter, skip=last_before, row=number)
     return rows, DECIMAL_MARK_OF_DELIMITER[delimiter]
+
+
+def _too_many_rows(where: str) -> str:
+    return (
+        f"The file has more than {MAX_ROWS:,} data rows ({where} is past the limit); at most "
+        f"{MAX_ROWS:,} per upload. Split it by contract or period."
+    )
 
 
 def _refuse_unclosed_quote(text: str, delimiter: str, *, skip: int, row: int) -> None:
@@ -309,14 +322,23 @@ def _json_rows(data: bytes) -> list[tuple[int, list[str]]]:
         )
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UnreadableFileError(f"The body is not valid JSON: {exc}.") from None
+    except RecursionError:
+        raise UnreadableFileError("The body is not valid JSON: it is nested too deeply.") from None
     items = body.get("rows") if isinstance(body, dict) else body
     if not isinstance(items, list):
         raise UnreadableFileError('Send {"rows": [{"contract": …, "sla": …, …}, …]}.')
-    keys: dict[str, None] = {}  # an ordered set: items may have thousands of keys
+    if len(items) > MAX_ROWS:
+        raise UnreadableFileError(_too_many_rows(f"item {MAX_ROWS + 1:,}"))
+    keys: dict[str, None] = {}  # an ordered set of the fields the items use
     for item in items:
         if not isinstance(item, dict):
             raise UnreadableFileError("Every item of rows must be an object.")
         keys.update(dict.fromkeys(item))
+        if len(keys) > MAX_JSON_FIELDS:
+            raise UnreadableFileError(
+                f"The rows use more than {MAX_JSON_FIELDS} different fields; send "
+                f"{', '.join(COLUMNS)} (and at most a few more, which are ignored)."
+            )
     header = list(keys)
     rows = [(0, header)]
     rows.extend((n, [_json_cell(item.get(k)) for k in header]) for n, item in enumerate(items, 1))
@@ -379,6 +401,12 @@ def _unknown_column_warnings(names: list[str]) -> list[str]:
     return warnings
 
 
+def _repeats(cells: list[str], names: list[str]) -> bool:
+    """Is this row the header again (cells beyond the row's end count as empty)?"""
+    padded = [c.strip().lower() for c in cells[: len(names)]]
+    return padded + [""] * (len(names) - len(padded)) == names
+
+
 def _table(rows: list[tuple[int, list[str]]], *, decimal_mark: str | None = "point") -> Table:
     """
     `rows`: (row number, cells) with the header first. `decimal_mark` ("point", "comma" or
@@ -438,37 +466,30 @@ def _table(rows: list[tuple[int, list[str]]], *, decimal_mark: str | None = "poi
         )
 
     width = len(header)
-    numbers, records = [], []
+    # Only the columns read are picked from each row: a wide header never makes a wide table.
+    wanted = [(column, positions[column]) for column in COLUMNS if column in positions]
+    picked: dict[str, list[str]] = {column: [] for column, _ in wanted}
+    numbers = []
     for number, cells in data:
-        if len(cells) > width:
-            if any(c.strip() for c in cells[width:]):
-                message = f"This row has {len(cells)} fields; the header has {width}."
-                problems.append(Problem(number, "", "", message))
-                continue
-            cells = cells[:width]
-        elif len(cells) < width:
-            cells = cells + [""] * (width - len(cells))
-        if cells[0].strip().lower() == names[0] and [c.strip().lower() for c in cells] == names:
+        if len(cells) > width and any(c.strip() for c in cells[width:]):
+            message = f"This row has {len(cells)} fields; the header has {width}."
+            problems.append(Problem(number, "", "", message))
+            continue
+        if cells[0].strip().lower() == names[0] and _repeats(cells, names):
             problems.append(
                 Problem(number, "", "", f"This row repeats the header (row {header_row}): were "
                         "two files joined? Remove it.")
             )  # fmt: skip
             continue
         numbers.append(number)
-        records.append(cells)
-    by_position = list(zip(*records, strict=True)) if records else [()] * width
+        for column, at in wanted:
+            picked[column].append(cells[at] if at < len(cells) else "")
     columns = {
-        column: (
-            [c.strip() for c in by_position[positions[column]]]
-            if column in positions
-            else [""] * len(records)
-        )
+        column: [c.strip() for c in picked[column]] if column in picked else [""] * len(numbers)
         for column in COLUMNS
     }
-    # A number that was no text (a JSON number) is read as the number it is.
-    columns["value_is_number"] = [
-        isinstance(c, NumberCell) for c in by_position[positions["value"]]
-    ]
+    # A number that was no text (a JSON number, a workbook's number) is read as it is.
+    columns["value_is_number"] = [isinstance(c, NumberCell) for c in picked["value"]]
     unstorable = _unstorable_cells(numbers, columns)
     if unstorable:
         problems.extend(unstorable)

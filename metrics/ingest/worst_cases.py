@@ -246,6 +246,53 @@ def _builders(max_rows: int = MAX_ROWS, max_cells: int = MAX_CELLS):
             "DTD",
             "a DOCTYPE after a 20 KB comment at the top of sheet1.xml",
         ),
+        Case(
+            "csv_ten_megabytes_of_blank_lines", "blank.csv",
+            lambda: b"contract,sla,period,value\n" + b"\n" * (10 * 1024 * 1024 - 100),
+            "no data rows",
+            "a header, then 10 MB of blank lines (ten million empty rows)",
+        ),
+        Case(
+            "csv_five_million_tiny_rows", "tiny.csv",
+            lambda: b"contract,sla,period,value\n" + b"a\n" * (5 * 1024 * 1024 - 20),
+            "data rows",
+            "five million one-letter rows: refused at the first row past the limit",
+        ),
+        Case(
+            "csv_wide_header_over_most_rows", "wide.csv",
+            lambda: (",".join([*HEADER[:4], *(f"x{i}" for i in range(50_000))]) + "\n").encode()
+            + b"CORP-1,avail,2026-10,99.9\n" * max_rows,
+            "ok",
+            f"50,000 unknown columns over {max_rows:,} short rows: never a 50,000-wide table",
+        ),
+        Case(
+            "csv_one_ten_megabyte_cell", "cell.csv",
+            lambda: b'contract,sla,period,value,note\nCORP-1,avail,2026-10,1,"'
+            + b"x" * (10 * 1024 * 1024 - 100) + b'"\n',
+            "ok",
+            "a quoted note of 10 MB (reported as too long by the validator)",
+        ),
+        Case(
+            "json_a_field_per_item", "keys.json",
+            lambda: ('{"rows":[' + ",".join(f'{{"k{i}":1}}' for i in range(max_rows)) + "]}"
+                     ).encode(),
+            "different fields",
+            f"{max_rows:,} items each with a field of its own: never a table of that width",
+        ),
+        Case(
+            "json_nested_five_million_deep", "deep.json",
+            lambda: b"[" * (5 * 1024 * 1024),
+            "nested too deeply",
+            "five million opening brackets",
+        ),
+        Case(
+            "json_most_items_allowed", "items.json",
+            lambda: ('{"rows":[' + ",".join(
+                ['{"contract":"CORP-1","sla":"avail","period":"2026-10","value":99.9}'] * max_rows
+            ) + "]}").encode(),
+            "ok",
+            f"{max_rows:,} rows in one API batch",
+        ),
     ]  # fmt: skip
 
 
