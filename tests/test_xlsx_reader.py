@@ -43,10 +43,13 @@ def _readable_corpus_workbooks():
         data = (CORPUS / "files" / name).read_bytes()
         try:
             files._check_archive(data)
-            xlsx.Workbook(zipfile.ZipFile(io.BytesIO(data)))
+            archive = zipfile.ZipFile(io.BytesIO(data))
+            _, part = xlsx.choose_sheet(xlsx.Workbook(archive))
+            regular = xlsx.scan_extent(archive, part, max_rows=files.MAX_ROWS).regular
         except (files.UnreadableFileError, xlsx.SheetError, zipfile.BadZipFile):
-            continue
-        yield name
+            continue  # refused before either reader reads a cell
+        if regular:  # the irregular ones are read by the reference reader alone
+            yield name
 
 
 @pytest.mark.parametrize("name", list(_readable_corpus_workbooks()))

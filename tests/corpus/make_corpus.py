@@ -1798,7 +1798,126 @@ ok(
     "not data; iterating the full dimension is 17 billion cells, so this checks speed too",
 )
 
+
+def _worst_cases():
+    """metrics.ingest.worst_cases (standard library only), from the repository root."""
+    import sys
+
+    sys.path.insert(0, str(HERE.parents[1]))
+    from metrics.ingest import worst_cases
+
+    return worst_cases
+
+
+WC = _worst_cases()
+
+
+def _raw_row(number: int, cells: list) -> bytes:
+    """A sheet row as Excel writes it: strings inline, numbers as numbers."""
+    parts = []
+    for column, value in enumerate(cells):
+        ref = f"{chr(65 + column)}{number}"
+        if isinstance(value, str):
+            parts.append(f'<c r="{ref}" t="inlineStr"><is><t>{value}</t></is></c>')
+        elif value is not None:
+            parts.append(f'<c r="{ref}"><v>{value!r}</v></c>')
+    return f'<row r="{number}">{"".join(parts)}</row>'.encode()
+
+
+ok(
+    "ok_xlsx_dimension_claims_whole_sheet.xlsx",
+    WC.xlsx(
+        [_raw_row(1, HEADER[:4]), _raw_row(2, ["CORP-1", "avail", "2026-09", 99.9])],
+        dimension="A1:XFD1048576",
+    ),
+    rows=1,
+    readings=[("CORP-1", "avail", "2026-09-01", "99.9")],
+    about="<dimension ref='A1:XFD1048576'> over one row of data: a declared range is never "
+    "trusted (a reader that sized a grid from it would need 17 billion cells)",
+)
+
+
+def _percent_workbook(rows, fmt="0.00%") -> bytes:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "readings"
+    ws.append(HEADER[:4])
+    for row in rows:
+        ws.append(row)
+        ws.cell(row=ws.max_row, column=4).number_format = fmt
+    wb.properties.created = datetime(2026, 1, 1)
+    wb.properties.modified = datetime(2026, 1, 1)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return rezip(buf.getvalue())
+
+
+ok(
+    "ok_xlsx_percent_formatted_cells.xlsx",
+    _percent_workbook([["CORP-1", "avail", "2026-09", 0.9995], ["CORP-1", "avail", "2026-10", 1]]),
+    rows=2,
+    readings=[("CORP-1", "avail", "2026-09-01", "99.95"), ("CORP-1", "avail", "2026-10-01", "100")],
+    about="availability typed as 99.95% in Excel: the cell holds 0.9995 formatted as a "
+    "percentage, and is read as the 99.95 it shows (not 0.9995, which would be red)",
+)
+
+rejected(
+    "bad_xlsx_percent_format_on_hours.xlsx",
+    _percent_workbook([["CORP-1", "p1-res", "2026-09", 0.5]]),
+    errors=[(2, "value", "% sign")],
+    about="a resolution time in hours formatted as a percentage (50%): refused, not read as 0.5",
+)
+
+ok(
+    "ok_xlsx_float_noise.xlsx",
+    workbook(
+        [
+            (
+                "readings",
+                [
+                    HEADER,
+                    ["CORP-1", "p1-res", "2026-09", 0.1 + 0.2, None],
+                    ["CORP-1", "csat", "2026-09", 1.5e-05, None],
+                    ["CORP-1", "avail", "2026-09", 99.95, None],
+                ],
+            )
+        ]
+    ),
+    rows=3,
+    readings=[
+        ("CORP-1", "avail", "2026-09-01", "99.95"),
+        ("CORP-1", "csat", "2026-09-01", "0.000015"),
+        ("CORP-1", "p1-res", "2026-09-01", "0.3"),
+    ],
+    about="numbers as Excel shows them, at most 15 significant digits: 0.1+0.2 is 0.3 (not "
+    "0.30000000000000004, which has too many decimals) and 1.5e-05 is 0.000015",
+)
+
+ok(
+    "ok_xlsx_cells_without_references.xlsx",
+    WC.xlsx(
+        [
+            b"<row>" + b"".join(f'<c t="inlineStr"><is><t>{h}</t></is></c>'.encode()
+                                for h in HEADER[:4]) + b"</row>",
+            b'<row><c t="inlineStr"><is><t>CORP-1</t></is></c><c t="inlineStr"><is><t>avail'
+            b'</t></is></c><c t="inlineStr"><is><t>2026-08</t></is></c><c><v>99.8</v></c></row>',
+        ]
+    ),
+    rows=1,
+    readings=[("CORP-1", "avail", "2026-08-01", "99.8")],
+    about="rows and cells without r= references (allowed, written by some libraries): read "
+    "by position",
+)  # fmt: skip
+
 # ==================================================================== XLSX, rejected
+
+for _case in WC.cases(["value_at_xfd1048576", "value_at_cv100000", "dtd_after_long_comment"]):
+    rejected(
+        f"bad_xlsx_{_case.name}.xlsx",
+        _case.data,
+        errors=[(None, None, _case.expect)],
+        about=_case.about,
+    )
 
 rejected(
     "bad_xlsx_cells.xlsx",
