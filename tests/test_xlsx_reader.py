@@ -45,10 +45,11 @@ def _readable_corpus_workbooks():
             files._check_archive(data)
             archive = zipfile.ZipFile(io.BytesIO(data))
             _, part = xlsx.choose_sheet(xlsx.Workbook(archive))
-            regular = xlsx.scan_extent(archive, part, max_rows=files.MAX_ROWS).regular
+            extent = xlsx.scan_extent(archive, part, max_rows=files.MAX_ROWS)
         except (files.UnreadableFileError, xlsx.SheetError, zipfile.BadZipFile):
             continue  # refused before either reader reads a cell
-        if regular:  # the irregular ones are read by the reference reader alone
+        # The irregular ones are read by the reference reader alone; too large a grid, by none.
+        if extent.regular and extent.grid <= xlsx.MAX_GRID_CELLS:
             yield name
 
 
