@@ -1,0 +1,144 @@
+"""
+What keeps one member's view, one vendor's facts and one address's guesses where
+they belong: customer-only facts, acknowledge links, duplicate contacts, lock-outs,
+the Content-Security-Policy, private caching, the demo seed and the HTTPS settings.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import zipfile
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+from django_scopes import scopes_disabled
+from rest_framework.test import APIClient
+
+from contracts import services as contract_services
+from contracts.governance import recommend_mode
+from contracts.models import Contract, VendorContact
+from escalations import notify
+from slagov.models import Membership
+from slagov.services import api_token_create
+from slagov.tenancy import tenant_scope
+from tests import factories
+from tests.conftest import World
+from tests.test_access import TENANT_ROUTES
+from tests.test_escalations import NOW
+from tests.test_escalations import World as EscalationWorld
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTE = "keep the pressure on: renegotiation leverage"
+ADVERSARIAL_REASON = "the relationship is flagged as adversarial: enforce strictly"
+
+
+# --- Customer-only facts -------------------------------------------------------------------
+
+
+def _make_adversarial(contract) -> None:
+    with scopes_disabled():
+        Contract.objects.filter(pk=contract.pk).update(adversarial=True, notes=NOTE)
+
+
+def _texts(response) -> str:
+    """Everything a response carries, files included (an .xlsx is a zip of XML parts)."""
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    if body[:2] == b"PK":
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            return "\n".join(
+                archive.read(name).decode("utf-8", "replace") for name in archive.namelist()
+            )
+    return body.decode("utf-8", "replace")
+
+
+def _leaks(text: str) -> list[str]:
+    lowered = text.lower()
+    return [p for p in ("adversarial", NOTE.lower(), "enforce strictly") if p in lowered]
+
+
+def test_vendor_user_sees_no_customer_only_fact_on_any_page_partial_file_or_api(
+    client, world: World
+):
+    _make_adversarial(world.mine.contract)
+    client.force_login(world.vic)
+    seen = 0
+    for route in TENANT_ROUTES:
+        url = route.url(world.org.slug, world.mine)
+        variants = [({}, {}), ({}, {"HTTP_HX_REQUEST": "true"})]  # the page and its partial
+        if route.name == "metrics:vendor_template":
+            variants.append(({"format": "csv"}, {}))
+        for params, headers in variants:
+            response = client.get(url, params, **headers)
+            assert response.status_code < 500, f"{route.name} → {response.status_code}"
+            if response.status_code == 200:
+                seen += 1
+                assert not _leaks(_texts(response)), f"{route.name} {params} {headers}"
+    assert seen > 30  # the sweep did read the pages, not only refusals
+
+    contract_page = client.get(
+        reverse("contracts:contract", args=[world.org.slug, world.mine.contract.pk])
+    ).content.decode()
+    assert "Governance: Compliance" in contract_page  # the mode in force, as in the API
+    assert 'id="recommendation"' not in contract_page
+
+
+def test_vendor_token_sees_no_customer_only_fact_in_the_api(world: World):
+    _make_adversarial(world.mine.contract)
+    _, key = api_token_create(
+        organization=world.org, actor=world.vic, membership=world.vic.memberships.get(), name="x"
+    )
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    for route in TENANT_ROUTES:
+        if route.is_api:
+            response = api.get(route.url(world.org.slug, world.mine))
+            assert not _leaks(_texts(response)), route.name
+
+
+@pytest.mark.parametrize("who", ["bob", "alice", "lena"])
+def test_customer_side_sees_the_adversarial_flag_and_its_reason(client, world: World, who):
+    _make_adversarial(world.mine.contract)
+    client.force_login(getattr(world, who))
+    page = client.get(
+        reverse("contracts:contract", args=[world.org.slug, world.mine.contract.pk])
+    ).content.decode()
+    assert ADVERSARIAL_REASON in page
+    assert "adversarial relationship" in page
+    assert 'id="recommendation"' in page
+
+
+def test_the_reason_shown_to_the_customer_is_the_one_the_rule_gives():
+    reasons = recommend_mode(
+        annual_value=Decimal("500000"), currency="EUR", threshold=Decimal("50000"),
+        threshold_currency="EUR", start=date(2026, 1, 1), end=date(2028, 12, 31),
+        is_commodity=False, adversarial=True,
+    ).reasons  # fmt: skip
+    assert reasons == [ADVERSARIAL_REASON]
+
+
+def test_escalation_emails_to_the_vendor_side_carry_no_customer_only_fact():
+    w = EscalationWorld()
+    with scopes_disabled():
+        # Adversarial, but run proactively by choice: level 1 goes to the vendor's contacts.
+        Contract.objects.filter(pk=w.contract.pk).update(
+            adversarial=True, notes=NOTE, governance_mode="proactive"
+        )
+    w.read(date(2026, 9, 1), "99.95")
+    w.read(date(2026, 10, 1), "99.7")
+    w.evaluate()
+    assert notify.send_pending() >= 2
+    assert "ops@vendor.example" in [m.to[0] for m in mail.outbox]
+    for message in mail.outbox:
+        parts = [message.subject, message.body, *(body for body, _ in message.alternatives)]
+        assert not _leaks("\n".join(parts)), message.to
