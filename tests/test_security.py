@@ -142,3 +142,75 @@ def test_escalation_emails_to_the_vendor_side_carry_no_customer_only_fact():
     for message in mail.outbox:
         parts = [message.subject, message.body, *(body for body, _ in message.alternatives)]
         assert not _leaks("\n".join(parts)), message.to
+
+
+# --- Acknowledge links ---------------------------------------------------------------------
+
+
+def _ack_link():
+    w = EscalationWorld()
+    w.read(date(2026, 10, 1), "99.2")
+    w.evaluate()
+    with scopes_disabled():
+        notification = w.escalations()[0].notifications.get(email="lena@example.com")
+    return w, reverse("escalation_ack", args=[notify.ack_token(notification)])
+
+
+def _other_vendor_user(w):
+    other = factories.VendorFactory(organization=w.org, name="Other vendor")
+    olly = factories.UserFactory(username="olly")
+    factories.MembershipFactory(organization=w.org, user=olly, role="vendor", vendor=other)
+    return olly
+
+
+def _other_org_admin():
+    charlie = factories.UserFactory(username="charlie")
+    factories.MembershipFactory(
+        organization=factories.OrganizationFactory(slug="elsewhere"), user=charlie, role="admin"
+    )
+    return charlie
+
+
+@pytest.mark.parametrize("outsider", ["other vendor's user", "other organisation's admin"])
+def test_acknowledge_link_is_404_for_a_signed_in_user_who_cannot_see_the_escalation(
+    client, outsider
+):
+    w, url = _ack_link()
+    user = _other_vendor_user(w) if outsider.startswith("other vendor") else _other_org_admin()
+    client.force_login(user)
+    assert client.get(url).status_code == 404
+    assert client.post(url).status_code == 404
+    (escalation,) = w.escalations()
+    assert (escalation.state, escalation.acknowledged_by) == ("open", None)
+    client.logout()  # the link was not spent: its recipient can still use it
+    assert client.post(url).status_code == 200
+    (escalation,) = w.escalations()
+    assert (escalation.state, escalation.acknowledged_by) == ("acknowledged", w.lena)
+
+
+def test_acknowledge_link_credits_a_signed_in_member_who_can_see_it(client):
+    w, url = _ack_link()
+    client.force_login(w.bob)
+    assert client.post(url).status_code == 200
+    (escalation,) = w.escalations()
+    assert (escalation.state, escalation.acknowledged_by) == ("acknowledged", w.bob)
+
+
+def test_acknowledge_link_credits_the_vendors_own_user(client):
+    w, url = _ack_link()
+    vera = factories.UserFactory(username="vera")
+    factories.MembershipFactory(
+        organization=w.org, user=vera, role="vendor", vendor=w.contract.vendor
+    )
+    client.force_login(vera)
+    assert client.post(url).status_code == 200
+    (escalation,) = w.escalations()
+    assert escalation.acknowledged_by == vera
+
+
+def test_acknowledge_link_is_404_for_a_member_whose_membership_ended(client):
+    w, url = _ack_link()
+    Membership.objects.filter(user=w.bob).update(is_active=False)
+    client.force_login(w.bob)
+    assert client.post(url).status_code == 404
+    assert w.escalations()[0].state == "open"
