@@ -8,7 +8,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django_scopes.forms import SafeModelChoiceField, SafeModelMultipleChoiceField
 
-from contracts import periods, rules
+from contracts import periods, rules, services
 from contracts.models import Contract, ServiceLevel, ServiceLevelTerms, Vendor, VendorContact
 from slagov.models import Membership
 from slagov.tenancy import Tenant
@@ -40,6 +40,16 @@ class VendorContactForm(forms.ModelForm):
     class Meta:
         model = VendorContact
         fields = ["name", "email", "phone", "role"]
+
+    def clean_email(self):
+        email = self.cleaned_data["email"]
+        try:
+            services.vendor_contact_validate_email(
+                vendor=self.instance.vendor, email=email, contact=self.instance
+            )
+        except forms.ValidationError as exc:
+            raise forms.ValidationError(exc.message_dict["email"]) from None
+        return email
 
 
 class ContractForm(forms.ModelForm):

@@ -214,3 +214,35 @@ def test_acknowledge_link_is_404_for_a_member_whose_membership_ended(client):
     client.force_login(w.bob)
     assert client.post(url).status_code == 404
     assert w.escalations()[0].state == "open"
+
+
+# --- Duplicate vendor contacts ---------------------------------------------------------------
+
+
+def test_adding_a_contact_whose_email_the_vendor_has_is_a_field_error(client, world: World):
+    existing = world.mine.contact.email
+    client.force_login(world.bob)
+    url = reverse("contracts:contact_create", args=[world.org.slug, world.mine.vendor.pk])
+    response = client.post(url, {"name": "Again", "email": existing.upper()})
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "email": ["This vendor already has a contact with this e-mail address."]
+    }
+    with scopes_disabled():
+        assert VendorContact.objects.filter(vendor=world.mine.vendor).count() == 1
+
+
+def test_the_same_email_at_another_vendor_is_fine(client, world: World):
+    client.force_login(world.bob)
+    url = reverse("contracts:contact_create", args=[world.org.slug, world.theirs.vendor.pk])
+    response = client.post(url, {"name": "Shared", "email": world.mine.contact.email})
+    assert response.status_code == 302
+
+
+def test_contact_service_refuses_a_duplicate_email_whatever_its_case(world: World):
+    with tenant_scope(world.org), pytest.raises(ValidationError) as refused:
+        contract_services.vendor_contact_save(
+            organization=world.org, actor=world.bob, vendor=world.mine.vendor,
+            data={"name": "Twin", "email": world.mine.contact.email.title()},
+        )  # fmt: skip
+    assert list(refused.value.message_dict) == ["email"]
