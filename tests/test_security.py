@@ -246,3 +246,76 @@ def test_contact_service_refuses_a_duplicate_email_whatever_its_case(world: Worl
             data={"name": "Twin", "email": world.mine.contact.email.title()},
         )  # fmt: skip
     assert list(refused.value.message_dict) == ["email"]
+
+
+# --- Lock-outs --------------------------------------------------------------------------------
+
+
+def _try(client, username: str, password: str, address: str):
+    return client.post(
+        reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=address
+    )
+
+
+def _logged_in(response) -> bool:
+    return response.status_code == 302
+
+
+def test_a_username_is_locked_from_one_address_after_eight_failures(client, world: World):
+    for _ in range(8):
+        _try(client, "alice", "wrong-password", "203.0.113.7")
+    locked = _try(client, "alice", factories.PASSWORD, "203.0.113.7")
+    assert locked.status_code == 429
+    assert "Too many failed log-ins" in locked.content.decode()
+    assert _logged_in(_try(client, "bob", factories.PASSWORD, "203.0.113.7"))
+    client.logout()
+    assert _logged_in(_try(client, "alice", factories.PASSWORD, "198.51.100.9"))
+
+
+def test_an_address_trying_many_usernames_is_locked_for_all_of_them(client, world: World, settings):
+    # Fewer failures per username than the username lock needs, across many usernames.
+    usernames = [f"guess{i}" for i in range(10)] + ["alice", "lena"]
+    for username in usernames:
+        for _ in range(3):
+            _try(client, username, "Winter2026!", "203.0.113.8")
+    assert 3 * len(usernames) >= settings.AXES_IP_FAILURE_LIMIT
+    # Right password, never tried before from there: the address is locked.
+    assert _try(client, "bob", factories.PASSWORD, "203.0.113.8").status_code == 429
+    # Elsewhere the same accounts still work, and after the cool-off so does the address.
+    assert _logged_in(_try(client, "bob", factories.PASSWORD, "198.51.100.10"))
+    client.logout()
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=16)):
+        assert _logged_in(_try(client, "bob", factories.PASSWORD, "203.0.113.8"))
+
+
+def test_a_few_failures_from_a_shared_office_address_lock_nobody_else(client, world: World):
+    for username in ("alice", "lena", "vic"):
+        for _ in range(2):
+            _try(client, username, "typo", "192.0.2.1")
+    assert _logged_in(_try(client, "bob", factories.PASSWORD, "192.0.2.1"))
+
+
+def test_behind_the_proxy_the_address_is_the_one_it_appended(client, world: World, settings):
+    settings.BEHIND_TLS_PROXY = True
+    for i in range(settings.AXES_IP_FAILURE_LIMIT):
+        # Each guess forges another left-hand address; the proxy appends the real one.
+        client.post(
+            reverse("login"),
+            {"username": f"guess{i}", "password": "x"},
+            REMOTE_ADDR="10.0.0.2",
+            HTTP_X_FORWARDED_FOR=f"1.2.3.{i}, 203.0.113.9",
+        )
+    locked = client.post(
+        reverse("login"),
+        {"username": "bob", "password": factories.PASSWORD},
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR="203.0.113.9",
+    )
+    assert locked.status_code == 429
+    other_client = client.post(
+        reverse("login"),
+        {"username": "bob", "password": factories.PASSWORD},
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR="198.51.100.11",
+    )
+    assert _logged_in(other_client)  # the same proxy, another client: not locked
