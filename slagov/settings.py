@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONCE as CSP_NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -118,6 +119,7 @@ INSTALLED_APPS = [
     "template_partials",
     "simple_history",
     "axes",
+    "csp",
     "slagov",
     "contracts",
     "metrics",
@@ -128,10 +130,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "slagov.middleware.PrivateCacheMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -276,8 +280,52 @@ if BEHIND_TLS_PROXY:
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
 
+# Content-Security-Policy (django-csp). Every script is a static file (htmx, Plotly,
+# charts.js; figures travel as JSON in <script type="application/json">), so scripts
+# need neither 'unsafe-inline' nor 'unsafe-eval'; a page that must inline one (Swagger
+# UI's start-up script) uses the per-request nonce. Styles allow inline: the templates,
+# Plotly and htmx set style attributes and <style> elements, which can't run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", CSP_NONCE],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        # Redoc (/api/v1/redoc/) searches in a worker it starts from a blob.
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
 # --- I18N / time ------------------------------------------------------------------
 LANGUAGE_CODE = "en"
+# Content-Security-Policy (django-csp). Every script is a static file (htmx, Plotly,
+# charts.js; figures travel as JSON in <script type="application/json">), so scripts
+# need neither 'unsafe-inline' nor 'unsafe-eval'; a page that must inline one (Swagger
+# UI's start-up script) uses the per-request nonce. Styles allow inline: the templates,
+# Plotly and htmx set style attributes and <style> elements, which can't run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", CSP_NONCE],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        # Redoc (/api/v1/redoc/) searches in a worker it starts from a blob.
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

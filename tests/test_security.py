@@ -319,3 +319,71 @@ def test_behind_the_proxy_the_address_is_the_one_it_appended(client, world: Worl
         HTTP_X_FORWARDED_FOR="198.51.100.11",
     )
     assert _logged_in(other_client)  # the same proxy, another client: not locked
+
+
+# --- Content-Security-Policy and caching -------------------------------------------------------
+
+
+def _policy(response) -> dict[str, list[str]]:
+    directives = {}
+    for part in response["Content-Security-Policy"].split(";"):
+        name, *values = part.split()
+        directives[name] = values
+    return directives
+
+
+def test_pages_carry_a_policy_without_inline_or_eval_scripts(client, world: World):
+    client.force_login(world.bob)
+    for url in (
+        reverse("contracts:portfolio", args=[world.org.slug]),
+        reverse("contracts:contract", args=[world.org.slug, world.mine.contract.pk]),
+        reverse("login"),
+    ):
+        policy = _policy(client.get(url))
+        assert policy["script-src"] == ["'self'"], url  # no nonce: nothing inline asked for one
+        assert policy["object-src"] == ["'none'"]
+        assert policy["frame-ancestors"] == ["'none'"]
+
+
+def test_swagger_ui_start_up_script_runs_under_the_request_nonce(client, world: World):
+    client.force_login(world.bob)
+    response = client.get(reverse("api-docs"))
+    assert response.status_code == 200
+    nonce = next(v for v in _policy(response)["script-src"] if v.startswith("'nonce-"))
+    html = response.content.decode()
+    assert f'<script nonce="{nonce[7:-1]}">' in html
+    assert html.count("<script>") == 0
+
+
+def test_every_response_to_a_signed_in_user_is_private_and_not_stored(client, world: World):
+    client.force_login(world.vic)
+    for url in (
+        reverse("contracts:portfolio", args=[world.org.slug]),
+        reverse("contracts:contract", args=[world.org.slug, world.mine.contract.pk]),
+        reverse("metrics:submission", args=[world.org.slug, world.mine.submission.pk]),
+        reverse("organizations"),
+        reverse("api:contract-list", args=[world.org.slug]),
+    ):
+        response = client.get(url)
+        cache_control = {v.strip() for v in response.get("Cache-Control", "").split(",")}
+        assert {"private", "no-store"} <= cache_control, url
+        assert "public" not in cache_control
+
+
+def test_api_token_responses_are_private_and_not_stored(world: World):
+    _, key = api_token_create(
+        organization=world.org, actor=world.vic, membership=world.vic.memberships.get(), name="y"
+    )
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    response = api.get(reverse("api:contract-list", args=[world.org.slug]))
+    assert response.status_code == 200
+    assert {"private", "no-store"} <= {v.strip() for v in response["Cache-Control"].split(",")}
+
+
+def test_static_files_and_anonymous_pages_stay_cacheable(client, world: World):
+    assert "no-store" not in client.get(reverse("healthz")).get("Cache-Control", "")
+    client.force_login(world.bob)
+    static = client.get("/static/css/app.css")
+    assert static.status_code == 200
+    assert "no-store" not in static.get("Cache-Control", "")
