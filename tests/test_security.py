@@ -387,3 +387,39 @@ def test_static_files_and_anonymous_pages_stay_cacheable(client, world: World):
     static = client.get("/static/css/app.css")
     assert static.status_code == 200
     assert "no-store" not in static.get("Cache-Control", "")
+
+
+# --- The demo seed ------------------------------------------------------------------------------
+
+
+def test_seed_demo_refuses_without_debug(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="refusing"):
+        call_command("seed_demo", stdout=io.StringIO())
+    with scopes_disabled():
+        assert not Contract.objects.exists()
+
+
+def test_forced_seed_without_debug_creates_no_superuser_and_debug_seed_does(settings):
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects
+    settings.DEBUG = False
+    out = io.StringIO()
+    with time_machine.travel(NOW, tick=False):
+        call_command("seed_demo", "--force", stdout=out)
+    assert not users.filter(is_superuser=True).exists()
+    assert "operator" not in out.getvalue()
+    assert users.filter(username="bob").exists()
+    settings.DEBUG = True
+    out = io.StringIO()
+    with time_machine.travel(NOW, tick=False):
+        call_command("seed_demo", stdout=out)
+    assert list(users.filter(is_superuser=True).values_list("username", flat=True)) == ["operator"]
+    assert "operator" in out.getvalue()
+
+
+def test_make_run_seeds_with_debug_on():
+    lines = (ROOT / "Makefile").read_text().splitlines()
+    seed = next(line.strip() for line in lines if "manage.py seed_demo" in line)
+    assert seed.startswith("DEBUG=$${DEBUG:-true} ")
