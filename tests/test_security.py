@@ -423,3 +423,77 @@ def test_make_run_seeds_with_debug_on():
     lines = (ROOT / "Makefile").read_text().splitlines()
     seed = next(line.strip() for line in lines if "manage.py seed_demo" in line)
     assert seed.startswith("DEBUG=$${DEBUG:-true} ")
+
+
+# --- HTTPS settings and the health check ---------------------------------------------------------
+
+
+def test_health_check_answers_200_with_the_tls_redirect_on(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    assert client.get(reverse("healthz")).status_code == 200
+    redirected = client.get(reverse("login"))
+    assert redirected.status_code == 301
+    assert redirected["Location"].startswith("https://")
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_compose_web_with_its_security_settings_passes_its_own_health_check(tmp_path):
+    import yaml
+
+    from tests import test_deploy as deploy
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    app_env = compose["x-app"]["environment"]
+    security = {}
+    for name in (
+        "BEHIND_TLS_PROXY",
+        "SECURE_SSL_REDIRECT",
+        "SECURE_COOKIES",
+        "SECURE_HSTS_SECONDS",
+    ):
+        value = str(app_env[name])
+        # "${NAME:-default}" is what compose reads when nothing overrides it.
+        assert value.startswith("${"), name
+        assert ":-" in value, name
+        security[name] = value.split(":-", 1)[1].rstrip("}")
+    assert security["SECURE_SSL_REDIRECT"] == security["SECURE_COOKIES"] == "true"
+    assert int(security["SECURE_HSTS_SECONDS"]) >= 31536000
+
+    port = deploy._free_port()
+    argv = deploy._command("web")
+    argv[argv.index("--bind") + 1] = f"127.0.0.1:{port}"
+    argv[argv.index("--workers") + 1] = "1"
+    log = tmp_path / "gunicorn.log"
+    process = deploy._start(argv, deploy._env(**security), log)
+    healthcheck = [
+        sys.executable if part == "python" else part.replace(":8000/", f":{port}/")
+        for part in compose["services"]["web"]["healthcheck"]["test"][1:]
+    ]
+
+    def healthy() -> bool:
+        return (
+            subprocess.run(healthcheck, capture_output=True, timeout=10, check=False).returncode
+            == 0
+        )
+
+    try:
+        deploy._wait_for(healthy, 60, "the compose health check", log)
+        import http.client
+
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn.request("GET", "/login/")
+        plain = conn.getresponse()
+        plain.read()
+        assert plain.status == 301
+        assert plain.getheader("Location").startswith("https://")
+        conn.request("GET", "/login/", headers={"X-Forwarded-Proto": "https"})
+        secure = conn.getresponse()
+        secure.read()
+        assert secure.status == 200
+        assert secure.getheader("Strict-Transport-Security").startswith("max-age=31536000")
+        assert "Secure" in secure.getheader("Set-Cookie")
+        assert "script-src 'self'" in secure.getheader("Content-Security-Policy")
+        conn.close()
+    finally:
+        deploy._stop(process)
