@@ -191,8 +191,11 @@ def test_charts_and_htmx_work_under_the_content_security_policy(page):
     policy = _csp(contract)
     assert "'unsafe-inline'" not in policy["script-src"]
     assert "'unsafe-eval'" not in policy["script-src"]
-    page.select_option("select[name=vendor]", label="Fleetfix Services")  # htmx swap
-    page.wait_for_function("() => document.querySelectorAll('#portfolio tbody tr').length === 3")
+    page.type("input[name=q]", "FLT")  # htmx on keyup
+    page.wait_for_url("**q=FLT*")
+    page.wait_for_function("() => document.querySelectorAll('#portfolio tbody tr').length === 2")
+    page.select_option("select[name=vendor]", label="Fleetfix Services")  # htmx on change
+    page.wait_for_url("**vendor=*")
     page.click("#portfolio a:has-text('NW-FLT-001')")
     page.wait_for_function(
         "() => [...document.querySelectorAll('.chart')]"
