@@ -62,15 +62,24 @@ def _texts(response) -> str:
     return body.decode("utf-8", "replace")
 
 
-def _leaks(text: str) -> list[str]:
+def _leaks(text: str, reasons: tuple[str, ...] = ()) -> list[str]:
+    """Customer-only facts found in the text: the flag, the notes, the recommendation's reasons."""
     lowered = text.lower()
-    return [p for p in ("adversarial", NOTE.lower(), "enforce strictly") if p in lowered]
+    phrases = ("adversarial", NOTE.lower(), "enforce strictly", *(r.lower() for r in reasons))
+    return [p for p in phrases if p in lowered]
+
+
+def _reasons(contract) -> tuple[str, ...]:
+    with scopes_disabled():
+        return tuple(Contract.objects.get(pk=contract.pk).recommendation().reasons)
 
 
 def test_vendor_user_sees_no_customer_only_fact_on_any_page_partial_file_or_api(
     client, world: World
 ):
     _make_adversarial(world.mine.contract)
+    reasons = _reasons(world.mine.contract)
+    assert ADVERSARIAL_REASON in reasons
     client.force_login(world.vic)
     seen = 0
     for route in TENANT_ROUTES:
@@ -83,7 +92,8 @@ def test_vendor_user_sees_no_customer_only_fact_on_any_page_partial_file_or_api(
             assert response.status_code < 500, f"{route.name} → {response.status_code}"
             if response.status_code == 200:
                 seen += 1
-                assert not _leaks(_texts(response)), f"{route.name} {params} {headers}"
+                leaks = _leaks(_texts(response), reasons)
+                assert not leaks, f"{route.name} {params} {headers}: {leaks}"
     assert seen > 30  # the sweep did read the pages, not only refusals
 
     contract_page = client.get(
@@ -103,7 +113,7 @@ def test_vendor_token_sees_no_customer_only_fact_in_the_api(world: World):
     for route in TENANT_ROUTES:
         if route.is_api:
             response = api.get(route.url(world.org.slug, world.mine))
-            assert not _leaks(_texts(response)), route.name
+            assert not _leaks(_texts(response), _reasons(world.mine.contract)), route.name
 
 
 @pytest.mark.parametrize("who", ["bob", "alice", "lena"])
@@ -141,7 +151,7 @@ def test_escalation_emails_to_the_vendor_side_carry_no_customer_only_fact():
     assert "ops@vendor.example" in [m.to[0] for m in mail.outbox]
     for message in mail.outbox:
         parts = [message.subject, message.body, *(body for body, _ in message.alternatives)]
-        assert not _leaks("\n".join(parts)), message.to
+        assert not _leaks("\n".join(parts), _reasons(w.contract)), message.to
 
 
 # --- Acknowledge links ---------------------------------------------------------------------
