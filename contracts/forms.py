@@ -43,6 +43,16 @@ class VendorContactForm(forms.ModelForm):
         model = VendorContact
         fields = ["name", "email", "phone", "role"]
 
+    def clean_email(self):
+        email = self.cleaned_data["email"]
+        try:
+            services.vendor_contact_validate_email(
+                vendor=self.instance.vendor, email=email, contact=self.instance
+            )
+        except forms.ValidationError as exc:
+            raise forms.ValidationError(exc.message_dict["email"]) from None
+        return email
+
 
 class ContractForm(forms.ModelForm):
     class Meta:

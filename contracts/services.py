@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from contracts import periods, rules
@@ -83,6 +83,20 @@ def vendor_save(
     return vendor
 
 
+DUPLICATE_CONTACT_EMAIL = "This vendor already has a contact with this e-mail address."
+
+
+def vendor_contact_validate_email(
+    *, vendor: Vendor, email: str, contact: VendorContact | None = None
+) -> None:
+    """One contact per e-mail address and vendor, whatever its case: a field error."""
+    clash = VendorContact.objects.filter(vendor=vendor, email__iexact=email.strip())
+    if contact is not None and contact.pk is not None:
+        clash = clash.exclude(pk=contact.pk)
+    if clash.exists():
+        raise ValidationError({"email": DUPLICATE_CONTACT_EMAIL})
+
+
 @transaction.atomic
 def vendor_contact_save(
     *,
@@ -97,7 +111,14 @@ def vendor_contact_save(
         raise ValueError("contact of another vendor")
     _assign(contact, data)
     contact.full_clean(exclude=["organization", "vendor"])
-    contact.save()
+    vendor_contact_validate_email(vendor=vendor, email=contact.email, contact=contact)
+    try:
+        # A savepoint: a concurrent save of the same address loses the race on the
+        # unique constraint and becomes the same field error, not a 500.
+        with transaction.atomic():
+            contact.save()
+    except IntegrityError:
+        raise ValidationError({"email": DUPLICATE_CONTACT_EMAIL}) from None
     return contact
 
 

@@ -18,8 +18,8 @@ from escalations.forms import MeetingForm, ResolveForm, StepFormSet
 from escalations.models import Escalation, EscalationPolicy, EscalationStep
 from escalations.policies import ensure_default_policy
 from metrics import selectors as metrics_selectors
-from slagov.models import Membership
-from slagov.tenancy import tenant_scope
+from slagov.models import Organization
+from slagov.tenancy import resolve_tenant, tenant_scope
 
 
 def _contracts(request):
@@ -224,6 +224,21 @@ def policy_contract(request: HttpRequest, org_slug: str, contract_id: int) -> Ht
     return _policy_page(request, policy, contract)
 
 
+def _ack_actor(request: HttpRequest, notification):
+    """
+    Who an acknowledge link credits: a signed-in user only if they can see the
+    escalation (else 404, as on every page: a forwarded link tells an outsider
+    nothing); nobody signed in, the recipient the link was sent to.
+    """
+    if not request.user.is_authenticated:
+        return notification.user
+    slug = Organization.objects.values_list("slug", flat=True).get(pk=notification.organization_id)
+    tenant = resolve_tenant(request.user, slug)  # 404 for a non-member
+    with tenant.activate():
+        _get(tenant, notification.escalation_id)  # 404 for another vendor's escalation
+    return request.user
+
+
 def ack(request: HttpRequest, token: str) -> HttpResponse:
     """
     The acknowledge link from an e-mail: signed, expiring, single-use. A GET
@@ -235,17 +250,8 @@ def ack(request: HttpRequest, token: str) -> HttpResponse:
     except notify.AckLinkError as exc:
         return render(request, "escalations/ack.html", {"error": str(exc)}, status=410)
     escalation = notification.escalation
+    actor = _ack_actor(request, notification)
     if request.method == "POST":
-        # Credit the acknowledgement to the logged-in user only if they belong to the
-        # escalation's organisation; otherwise to the recipient the link was sent to.
-        actor = notification.user
-        if (
-            request.user.is_authenticated
-            and Membership.objects.filter(
-                user=request.user, organization_id=notification.organization_id, is_active=True
-            ).exists()
-        ):
-            actor = request.user
         # The link is the capability: it acts within its own organisation only.
         with tenant_scope(notification.organization_id):
             done = services.ack_by_link(notification=notification, actor=actor)

@@ -439,8 +439,12 @@ def _readings(org, contract, sla, spec: SlaSpec, today: date, last_closed_month:
 
 
 @scopes_disabled()
-def seed(today: date | None = None) -> list[tuple[str, str, str]]:
-    """Create the demo organisations (once) and return the logins to print."""
+def seed(today: date | None = None, *, superuser: bool = False) -> list[tuple[str, str, str]]:
+    """
+    Create the demo organisations (once) and return the logins to print. The
+    `operator` superuser (published password) only when asked: seed_demo asks
+    for it on a development server alone.
+    """
     today = today or timezone.localdate()
     with transaction.atomic():
         northwind, nw_ids = _org(
@@ -448,7 +452,7 @@ def seed(today: date | None = None) -> list[tuple[str, str, str]]:
         )
         globex, gx_ids = _org("globex", "Globex Health", GLOBEX_PEOPLE, GLOBEX_CONTRACTS, today)
         user_model = get_user_model()
-        if not user_model.objects.filter(username="operator").exists():
+        if superuser and not user_model.objects.filter(username="operator").exists():
             user_model.objects.create_superuser("operator", "operator@example.com", DEMO_PASSWORD)
     for org, ids in ((northwind, nw_ids), (globex, gx_ids)):
         engine.recompute_service_levels(organization_id=org.pk, service_level_ids=ids, today=today)
@@ -463,5 +467,6 @@ def seed(today: date | None = None) -> list[tuple[str, str, str]]:
         for person in people:
             what = Role(person.role).label + (f" ({person.vendor})" if person.vendor else "")
             logins.append((person.username, org_name, what))
-    logins.append(("operator", "—", "Django admin (superuser)"))
+    if superuser:
+        logins.append(("operator", "—", "Django admin (superuser)"))
     return logins
