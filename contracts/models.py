@@ -16,7 +16,7 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
-from contracts import periods, rules
+from contracts import bounds, periods, rules
 from contracts.governance import Mode, Recommendation, recommend_mode
 from slagov.models import Organization
 from slagov.tenancy import TenantManager
@@ -113,7 +113,7 @@ class Contract(models.Model):
     )
     submission_deadline_days = models.PositiveSmallIntegerField(
         default=5,
-        validators=[MaxValueValidator(60)],
+        validators=[MaxValueValidator(bounds.DEADLINE_DAYS_MAX)],
         help_text="Days after a period ends by which the vendor must submit its data.",
     )
     clause_performance_reviews = models.BooleanField("performance review clause", default=True)
@@ -366,7 +366,10 @@ class ServiceLevelTerms(models.Model):
     def __str__(self) -> str:
         return f"{self.service_level.code} from {self.effective_from}"
 
-    def spec(self) -> rules.Terms:
+    def spec(self, unit: str | None = None) -> rules.Terms:
+        """The terms as the rules read them; `unit` (the SLA's) keeps thresholds in its range."""
+        if unit is None and ServiceLevelTerms.service_level.is_cached(self):
+            unit = self.service_level.unit
         return rules.Terms(
             target=self.target,
             minimum=self.minimum,
@@ -374,6 +377,7 @@ class ServiceLevelTerms(models.Model):
             improvement=self.improvement,
             improvement_rate=self.improvement_rate,
             improvement_bound=self.improvement_bound,
+            unit=unit,
         )
 
     def credit_spec(self) -> list[rules.CreditTier]:
