@@ -580,3 +580,30 @@ def test_compliance_threshold_out_of_range_is_refused(db, threshold):
 
 def test_compliance_threshold_in_range_is_taken(db):
     factories.OrganizationFactory.build(compliance_threshold=D(10**11)).full_clean()
+
+
+# ---------------------------------------------------------------------------
+# The admin writes through the models: their clean() asks the same rules
+# ---------------------------------------------------------------------------
+
+
+def test_models_refuse_numbers_out_of_range_for_the_admin(world):
+    with scopes_disabled():
+        contract = Contract.objects.get(pk=world.mine.contract.pk)
+        contract.annual_value = D(10**11 + 1)
+        contract.submission_deadline_days = 61
+        with pytest.raises(ValidationError) as caught:
+            contract.full_clean()
+        assert set(caught.value.message_dict) >= {"annual_value", "submission_deadline_days"}
+        terms = ServiceLevelTerms.objects.get(pk=world.mine.terms.pk)
+        terms.target, terms.improvement, terms.improvement_rate = D(101), "absolute", D(101)
+        with pytest.raises(ValidationError) as caught:
+            terms.full_clean()
+        assert set(caught.value.message_dict) == {"target", "improvement_rate"}
+        tier = world.mine.terms.credit_tiers.get()
+        tier.worse_than = D(-1)
+        with pytest.raises(ValidationError) as caught:
+            tier.full_clean()
+        assert caught.value.message_dict == {
+            "worse_than": ["The level is a percentage: it must be between 0 and 100."]
+        }
