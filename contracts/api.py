@@ -16,6 +16,7 @@ from contracts import periods, selectors, services
 from contracts.models import Contract, ServiceLevel, ServiceLevelTerms, Vendor
 from metrics.engine import TermsTimeline
 from slagov.api import ScopedPrimaryKeyRelatedField, TenantViewSet
+from slagov.numbers import API_FIELD_MAPPING
 
 
 class VendorSerializer(serializers.ModelSerializer):
@@ -39,6 +40,7 @@ class RecommendationSerializer(serializers.Serializer):
 
 
 class ContractSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = API_FIELD_MAPPING  # numbers in the digits 0-9 only
     vendor = ScopedPrimaryKeyRelatedField(Vendor)
     vendor_name = serializers.CharField(source="vendor.name", read_only=True)
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
@@ -55,6 +57,11 @@ class ContractSerializer(serializers.ModelSerializer):
             "clause_data_sharing", "clause_continuous_improvement", "adversarial",
             "governance_mode", "effective_mode", "recommendation", "colour", "notes",
         ]  # fmt: skip
+        # The ranges are the service's rule (`validate`), with messages that say them.
+        extra_kwargs = {
+            name: {"validators": [], "min_value": None, "max_value": None}
+            for name in ("annual_value", "at_risk_percent", "submission_deadline_days")
+        }
 
     @extend_schema_field(RecommendationSerializer)
     def get_recommendation(self, contract: Contract) -> dict:
@@ -90,9 +97,11 @@ class ContractSerializer(serializers.ModelSerializer):
     def validate(self, attrs):
         start = attrs.get("start_date", getattr(self.instance, "start_date", None))
         end = attrs.get("end_date", getattr(self.instance, "end_date", None))
-        if start and end:
-            with _as_api_errors():
+        with _as_api_errors():
+            if start and end:
                 services.contract_dates_validate(start_date=start, end_date=end)
+            numbers = ("annual_value", "at_risk_percent", "submission_deadline_days")
+            services.contract_numbers_validate(**{n: attrs.get(n) for n in numbers})
         return attrs
 
 
@@ -144,7 +153,7 @@ class ServiceLevelSerializer(serializers.ModelSerializer):
     @extend_schema_field(InForceSerializer(allow_null=True))
     def get_thresholds_in_force(self, sla: ServiceLevel) -> dict | None:
         start = periods.period_start(timezone.localdate(), sla.period)
-        found = TermsTimeline(sla.all_terms, sla.contract.start_date).thresholds(start)
+        found = TermsTimeline(sla.all_terms, sla.contract.start_date, sla.unit).thresholds(start)
         if found is None:
             return None
         thresholds, terms = found

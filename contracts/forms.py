@@ -11,8 +11,9 @@ from django_scopes.forms import SafeModelChoiceField, SafeModelMultipleChoiceFie
 
 from contracts import periods, rules, services
 from contracts.models import Contract, ServiceLevel, ServiceLevelTerms, Vendor, VendorContact
-from metrics.services import reading_period_validate
+from metrics.services import reading_period_validate, reading_value_validate
 from slagov.models import Membership
+from slagov.numbers import NumberField, WholeNumberField
 from slagov.tenancy import Tenant
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -88,6 +89,9 @@ class ContractForm(forms.ModelForm):
         field_classes = {
             "vendor": SafeModelChoiceField,
             "vendor_contacts": SafeModelMultipleChoiceField,
+            "annual_value": NumberField,
+            "at_risk_percent": NumberField,
+            "submission_deadline_days": WholeNumberField,
         }
 
     def __init__(self, *args, tenant: Tenant, **kwargs):
@@ -131,6 +135,11 @@ class ContractForm(forms.ModelForm):
                 services.contract_dates_validate(start_date=start, end_date=end)
             except ValidationError as exc:
                 self.add_error(None, exc)
+        numbers = ("annual_value", "at_risk_percent", "submission_deadline_days")
+        try:
+            services.contract_numbers_validate(**{name: data.get(name) for name in numbers})
+        except ValidationError as exc:
+            self.add_error(None, exc)
         vendor = data.get("vendor")
         contacts = data.get("vendor_contacts") or []
         if vendor and any(c.vendor_id != vendor.pk for c in contacts):
@@ -158,6 +167,7 @@ class ServiceLevelForm(forms.ModelForm):
             "relevance_reviewed_at": DATE_INPUT,
             "description": forms.Textarea(attrs={"rows": 2}),
         }
+        field_classes = {"weight": WholeNumberField}
 
     def __init__(self, *args, contract: Contract, **kwargs):
         super().__init__(*args, **kwargs)
@@ -182,6 +192,7 @@ class ServiceLevelForm(forms.ModelForm):
             services.service_level_dates_validate(
                 relevance_reviewed_at=data.get("relevance_reviewed_at")
             )
+            services.service_level_numbers_validate(weight=data.get("weight"))
         except ValidationError as exc:
             self.add_error(None, exc)
         return data
@@ -194,23 +205,20 @@ class TermsForm(forms.Form):
         widget=DATE_INPUT,
         help_text="Periods starting on or after this day are judged by these terms.",
     )
-    target = forms.DecimalField(
-        max_digits=18, decimal_places=6, help_text="Green at or better than this."
-    )
-    minimum = forms.DecimalField(
+    target = NumberField(max_digits=18, decimal_places=6, help_text="Green at or better than this.")
+    minimum = NumberField(
         max_digits=18, decimal_places=6, help_text="Red when worse than this (breach level)."
     )
     improvement = forms.ChoiceField(
         choices=rules.Improvement.choices, initial=rules.Improvement.NONE
     )
-    improvement_rate = forms.DecimalField(
+    improvement_rate = NumberField(
         max_digits=12,
         decimal_places=6,
         required=False,
-        min_value=0,
         help_text="% per contract year (relative) or units per year (absolute), toward better.",
     )
-    improvement_bound = forms.DecimalField(
+    improvement_bound = NumberField(
         max_digits=18,
         decimal_places=6,
         required=False,
@@ -223,12 +231,14 @@ class TermsForm(forms.Form):
         *args,
         service_level: ServiceLevel | None = None,
         direction=None,
+        unit=None,
         contract: Contract | None = None,
         **kw,
     ):
         super().__init__(*args, **kw)
         self.service_level = service_level
         self.direction = direction or (service_level.direction if service_level else None)
+        self.unit = unit or (service_level.unit if service_level else None)
         self.contract = contract or (service_level.contract if service_level else None)
 
     def clean_effective_from(self):
@@ -242,43 +252,32 @@ class TermsForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        target, minimum = data.get("target"), data.get("minimum")
-        direction = self.direction
-        comparable = target is not None and minimum is not None and direction
-        if comparable and not rules.is_ordered(target, minimum, direction):
-            word = "at or below" if direction == rules.Direction.HIGHER else "at or above"
-            self.add_error(
-                "minimum",
-                f"The minimum (red boundary) must be {word} the target ({target}) "
-                f"because {rules.Direction(direction).label.lower()}.",
+        if self.direction not in rules.Direction.values:
+            return data  # the SLA form says what is wrong with the direction
+        improvement = data.get("improvement") or rules.Improvement.NONE
+        try:
+            services.terms_validate(
+                unit=self.unit,
+                direction=self.direction,
+                target=data.get("target"),
+                minimum=data.get("minimum"),
+                improvement=improvement,
+                improvement_rate=data.get("improvement_rate"),
+                improvement_bound=data.get("improvement_bound"),
             )
-        improvement = data.get("improvement")
-        rate = data.get("improvement_rate")
-        if improvement and improvement != rules.Improvement.NONE:
-            if not rate:
-                self.add_error("improvement_rate", "An improvement clause needs a rate above 0.")
-            elif improvement == rules.Improvement.RELATIVE and rate >= 100:
-                self.add_error("improvement_rate", "A relative improvement must be under 100 %.")
-        unit = self.service_level.unit if self.service_level else None
-        if unit == ServiceLevel.Unit.PERCENT:
-            for name in ("target", "minimum", "improvement_bound"):
-                value = data.get(name)
-                if value is not None and not Decimal(0) <= value <= Decimal(100):
-                    self.add_error(name, "A percentage must be between 0 and 100.")
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                for message in messages:
+                    self.add_error(field if field in self.fields else None, message)
         return data
 
 
 class CreditTierForm(forms.Form):
-    worse_than = forms.DecimalField(
+    worse_than = NumberField(
         max_digits=18, decimal_places=6, label="When worse than", required=False
     )
-    percent = forms.DecimalField(
-        max_digits=5,
-        decimal_places=2,
-        min_value=Decimal("0.01"),
-        max_value=Decimal(100),
-        label="credit % of the monthly charge",
-        required=False,
+    percent = NumberField(
+        max_digits=5, decimal_places=2, label="credit % of the monthly charge", required=False
     )
 
     def clean(self):
@@ -310,7 +309,7 @@ class ReadingForm(forms.Form):
     period = forms.CharField(
         max_length=20, help_text="2026-10 for a month, 2026-W42 for a week, or any date inside it."
     )
-    value = forms.DecimalField(max_digits=18, decimal_places=6)
+    value = NumberField(max_digits=18, decimal_places=6)
     note = forms.CharField(
         max_length=500, required=False, help_text="Required when you correct an existing value."
     )
@@ -332,11 +331,8 @@ class ReadingForm(forms.Form):
 
     def clean_value(self):
         value = self.cleaned_data["value"]
-        unit = self.service_level.unit
-        if unit == ServiceLevel.Unit.PERCENT and not Decimal(0) <= value <= Decimal(100):
-            raise forms.ValidationError("A percentage must be between 0 and 100.")
-        if unit != ServiceLevel.Unit.PERCENT and value < 0:
-            raise forms.ValidationError(
-                f"A value in {self.service_level.unit_label} can't be negative."
-            )
+        try:
+            reading_value_validate(service_level=self.service_level, value=value)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.message_dict["value"]) from None
         return value

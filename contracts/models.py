@@ -11,12 +11,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
-from contracts import periods, rules
+from contracts import bounds, periods, rules
 from contracts.governance import Mode, Recommendation, recommend_mode
 from slagov.models import Organization
 from slagov.tenancy import TenantManager
@@ -113,7 +114,7 @@ class Contract(models.Model):
     )
     submission_deadline_days = models.PositiveSmallIntegerField(
         default=5,
-        validators=[MaxValueValidator(60)],
+        validators=[MaxValueValidator(bounds.DEADLINE_DAYS_MAX)],
         help_text="Days after a period ends by which the vendor must submit its data.",
     )
     clause_performance_reviews = models.BooleanField("performance review clause", default=True)
@@ -166,6 +167,15 @@ class Contract(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} {self.title}"
+
+    def clean(self) -> None:
+        """The number ranges (`bounds`), for every way in, the admin included."""
+        if problems := bounds.contract_numbers_problems(
+            annual_value=self.annual_value,
+            at_risk_percent=self.at_risk_percent,
+            deadline_days=self.submission_deadline_days,
+        ):
+            raise ValidationError(problems)
 
     @property
     def monthly_charge(self) -> Decimal:
@@ -286,6 +296,10 @@ class ServiceLevel(models.Model):
     def __str__(self) -> str:
         return f"{self.code} — {self.name}"
 
+    def clean(self) -> None:
+        if self.weight is not None and (problem := bounds.weight_problem(self.weight)):
+            raise ValidationError({"weight": problem})
+
     @property
     def is_kpi(self) -> bool:
         return self.kind == self.Kind.KPI
@@ -366,7 +380,29 @@ class ServiceLevelTerms(models.Model):
     def __str__(self) -> str:
         return f"{self.service_level.code} from {self.effective_from}"
 
-    def spec(self) -> rules.Terms:
+    def clean(self) -> None:
+        """The number ranges of the SLA's unit (`bounds`), for the admin as for the services."""
+        unit = self.service_level.unit if self.service_level_id else None
+        problems = {
+            field: bounds.value_problem(value, unit, what)
+            for field, value, what in (
+                ("target", self.target, "The target"),
+                ("minimum", self.minimum, "The minimum"),
+                ("improvement_bound", self.improvement_bound, "The bound"),
+            )
+            if value is not None
+        }
+        if self.improvement != rules.Improvement.NONE and self.improvement_rate is not None:
+            problems["improvement_rate"] = bounds.improvement_rate_problem(
+                self.improvement, self.improvement_rate, unit
+            )
+        if problems := {field: message for field, message in problems.items() if message}:
+            raise ValidationError(problems)
+
+    def spec(self, unit: str | None = None) -> rules.Terms:
+        """The terms as the rules read them; `unit` (the SLA's) keeps thresholds in its range."""
+        if unit is None and ServiceLevelTerms.service_level.is_cached(self):
+            unit = self.service_level.unit
         return rules.Terms(
             target=self.target,
             minimum=self.minimum,
@@ -374,6 +410,7 @@ class ServiceLevelTerms(models.Model):
             improvement=self.improvement,
             improvement_rate=self.improvement_rate,
             improvement_bound=self.improvement_bound,
+            unit=unit,
         )
 
     def credit_spec(self) -> list[rules.CreditTier]:
@@ -413,3 +450,13 @@ class CreditTier(models.Model):
 
     def __str__(self) -> str:
         return f"worse than {self.worse_than} → {self.percent} %"
+
+    def clean(self) -> None:
+        unit = self.terms.service_level.unit if self.terms_id else None
+        problems = {
+            "worse_than": self.worse_than is not None
+            and bounds.value_problem(self.worse_than, unit, "The level"),
+            "percent": self.percent is not None and bounds.credit_percent_problem(self.percent),
+        }
+        if problems := {field: message for field, message in problems.items() if message}:
+            raise ValidationError(problems)

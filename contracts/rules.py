@@ -14,7 +14,9 @@ Continuous improvement: the terms of an SLA may tighten each contract year,
 by a relative amount (a lower-is-better 4 h target at 5 % a year is 3.8 h in
 year 2 and 3.61 h in year 3) or an absolute one (availability +0.1 points a
 year), never past a bound (availability never above 100 %). Target and
-minimum tighten together; each is clamped to the bound.
+minimum tighten together; each is clamped to the bound, and always to the
+range of the SLA's unit (`bounds.value_range`): whatever a stored row says, a
+threshold in force is one a status row can store.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.db import models
+
+from contracts import bounds
 
 PRECISION = Decimal("0.000001")
 
@@ -83,6 +87,7 @@ class Terms:
     improvement: str = Improvement.NONE
     improvement_rate: Decimal = Decimal(0)
     improvement_bound: Decimal | None = None
+    unit: str | None = None  # the SLA's unit: thresholds stay in its range
 
 
 def is_ordered(target: Decimal, minimum: Decimal, direction: str) -> bool:
@@ -117,9 +122,12 @@ def _q(value: Decimal) -> Decimal:
 
 
 def ratchet(value: Decimal, terms: Terms, steps: int) -> Decimal:
-    """One boundary after `steps` contract years of improvement, clamped to the bound."""
+    """
+    One boundary after `steps` contract years of improvement, clamped to the
+    bound and to the unit's range (so never past what a status row stores).
+    """
     if steps <= 0 or terms.improvement == Improvement.NONE or not terms.improvement_rate:
-        return value
+        return bounds.clamp(value, terms.unit)
     rate = Decimal(terms.improvement_rate)
     tighter_up = terms.direction == Direction.HIGHER
     if terms.improvement == Improvement.RELATIVE:
@@ -130,7 +138,7 @@ def ratchet(value: Decimal, terms: Terms, steps: int) -> Decimal:
     if terms.improvement_bound is not None:
         bound = Decimal(terms.improvement_bound)
         result = min(result, bound) if tighter_up else max(result, bound)
-    return _q(result)
+    return _q(bounds.clamp(result, terms.unit))
 
 
 def thresholds_in_force(terms: Terms, steps: int = 0) -> Thresholds:

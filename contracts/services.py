@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from contracts import periods, rules
+from contracts import bounds, periods, rules
 from contracts.models import (
     Contract,
     CreditTier,
@@ -69,6 +69,27 @@ def service_level_dates_validate(*, relevance_reviewed_at: date | None, today=No
     if relevance_reviewed_at is not None:
         today = today or timezone.localdate()
         _raise({"relevance_reviewed_at": periods.review_date_problem(relevance_reviewed_at, today)})
+
+
+def contract_numbers_validate(
+    *,
+    annual_value: Decimal | None = None,
+    at_risk_percent: Decimal | None = None,
+    submission_deadline_days: int | None = None,
+) -> None:
+    """A contract's value, amount at risk and data deadline in range (`bounds`); None: not given."""
+    _raise(
+        bounds.contract_numbers_problems(
+            annual_value=annual_value,
+            at_risk_percent=at_risk_percent,
+            deadline_days=submission_deadline_days,
+        )
+    )
+
+
+def service_level_numbers_validate(*, weight: int | None) -> None:
+    if weight is not None:
+        _raise({"weight": bounds.weight_problem(weight)})
 
 
 @transaction.atomic
@@ -143,6 +164,11 @@ def contract_save(
     _assign(contract, data)
     if contract.start_date and contract.end_date:
         contract_dates_validate(start_date=contract.start_date, end_date=contract.end_date)
+    contract_numbers_validate(
+        annual_value=contract.annual_value,
+        at_risk_percent=contract.at_risk_percent,
+        submission_deadline_days=contract.submission_deadline_days,
+    )
     _save(contract, actor, "created" if creating else "edited")
     contract.vendor_contacts.set(contacts, through_defaults={"organization": organization})
     if not creating:
@@ -153,24 +179,61 @@ def contract_save(
     return contract
 
 
-def _validate_terms(
-    direction: str, target: Decimal, minimum: Decimal, improvement: str, rate: Decimal,
-    bound: Decimal | None, tiers: list[tuple[Decimal, Decimal]],
-) -> None:  # fmt: skip
-    errors: dict[str, str] = {}
-    if not rules.is_ordered(target, minimum, direction):
-        word = "below" if direction == rules.Direction.HIGHER else "above"
+def terms_validate(
+    *,
+    unit: str | None,
+    direction: str | None,
+    target: Decimal | None,
+    minimum: Decimal | None,
+    improvement: str = rules.Improvement.NONE,
+    improvement_rate: Decimal | None = None,
+    improvement_bound: Decimal | None = None,
+    tiers: Iterable[tuple[Decimal, Decimal]] = (),
+) -> None:
+    """
+    What terms may say (the terms form and `terms_agree` both ask): each
+    number in the range of the SLA's unit (`bounds`), the minimum not better
+    than the target, a rate an improvement clause can have, credit tiers
+    ordered. None: not given (the form already said why).
+    """
+    errors: dict[str, str | None] = {}
+    for field, value, what in (
+        ("target", target, "The target"),
+        ("minimum", minimum, "The minimum"),
+        ("improvement_bound", improvement_bound, "The bound"),
+    ):
+        if value is not None:
+            errors[field] = bounds.value_problem(value, unit, what)
+    in_range = not any(errors.values())
+    comparable = in_range and target is not None and minimum is not None and direction
+    if comparable and not rules.is_ordered(target, minimum, direction):
+        word = "at or below" if direction == rules.Direction.HIGHER else "at or above"
         errors["minimum"] = (
-            f"The minimum (red boundary) can't be better than the target: "
-            f"it must be at or {word} {target}."
+            f"The minimum (red boundary) must be {word} the target ({target}) "
+            f"because {rules.Direction(direction).label.lower()}."
         )
     if improvement != rules.Improvement.NONE:
-        if not rate or rate <= 0:
+        if not improvement_rate or improvement_rate <= 0:
             errors["improvement_rate"] = "An improvement clause needs a rate above zero."
-        elif improvement == rules.Improvement.RELATIVE and rate >= 100:
-            errors["improvement_rate"] = "A relative improvement must be under 100 % a year."
-        if bound is not None and rules.is_better(target, bound, direction):
+        else:
+            errors["improvement_rate"] = bounds.improvement_rate_problem(
+                improvement, improvement_rate, unit
+            )
+        if (
+            in_range
+            and direction
+            and target is not None
+            and improvement_bound is not None
+            and rules.is_better(target, improvement_bound, direction)
+        ):
             errors["improvement_bound"] = "The bound must be at or beyond the starting target."
+    tiers = list(tiers)
+    for level, pct in tiers:
+        problem = bounds.value_problem(level, unit, "A credit tier's level")
+        problem = problem or bounds.credit_percent_problem(pct)
+        if problem:
+            errors["credit_tiers"] = problem
+            break
     levels = [level for level, _ in tiers]
     if len(set(levels)) != len(levels):
         errors["credit_tiers"] = "Two credit tiers have the same level."
@@ -178,8 +241,7 @@ def _validate_terms(
     percents = [pct for _, pct in ordered]
     if percents != sorted(percents):
         errors["credit_tiers"] = "A worse level must carry at least the credit of a milder one."
-    if errors:
-        raise ValidationError(errors)
+    _raise(errors)
 
 
 @transaction.atomic
@@ -211,9 +273,11 @@ def terms_agree(
     if improvement == rules.Improvement.NONE:
         rate, improvement_bound = Decimal(0), None
     terms_date_validate(contract=service_level.contract, effective_from=effective_from)
-    _validate_terms(
-        service_level.direction, target, minimum, improvement, rate, improvement_bound, tiers
-    )
+    terms_validate(
+        unit=service_level.unit, direction=service_level.direction, target=target,
+        minimum=minimum, improvement=improvement, improvement_rate=rate,
+        improvement_bound=improvement_bound, tiers=tiers,
+    )  # fmt: skip
     terms = ServiceLevelTerms.objects.filter(
         organization=organization, service_level=service_level, effective_from=effective_from
     ).first() or ServiceLevelTerms(
@@ -274,6 +338,7 @@ def service_level_save(
                 )
     _assign(service_level, data)
     service_level_dates_validate(relevance_reviewed_at=service_level.relevance_reviewed_at)
+    service_level_numbers_validate(weight=service_level.weight)
     _save(service_level, actor, "created" if creating else "edited")
     if service_level.is_kpi:
         CreditTier.objects.filter(

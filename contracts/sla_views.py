@@ -56,6 +56,7 @@ def sla_create(request: HttpRequest, org_slug: str, contract_id: int) -> HttpRes
     terms_form = TermsForm(
         post,
         direction=request.POST.get("direction"),
+        unit=request.POST.get("unit"),
         contract=contract,
         initial={"effective_from": contract.start_date},
     )

@@ -20,6 +20,7 @@ from escalations.models import (
 )
 from escalations.policies import ensure_default_policy
 from slagov.api import TenantViewSet
+from slagov.numbers import API_FIELD_MAPPING
 
 
 class EventSerializer(serializers.ModelSerializer):
@@ -116,6 +117,7 @@ class EscalationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
 
 
 class StepSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = API_FIELD_MAPPING  # numbers in the digits 0-9 only
     recipients = serializers.ListField(
         child=serializers.ChoiceField(choices=Recipient.choices), allow_empty=False
     )

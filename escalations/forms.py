@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from escalations.models import EscalationStep, Recipient
 from escalations.policy_services import step_errors
+from slagov.numbers import WholeNumberField
 
 
 class MeetingForm(forms.Form):
@@ -42,6 +43,9 @@ class StepForm(forms.ModelForm):
         model = EscalationStep
         fields = ["condition", "state", "threshold", "level", "recipients", "due_hours", "action"]
         widgets = {"action": forms.TextInput()}
+        field_classes = {
+            "threshold": WholeNumberField, "level": WholeNumberField, "due_hours": WholeNumberField,
+        }  # fmt: skip
 
     def clean(self):
         data = super().clean()

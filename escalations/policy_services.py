@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from contracts import bounds
 from contracts.models import Contract
 from escalations.models import EscalationPolicy, EscalationStep
 from escalations.policies import ensure_default_policy
@@ -28,10 +29,11 @@ def step_errors(step: dict) -> dict[str, str]:
     if condition in NEEDS_THRESHOLD and not step.get("threshold"):
         unit = "periods" if condition == Condition.FORECAST else "days"
         errors["threshold"] = f"How many {unit}? It must be at least 1."
-    level = step.get("level")
-    if level is not None and level > 5:
-        errors["level"] = "Levels go from 0 (early warning) to 5."
-    return errors
+    numbers = bounds.step_problems(
+        condition=condition, threshold=step.get("threshold"), level=step.get("level"),
+        due_hours=step.get("due_hours"),
+    )  # fmt: skip
+    return {**numbers, **errors}
 
 
 @transaction.atomic

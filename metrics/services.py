@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from contracts import periods
+from contracts import bounds, periods
 from contracts.models import ServiceLevel
 from metrics import engine
 from metrics.models import Reading, ReadingRevision
@@ -63,6 +63,12 @@ def reading_period_validate(
         raise ValidationError({"period": problem})
 
 
+def reading_value_validate(*, service_level: ServiceLevel, value: Decimal) -> None:
+    """A value in the range of the SLA's unit (`bounds.value_problem`)."""
+    if problem := bounds.value_problem(value, service_level.unit):
+        raise ValidationError({"value": problem})
+
+
 @transaction.atomic
 def reading_record(
     *,
@@ -82,6 +88,8 @@ def reading_record(
     if service_level.organization_id != organization.pk:
         raise ValueError("service level of another organisation")
     reading_period_validate(service_level=service_level, period_start=period_start)
+    reading_value_validate(service_level=service_level, value=value)
+    value = bounds.normalise(value)
     start = periods.period_start(period_start, service_level.period)
     now = timezone.now()
     reading = (

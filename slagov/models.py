@@ -13,10 +13,13 @@ import secrets
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
+
+from contracts import bounds
 
 
 class Organization(models.Model):
@@ -41,6 +44,12 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.compliance_threshold is not None and (
+            problem := bounds.amount_problem(self.compliance_threshold, "The compliance threshold")
+        ):
+            raise ValidationError({"compliance_threshold": problem})
 
 
 class Membership(models.Model):

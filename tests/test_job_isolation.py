@@ -17,6 +17,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django_scopes import scopes_disabled
 
 from contracts.models import Contract, ServiceLevelTerms
@@ -92,12 +93,16 @@ def poison_dates(t: Tenant) -> None:
 
 
 def poison_thresholds(t: Tenant) -> None:
-    """Terms whose improvement clause takes the target past what a status can store."""
-    with scopes_disabled():
-        ServiceLevelTerms.objects.filter(service_level=t.sla).update(
-            target=Decimal("999999999999"), minimum=Decimal(0), improvement="absolute",
-            improvement_rate=Decimal("999999"),
-        )  # fmt: skip
+    """
+    Terms whose target is not a number: PostgreSQL's numeric takes 'NaN' (and
+    ranks it above every number, so the order check passes), no form or API
+    can write it, and no threshold can be judged against it.
+    """
+    with scopes_disabled(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE contracts_servicelevelterms SET target = 'NaN' WHERE service_level_id = %s",
+            [t.sla.pk],
+        )
 
 
 @pytest.fixture

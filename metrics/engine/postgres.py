@@ -226,7 +226,7 @@ def _threshold_arrays(slas: list[ServiceLevel], today: date, organization_id: in
         contract = by_sla[terms.service_level_id].contract
         # No period after the current one is read, whatever the contract's end.
         years = periods.contract_year(contract.start_date, today)
-        spec = terms.spec()
+        spec = terms.spec(by_sla[terms.service_level_id].unit)
         for steps in range(years + 1):
             thresholds = rules.thresholds_in_force(spec, steps)
             thr["thr_terms"].append(terms.pk)

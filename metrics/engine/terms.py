@@ -22,9 +22,11 @@ class TermsInForce:
 class TermsTimeline:
     """The terms of one SLA ordered by effective date; the first also covers earlier periods."""
 
-    def __init__(self, terms: Iterable[ServiceLevelTerms], contract_start: date):
+    def __init__(
+        self, terms: Iterable[ServiceLevelTerms], contract_start: date, unit: str | None = None
+    ):
         self.items = sorted(
-            (TermsInForce(t.pk, t.effective_from, t.spec(), t.credit_spec()) for t in terms),
+            (TermsInForce(t.pk, t.effective_from, t.spec(unit), t.credit_spec()) for t in terms),
             key=lambda t: t.effective_from,
         )
         self.dates = [t.effective_from for t in self.items]
@@ -63,7 +65,7 @@ def timelines_for(slas: Iterable[ServiceLevel]) -> dict[int, TermsTimeline]:
         "credit_tiers"
     ):
         terms[t.service_level_id].append(t)
-    return {sla.pk: TermsTimeline(terms[sla.pk], sla.contract.start_date) for sla in slas}
+    return {sla.pk: TermsTimeline(terms[sla.pk], sla.contract.start_date, sla.unit) for sla in slas}
 
 
 def deadline(period_start: date, kind: str, deadline_days: int) -> date:
