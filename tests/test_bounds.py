@@ -607,3 +607,31 @@ def test_models_refuse_numbers_out_of_range_for_the_admin(world):
         assert caught.value.message_dict == {
             "worse_than": ["The level is a percentage: it must be between 0 and 100."]
         }
+
+
+def test_the_upload_validator_judges_value_ranges_as_the_bounds_rule_does(w):
+    """The vectorised range check of uploads is the same rule as bounds.value_problem."""
+    import pandas as pd
+
+    from metrics.ingest import validate
+
+    catalogue = validate.VendorCatalogue.load(organization_id=w.org.pk, vendor_id=w.vendor.pk)
+    rng = random.Random(13)
+    edges = ["0", "-0.000001", "100", "100.000001", "99.999999", "999999999999.999999",
+             "1000000000000", "999999999999.99999", "-1", "0.000001", "100000000000"]  # fmt: skip
+    months = [f"{y}-{m:02d}" for y in (2025, 2026) for m in range(1, 13) if (y, m) <= (2026, 10)]
+    for _ in range(10):
+        rows = []
+        for code in ("avail", "p1-res", "csat"):
+            for month in months:
+                text = rng.choice(edges) if rng.random() < 0.5 else f"{rng.uniform(-50, 150):.6f}"
+                rows.append({"row": len(rows) + 2, "contract": "CORP-1", "sla": code,
+                             "period": month, "value": text, "note": ""})  # fmt: skip
+        checked = validate.check(
+            pd.DataFrame(rows), catalogue, today=date(2026, 11, 25), organization_id=w.org.pk
+        )
+        refused = {p.row for p in checked.problems if p.column == "value"}
+        for row in rows:
+            unit = w.slas[row["sla"]].unit
+            expected = bounds.value_problem(Decimal(row["value"]), unit) is not None
+            assert (row["row"] in refused) == expected, row

@@ -269,7 +269,7 @@ def test_hostile_numbers_are_refused_and_minus_zero_is_zero(w):
     found = {r: m for r, _, m in errors(submission)}
     assert sorted(found) == list(range(2, 2 + len(hostile)))
     assert found[5] == "'١٢٣' is not a number. Write numbers with the digits 0 to 9."
-    assert found[9] == "The value is too large."
+    assert found[9] == "The value is too large: a value must be from 0 to under 1,000,000,000,000."
     zero = receive(w, "contract,sla,period,value\nCORP-1,p1-res,2026-10,-0\n")
     with scopes_disabled():
         assert str(zero.rows.get().value) == "0.000000"

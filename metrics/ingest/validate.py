@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from django_scopes import scopes_disabled
 
-from contracts import periods, rules
+from contracts import bounds, periods, rules
 from contracts.models import Contract, ServiceLevel
 from metrics.engine import TermsTimeline, timelines_for
 from metrics.ingest.files import Problem
@@ -30,7 +30,6 @@ from metrics.models import Reading
 
 MAX_LENGTH = {"contract": 100, "sla": 100, "period": 60, "value": 60, "note": 500}
 SIX_PLACES = Decimal("0.000001")
-MAX_ABS = Decimal("999999999999")  # what Decimal(18, 6) holds
 
 
 @dataclass
@@ -357,18 +356,28 @@ def check(
     parsed_value = np.array([v is not None for v in values], dtype=bool)
     found.flag(known & ~parsed_value, "value", lambda i: value_why[i])
     floats = np.array([float(v) if v is not None else np.nan for v in values], dtype=float)
+    # The unit's range is contracts.bounds.value_range, compared as floats; a value close
+    # to a bound, where a float can't tell, is compared as the exact decimal it is.
+    numeric = known & parsed_value
+    ranges = [bounds.value_range(unit) for unit in sla_unit]
+    low = np.array([float(r[0]) for r in ranges], dtype=float)[sla_code]
+    high = np.array([float(r[1]) for r in ranges], dtype=float)[sla_code]
     with np.errstate(invalid="ignore"):
-        is_percent = units == ServiceLevel.Unit.PERCENT
-        numeric = known & parsed_value
-        found.flag(numeric & is_percent & ((floats < 0) | (floats > 100)), "value",
-                   "A percentage must be between 0 and 100.")  # fmt: skip
-        found.flag(numeric & ~is_percent & (floats < 0), "value",
-                   lambda i: f"A value in {units[i]} can't be negative.")  # fmt: skip
-        too_large = numeric & (np.abs(floats) > float(MAX_ABS))
-        found.flag(too_large, "value", "The value is too large.")
+        outside = numeric & ((floats < low) | (floats > high))
+        close = numeric & (
+            (np.abs(floats - low) <= 1e-3 * np.maximum(np.abs(low), 1))
+            | (np.abs(floats - high) <= 1e-3 * np.maximum(np.abs(high), 1))
+        )
+    for i in np.flatnonzero(close):
+        lowest, highest = ranges[sla_code[i]]
+        outside[i] = not lowest <= values[i] <= highest
+    too_large = outside & (floats > 0) & (units != ServiceLevel.Unit.PERCENT)
+    found.flag(outside & ~too_large, "value", lambda i: bounds.value_problem(values[i], units[i]))
+    found.flag(too_large, "value", lambda i: "The value is too large: "
+               + bounds.value_problem(values[i], units[i]).replace("A value", "a value", 1))
     # Never rounded quietly: a value keeps at most six decimal places, as stored.
     stored: list[Decimal | None] = [None] * n
-    for i in np.flatnonzero(numeric & ~too_large):
+    for i in np.flatnonzero(numeric & ~outside):
         stored[i] = values[i].quantize(SIX_PLACES, rounding=ROUND_HALF_EVEN)
     rounded = np.array([q is not None and q != v for q, v in zip(stored, values, strict=True)],
                        dtype=bool)  # fmt: skip
