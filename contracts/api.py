@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import django_filters
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -15,7 +12,9 @@ from rest_framework.exceptions import PermissionDenied
 from contracts import periods, selectors, services
 from contracts.models import Contract, ServiceLevel, ServiceLevelTerms, Vendor
 from metrics.engine import TermsTimeline
-from slagov.api import ScopedPrimaryKeyRelatedField, TenantViewSet
+from slagov.api import ScopedPrimaryKeyRelatedField, TenantViewSet, service_errors
+from slagov.filters import FilterSet
+from slagov.schema import SometimesAbsent
 
 
 class VendorSerializer(serializers.ModelSerializer):
@@ -38,10 +37,10 @@ class RecommendationSerializer(serializers.Serializer):
     missing_clauses = serializers.ListField(child=serializers.CharField())
 
 
-class ContractSerializer(serializers.ModelSerializer):
+class ContractSerializer(SometimesAbsent, serializers.ModelSerializer):
     vendor = ScopedPrimaryKeyRelatedField(Vendor)
     vendor_name = serializers.CharField(source="vendor.name", read_only=True)
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     effective_mode = serializers.CharField(read_only=True)
     recommendation = serializers.SerializerMethodField()
     colour = serializers.SerializerMethodField()
@@ -67,6 +66,7 @@ class ContractSerializer(serializers.ModelSerializer):
 
     # The customer's own judgement of the relationship and its notes stay on its side.
     CUSTOMER_ONLY = ("adversarial", "notes", "recommendation")
+    SOMETIMES_ABSENT = CUSTOMER_ONLY
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -166,7 +166,7 @@ class ServiceLevelSerializer(serializers.ModelSerializer):
         return HealthSerializer(health).data
 
 
-class ContractFilter(django_filters.FilterSet):
+class ContractFilter(FilterSet):
     vendor = django_filters.NumberFilter(field_name="vendor")
     category = django_filters.ChoiceFilter(choices=Contract.Category.choices)
     review_cadence = django_filters.ChoiceFilter(choices=Contract.Cadence.choices)
@@ -176,7 +176,7 @@ class ContractFilter(django_filters.FilterSet):
         fields = ["vendor", "category", "review_cadence"]
 
 
-class ServiceLevelFilter(django_filters.FilterSet):
+class ServiceLevelFilter(FilterSet):
     contract = django_filters.NumberFilter(field_name="contract")
     kind = django_filters.ChoiceFilter(choices=ServiceLevel.Kind.choices)
     code = django_filters.CharFilter(field_name="code")
@@ -220,16 +220,6 @@ class VendorViewSet(
         )
 
 
-@contextmanager
-def _as_api_errors():
-    """A service's ValidationError becomes a 400 with its messages, not a 500."""
-    try:
-        yield
-    except DjangoValidationError as exc:
-        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
-        raise serializers.ValidationError(detail) from None
-
-
 class ContractViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -256,7 +246,7 @@ class ContractViewSet(
 
     def perform_create(self, serializer):
         self._require_manage()
-        with _as_api_errors():
+        with service_errors():
             serializer.instance = services.contract_save(
                 organization=self.tenant.organization,
                 actor=self.request.user,
@@ -270,7 +260,7 @@ class ContractViewSet(
         vendor = serializer.validated_data.get("vendor", contract.vendor)
         if vendor.pk != contract.vendor_id:
             contacts = []  # another vendor: its people aren't this contract's contacts any more
-        with _as_api_errors():
+        with service_errors():
             services.contract_save(
                 organization=self.tenant.organization,
                 actor=self.request.user,
