@@ -347,7 +347,7 @@ def test_confirm_ignores_reasons_that_name_no_row_in_ascii_digits(w):
     confirm = reverse(
         "api:submission-confirm", kwargs={"org_slug": w.org.slug, "pk": preview.json()["id"]}
     )
-    reasons = {"²": "no", "١": "no", "9" * 30: "no", str(2**40): "no", "1": "Recounted."}
+    reasons = {"²": "no", "\u0661": "no", "9" * 30: "no", str(2**40): "no", "1": "Recounted."}
     response = api.post(confirm, {"reasons": reasons}, format="json")
     assert response.status_code == 200, (response.json()["message"], response.json()["rows"])
     assert response.json()["state"] == "applied"
