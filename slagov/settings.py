@@ -328,6 +328,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "slagov.renderers.TenantBrowsableAPIRenderer",
+    ],
     "DEFAULT_SCHEMA_CLASS": "slagov.schema.ApiSchema",
     # Filters read ids and numbers as ASCII digits only (slagov/filters.py).
     "DEFAULT_FILTER_BACKENDS": ["slagov.filters.StrictFilterBackend"],

@@ -194,6 +194,21 @@ def test_browsable_api_renders_and_shows_only_what_the_member_sees(client, world
         assert hidden not in shown.content.decode()
 
 
+@pytest.mark.parametrize("name", LISTS)
+def test_browsable_api_for_an_outsider_is_an_error_page_not_a_crash(client, world: World, name):
+    assert client.get(list_url(world, name), HTTP_ACCEPT="text/html").status_code in {401, 403}
+    client.force_login(world.charlie)  # a member of another organisation
+    response = client.get(list_url(world, name), {"format": "api"})
+    assert response.status_code == 404
+    assert "Vendor Mine" not in response.content.decode()
+    detail = reverse(
+        "api:contract-detail", kwargs={"org_slug": world.org.slug, "pk": world.mine.contract.pk}
+    )
+    response = client.get(detail, HTTP_ACCEPT="text/html")
+    assert response.status_code == 404
+    assert world.mine.contract.reference not in response.content.decode()
+
+
 def test_browsable_api_as_an_admin_offers_only_this_organisations_vendors(client, world: World):
     client.force_login(world.alice)
     page = client.get(list_url(world, "contract"), HTTP_ACCEPT="text/html")
