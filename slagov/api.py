@@ -1,6 +1,6 @@
 """
 API plumbing shared by every app: token authentication, tenant-scoped views,
-and the error responses every operation documents.
+and service errors as 400s.
 """
 
 from __future__ import annotations

@@ -397,3 +397,20 @@ def test_pages_filters_take_ascii_digits_only(client, world: World):
     page = client.get(reverse("escalations:list", args=[world.org.slug]), {"vendor": eastern})
     assert page.status_code == 200
     assert page.context["filter"].errors["vendor"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("API_THROTTLE_READ", "lots", "API_THROTTLE_READ='lots' is not a rate"),
+        ("API_THROTTLE_WRITE", "0/minute", "is not a rate"),
+        ("API_THROTTLE_WRITE", "10/fortnight", "is not a rate"),
+        ("IDEMPOTENCY_IN_FLIGHT_SECONDS", "5", "must be at least 60"),
+    ],
+)
+def test_bad_api_settings_fail_at_start_up_with_a_message(tmp_path, name, value, message):
+    from tests.test_settings import _settings
+
+    result = _settings(tmp_path, **{name: value})
+    assert result.returncode != 0
+    assert message in result.stderr
