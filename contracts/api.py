@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import django_filters
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -15,8 +12,10 @@ from rest_framework.exceptions import PermissionDenied
 from contracts import periods, selectors, services
 from contracts.models import Contract, ServiceLevel, ServiceLevelTerms, Vendor
 from metrics.engine import TermsTimeline
-from slagov.api import ScopedPrimaryKeyRelatedField, TenantViewSet
+from slagov.api import ScopedPrimaryKeyRelatedField, TenantViewSet, service_errors
+from slagov.filters import FilterSet
 from slagov.numbers import API_FIELD_MAPPING
+from slagov.schema import SometimesAbsent
 
 
 class VendorSerializer(serializers.ModelSerializer):
@@ -39,11 +38,11 @@ class RecommendationSerializer(serializers.Serializer):
     missing_clauses = serializers.ListField(child=serializers.CharField())
 
 
-class ContractSerializer(serializers.ModelSerializer):
+class ContractSerializer(SometimesAbsent, serializers.ModelSerializer):
     serializer_field_mapping = API_FIELD_MAPPING  # numbers in the digits 0-9 only
     vendor = ScopedPrimaryKeyRelatedField(Vendor)
     vendor_name = serializers.CharField(source="vendor.name", read_only=True)
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     effective_mode = serializers.CharField(read_only=True)
     recommendation = serializers.SerializerMethodField()
     colour = serializers.SerializerMethodField()
@@ -74,6 +73,7 @@ class ContractSerializer(serializers.ModelSerializer):
 
     # The customer's own judgement of the relationship and its notes stay on its side.
     CUSTOMER_ONLY = ("adversarial", "notes", "recommendation")
+    SOMETIMES_ABSENT = CUSTOMER_ONLY
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -97,7 +97,7 @@ class ContractSerializer(serializers.ModelSerializer):
     def validate(self, attrs):
         start = attrs.get("start_date", getattr(self.instance, "start_date", None))
         end = attrs.get("end_date", getattr(self.instance, "end_date", None))
-        with _as_api_errors():
+        with service_errors():
             if start and end:
                 services.contract_dates_validate(start_date=start, end_date=end)
             numbers = ("annual_value", "at_risk_percent", "submission_deadline_days")
@@ -174,7 +174,7 @@ class ServiceLevelSerializer(serializers.ModelSerializer):
         return HealthSerializer(health).data
 
 
-class ContractFilter(django_filters.FilterSet):
+class ContractFilter(FilterSet):
     vendor = django_filters.NumberFilter(field_name="vendor")
     category = django_filters.ChoiceFilter(choices=Contract.Category.choices)
     review_cadence = django_filters.ChoiceFilter(choices=Contract.Cadence.choices)
@@ -184,7 +184,7 @@ class ContractFilter(django_filters.FilterSet):
         fields = ["vendor", "category", "review_cadence"]
 
 
-class ServiceLevelFilter(django_filters.FilterSet):
+class ServiceLevelFilter(FilterSet):
     contract = django_filters.NumberFilter(field_name="contract")
     kind = django_filters.ChoiceFilter(choices=ServiceLevel.Kind.choices)
     code = django_filters.CharFilter(field_name="code")
@@ -228,16 +228,6 @@ class VendorViewSet(
         )
 
 
-@contextmanager
-def _as_api_errors():
-    """A service's ValidationError becomes a 400 with its messages, not a 500."""
-    try:
-        yield
-    except DjangoValidationError as exc:
-        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
-        raise serializers.ValidationError(detail) from None
-
-
 class ContractViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -264,7 +254,7 @@ class ContractViewSet(
 
     def perform_create(self, serializer):
         self._require_manage()
-        with _as_api_errors():
+        with service_errors():
             serializer.instance = services.contract_save(
                 organization=self.tenant.organization,
                 actor=self.request.user,
@@ -278,7 +268,7 @@ class ContractViewSet(
         vendor = serializer.validated_data.get("vendor", contract.vendor)
         if vendor.pk != contract.vendor_id:
             contacts = []  # another vendor: its people aren't this contract's contacts any more
-        with _as_api_errors():
+        with service_errors():
             services.contract_save(
                 organization=self.tenant.organization,
                 actor=self.request.user,

@@ -6,6 +6,7 @@ from django.db.models import Q
 
 from contracts.models import Contract, Vendor
 from contracts.rules import SEVERITY, Colour
+from slagov.filters import FilterSet
 
 
 def _vendors(request):
@@ -17,7 +18,7 @@ def _owners(request):
     return get_user_model().objects.filter(pk__in=owner_ids).order_by("first_name", "username")
 
 
-class PortfolioFilter(django_filters.FilterSet):
+class PortfolioFilter(FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     vendor = django_filters.ModelChoiceFilter(queryset=_vendors, empty_label="All vendors")
     category = django_filters.ChoiceFilter(

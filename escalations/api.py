@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import django_filters
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
@@ -19,12 +18,14 @@ from escalations.models import (
     Recipient,
 )
 from escalations.policies import ensure_default_policy
-from slagov.api import TenantViewSet
+from slagov.api import TenantViewSet, service_errors
+from slagov.filters import FilterSet
 from slagov.numbers import API_FIELD_MAPPING
+from slagov.schema import ErrorSerializer
 
 
 class EventSerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = EscalationEvent
@@ -34,7 +35,9 @@ class EventSerializer(serializers.ModelSerializer):
 class EscalationSerializer(serializers.ModelSerializer):
     contract_reference = serializers.CharField(source="contract.reference", read_only=True)
     sla = serializers.CharField(source="service_level.code", read_only=True)
-    acknowledged_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    acknowledged_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     overdue = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -58,7 +61,7 @@ class ResolveSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=2000)
 
 
-class EscalationFilter(django_filters.FilterSet):
+class EscalationFilter(FilterSet):
     level = django_filters.NumberFilter()
     state = django_filters.MultipleChoiceFilter(choices=Escalation.State.choices)
     vendor = django_filters.NumberFilter(field_name="contract__vendor")
@@ -92,7 +95,7 @@ class EscalationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         escalation = self.get_queryset().prefetch_related("events__actor").get(pk=escalation.pk)
         return Response(EscalationDetailSerializer(escalation).data)
 
-    @extend_schema(request=None, responses={200: EscalationDetailSerializer})
+    @extend_schema(request=None, responses={200: EscalationDetailSerializer, 409: ErrorSerializer})
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, *args, **kwargs):
         escalation = self.get_object()
@@ -106,13 +109,11 @@ class EscalationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         escalation = self.get_object()
         serializer = ResolveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
+        with service_errors():
             services.escalation_resolve(
                 escalation=escalation, actor=request.user,
                 note=serializer.validated_data["note"], tenant=self.tenant,
             )  # fmt: skip
-        except DjangoValidationError as exc:
-            raise ValidationError(exc.messages) from None
         return self._detail(escalation)
 
 
@@ -158,13 +159,11 @@ class PolicyViewSet(
 
     def perform_update(self, serializer):
         self.tenant.require_admin()
-        try:
+        with service_errors():
             policy_services.policy_save(
                 organization=self.tenant.organization, actor=self.request.user,
                 policy=serializer.instance, steps=serializer.validated_data["steps"],
             )  # fmt: skip
-        except DjangoValidationError as exc:
-            raise ValidationError(exc.messages) from None
         if "name" in serializer.validated_data:
             serializer.instance.name = serializer.validated_data["name"]
             serializer.instance.save(update_fields=["name"])

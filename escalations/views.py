@@ -18,6 +18,7 @@ from escalations.forms import MeetingForm, ResolveForm, StepFormSet
 from escalations.models import Escalation, EscalationPolicy, EscalationStep
 from escalations.policies import ensure_default_policy
 from metrics import selectors as metrics_selectors
+from slagov.filters import FilterSet
 from slagov.models import Organization
 from slagov.tenancy import resolve_tenant, tenant_scope
 
@@ -26,7 +27,7 @@ def _contracts(request):
     return Contract.objects.order_by("reference")
 
 
-class EscalationFilter(django_filters.FilterSet):
+class EscalationFilter(FilterSet):
     state = django_filters.ChoiceFilter(
         choices=[("active", "Open or acknowledged"), *Escalation.State.choices],
         method="by_state",

@@ -6,10 +6,14 @@ import json
 
 import django_filters
 from django.db.models import Prefetch
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from contracts.models import Contract, Vendor
@@ -27,13 +31,18 @@ from metrics.models import (
 )
 from metrics.selectors import AT_RISK, credits_for
 from slagov.api import ScopedPrimaryKeyRelatedField, TenantViewSet
+from slagov.filters import ASCII_DIGITS, FilterSet, parse_digits
 from slagov.idempotency import idempotent
+from slagov.schema import ErrorSerializer, SometimesAbsent
 
 ROW_LIMIT = 1000
 ERROR_LIMIT = 50  # errors per submission in lists and in create/confirm responses
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
-    description="Retry safely: the same key and body return the stored response.",
+    description=(
+        "Retry safely: the same key and request (its fields and file contents) "
+        "return the stored response."
+    ),
 )  # fmt: skip
 
 
@@ -41,7 +50,9 @@ class ReadingSerializer(serializers.ModelSerializer):
     contract = serializers.IntegerField(source="service_level.contract_id", read_only=True)
     sla_code = serializers.CharField(source="service_level.code", read_only=True)
     period = serializers.SerializerMethodField()
-    submitted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    submitted_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Reading
@@ -54,7 +65,7 @@ class ReadingSerializer(serializers.ModelSerializer):
         return period_label(reading.period_start, reading.service_level.period)
 
 
-class ReadingFilter(django_filters.FilterSet):
+class ReadingFilter(FilterSet):
     service_level = django_filters.NumberFilter(field_name="service_level")
     contract = django_filters.NumberFilter(field_name="service_level__contract")
     contract_reference = django_filters.CharFilter(field_name="service_level__contract__reference")
@@ -117,7 +128,9 @@ class StagedRowSerializer(serializers.ModelSerializer):
 
 class SubmissionSerializer(serializers.ModelSerializer):
     vendor_name = serializers.CharField(source="vendor.name", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     errors = serializers.SerializerMethodField()
 
     class Meta:
@@ -137,16 +150,49 @@ class SubmissionSerializer(serializers.ModelSerializer):
         return SubmissionErrorSerializer(errors, many=True).data
 
 
-class SubmissionDetailSerializer(SubmissionSerializer):
+class SubmissionDetailSerializer(SometimesAbsent, SubmissionSerializer):
     rows = serializers.SerializerMethodField()
+    message = serializers.CharField(
+        read_only=True, help_text="Why nothing was applied, or what a duplicate repeats."
+    )
+    SOMETIMES_ABSENT = ("message",)  # only when there is something to say
 
     class Meta(SubmissionSerializer.Meta):
-        fields = [*SubmissionSerializer.Meta.fields, "rows"]
+        fields = [*SubmissionSerializer.Meta.fields, "rows", "message"]
 
     @extend_schema_field(StagedRowSerializer(many=True))
     def get_rows(self, submission: Submission) -> list[dict]:
         rows = submission.rows.select_related("service_level__contract")[:ROW_LIMIT]
         return StagedRowSerializer(rows, many=True).data
+
+
+ROW_SCHEMA = {
+    "type": "object",
+    "description": (
+        "One reading, with the columns of an upload (README, the upload format). "
+        "Other keys are reported as unknown columns and ignored."
+    ),
+    "properties": {
+        "contract": {"type": "string", "description": "The contract reference."},
+        "sla": {"type": "string", "description": "The SLA or KPI code within the contract."},
+        "period": {
+            "type": "string",
+            "description": "`2026-10` (monthly), `2026-W42` (weekly), or a date inside it.",
+        },
+        "value": {
+            "oneOf": [{"type": "string"}, {"type": "number"}],
+            "description": "A number; a decimal comma or a trailing `%` are read as in files.",
+        },
+        "note": {"type": "string", "description": "For a corrected value, the reason."},
+    },
+    "required": ["contract", "sla", "period", "value"],
+    "additionalProperties": True,
+}
+
+
+@extend_schema_field(ROW_SCHEMA)
+class SubmittedRowField(serializers.DictField):
+    """A row as sent: checked by the upload pipeline, which reports every problem by row."""
 
 
 class SubmissionCreateSerializer(serializers.Serializer):
@@ -158,7 +204,7 @@ class SubmissionCreateSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField(
         default=False, help_text="Validate and preview; apply nothing."
     )
-    rows = serializers.ListField(child=serializers.DictField(), required=False, max_length=100_000)
+    rows = serializers.ListField(child=SubmittedRowField(), required=False, max_length=100_000)
     file = serializers.FileField(required=False, help_text="A .csv or .xlsx file, at most 10 MB.")
 
     def validate(self, attrs):
@@ -176,11 +222,34 @@ class SubmissionCreateSerializer(serializers.Serializer):
         return attrs
 
 
+class SubmissionRows(SubmissionCreateSerializer):
+    """The JSON body (schema only: SubmissionCreateSerializer reads both)."""
+
+    rows = serializers.ListField(child=SubmittedRowField(), max_length=100_000)
+    file = None
+
+
+class SubmissionFile(SubmissionCreateSerializer):
+    """The multipart body (schema only)."""
+
+    rows = None
+    file = serializers.FileField(help_text="A .csv or .xlsx file, at most 10 MB.")
+
+
 class ConfirmSerializer(serializers.Serializer):
     reasons = serializers.DictField(
         child=serializers.CharField(max_length=500), required=False,
         help_text="Reason per changed row number, where the note column doesn't give one.",
     )  # fmt: skip
+
+
+# A refused batch is the submission with its errors; a refused Idempotency-Key
+# (another request, or one still running) is a `detail`.
+SUBMISSION_REFUSED = PolymorphicProxySerializer(
+    component_name="SubmissionRefused",
+    serializers=[SubmissionDetailSerializer, ErrorSerializer],
+    resource_type_field_name=None,
+)
 
 
 class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
@@ -226,11 +295,11 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         return Response(data, status=code)
 
     @extend_schema(
-        request={"application/json": SubmissionCreateSerializer,
-                 "multipart/form-data": SubmissionCreateSerializer},
+        request={"application/json": SubmissionRows,
+                 "multipart/form-data": SubmissionFile},
         parameters=[IDEMPOTENCY_KEY],
         responses={201: SubmissionDetailSerializer, 200: SubmissionDetailSerializer,
-                   422: SubmissionDetailSerializer},
+                   409: ErrorSerializer, 422: SUBMISSION_REFUSED},
     )  # fmt: skip
     def create(self, request, *args, **kwargs):
         return idempotent(request, self.tenant.organization, lambda: self._create(request))
@@ -270,7 +339,7 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     @extend_schema(
         request=ConfirmSerializer,
         parameters=[IDEMPOTENCY_KEY],
-        responses={200: SubmissionDetailSerializer, 409: SubmissionDetailSerializer},
+        responses={200: SubmissionDetailSerializer, 409: SUBMISSION_REFUSED, 422: ErrorSerializer},
     )  # fmt: skip
     @action(detail=True, methods=["post"])
     def confirm(self, request, *args, **kwargs):
@@ -283,10 +352,11 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         self.tenant.require_uploader(message="Only vendor users and account managers apply data.")
         serializer = ConfirmSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        # A key that isn't a row number in ASCII digits names no row ("²".isdigit() is true).
         reasons = {
-            int(k): v
+            parse_digits(k): v
             for k, v in serializer.validated_data.get("reasons", {}).items()
-            if k.isdigit()
+            if ASCII_DIGITS.fullmatch(k)
         }
         outcome = pipeline.submission_confirm(
             organization=self.tenant.organization, actor=request.user, submission=submission,
@@ -313,7 +383,7 @@ class PeriodStatusSerializer(serializers.ModelSerializer):
         return period_label(status.period_start, status.service_level.period)
 
 
-class StatusFilter(django_filters.FilterSet):
+class StatusFilter(FilterSet):
     contract = django_filters.NumberFilter(field_name="service_level__contract")
     contract_reference = django_filters.CharFilter(field_name="service_level__contract__reference")
     service_level = django_filters.NumberFilter(field_name="service_level")
@@ -392,7 +462,7 @@ class TrendSerializer(serializers.ModelSerializer):
         ).data
 
 
-class TrendFilter(django_filters.FilterSet):
+class TrendFilter(FilterSet):
     contract = django_filters.NumberFilter(field_name="service_level__contract")
     colour = django_filters.MultipleChoiceFilter(choices=Colour.choices)
     drifting = django_filters.BooleanFilter()
@@ -446,28 +516,33 @@ class ContractCreditsSerializer(serializers.Serializer):
     years = CreditYearSerializer(many=True)
 
 
-class CreditViewSet(TenantViewSet):
-    """Service credits per contract: per month (capped at the at-risk amount) and per year."""
+class CreditFilter(FilterSet):
+    contract = django_filters.NumberFilter(field_name="id", label="Contract id")
+
+    class Meta:
+        model = Contract
+        fields = ["contract"]
+
+
+class CreditViewSet(mixins.ListModelMixin, TenantViewSet):
+    """
+    Service credits per contract: per month (capped at the at-risk amount) and
+    per year. Paginated by contract like every list.
+    """
 
     serializer_class = ContractCreditsSerializer
     queryset = Contract.objects.none()
+    filterset_class = CreditFilter
 
-    @extend_schema(
-        parameters=[OpenApiParameter("contract", int, required=False)],
-        responses=ContractCreditsSerializer(many=True),
-    )
+    def get_queryset(self):
+        return Contract.objects.order_by("reference")
+
     def list(self, request, *args, **kwargs):
-        contracts = Contract.objects.order_by("reference")
-        contract = request.query_params.get("contract")
-        if contract:
-            if not contract.isdigit():
-                raise ValidationError({"contract": "A contract id."})
-            contracts = contracts.filter(pk=contract)
-        contracts = list(contracts)
+        contracts = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         credits = credits_for(contracts)
         data = [
             {"contract": c.pk, "reference": c.reference, "currency": c.currency,
              "months": credits[c.pk][0], "years": credits[c.pk][1]}
             for c in contracts
         ]  # fmt: skip
-        return Response(ContractCreditsSerializer(data, many=True).data)
+        return self.get_paginated_response(ContractCreditsSerializer(data, many=True).data)

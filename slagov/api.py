@@ -1,7 +1,14 @@
-"""API plumbing shared by every app: token authentication and tenant-scoped views."""
+"""
+API plumbing shared by every app: token authentication, tenant-scoped views,
+and service errors as 400s.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django_scopes.state import get_scope
 from django_scopes.state import state as scope_state
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -10,6 +17,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import exceptions, serializers, viewsets
 from rest_framework.views import APIView
 
+from slagov.filters import ASCII_DIGITS, BIGINT_MAX, parse_digits
 from slagov.models import ApiToken
 from slagov.tenancy import Tenant, resolve_tenant
 
@@ -45,7 +53,12 @@ class TenantAPIView(APIView):
     def dispatch(self, request, *args, **kwargs):
         token = scope_state.set({**get_scope(), "_enabled": True})
         try:
-            return super().dispatch(request, *args, **kwargs)
+            response = super().dispatch(request, *args, **kwargs)
+            # Render in the scope: the browsable API builds its forms (a vendor
+            # choice, the filters) while rendering, after the view returned.
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()
+            return response
         finally:
             scope_state.reset(token)
 
@@ -67,6 +80,22 @@ class TenantAPIView(APIView):
         return context
 
 
+@contextmanager
+def service_errors() -> Iterator[None]:
+    """
+    A service's ValidationError becomes a 400 with its messages, not a 500: per
+    field where the service named fields, else under `non_field_errors` (a body
+    is always an object, as the schema says).
+    """
+    try:
+        yield
+    except DjangoValidationError as exc:
+        detail = (
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+        raise serializers.ValidationError(detail) from None
+
+
 @extend_schema_field(OpenApiTypes.INT)
 class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     """A choice among the rows visible in the request's scope, resolved when validating."""
@@ -82,9 +111,22 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
 class TenantViewSet(TenantAPIView, viewsets.GenericViewSet):
     """A generic viewset whose queryset comes from the scoped managers."""
 
-    def http_method_not_allowed(self, request, *args, **kwargs):
-        # An object the member can't see is a 404 whatever the method: look it
-        # up before saying the method isn't allowed.
+    def get_object(self):
+        # An id is ASCII digits: int("٣") is 3, which would name another row.
+        value = str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, ""))
+        if not ASCII_DIGITS.fullmatch(value) or parse_digits(value) > BIGINT_MAX:
+            raise exceptions.NotFound()
+        return super().get_object()
+
+    def _require_visible_object(self, kwargs) -> None:
+        # An object the member can't see is a 404 whatever the method.
         if (self.lookup_url_kwarg or self.lookup_field) in kwargs:
             self.get_object()
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        self._require_visible_object(kwargs)
         return super().http_method_not_allowed(request, *args, **kwargs)
+
+    def options(self, request, *args, **kwargs):
+        self._require_visible_object(kwargs)
+        return super().options(request, *args, **kwargs)

@@ -63,6 +63,21 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+_RATE_PERIODS = {"second", "minute", "hour", "day"}
+
+
+def env_rate(name: str, default: str) -> str:
+    """A request rate as DRF reads it: `<count>/<second|minute|hour|day>`, count at least 1."""
+    value = os.environ.get(name, default).strip()
+    count, _, period = value.partition("/")
+    if not (count.isascii() and count.isdigit() and int(count) >= 1 and period in _RATE_PERIODS):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a rate: "
+            "use <count>/<second|minute|hour|day>, e.g. 600/minute."
+        )
+    return value
+
+
 def env_choice(name: str, default: str, choices: set[str]) -> str:
     value = os.environ.get(name, default)
     if value not in choices:
@@ -369,12 +384,32 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "slagov.renderers.TenantBrowsableAPIRenderer",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "slagov.schema.ApiSchema",
+    # Filters read ids and numbers as ASCII digits only (slagov/filters.py).
+    "DEFAULT_FILTER_BACKENDS": ["slagov.filters.StrictFilterBackend"],
+    # `limit` at most 1,000 (slagov.pagination.MAX_PAGE).
+    "DEFAULT_PAGINATION_CLASS": "slagov.pagination.CappedPagination",
     "PAGE_SIZE": 100,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Per API token, in the cache (Redis in production); signed-in pages aren't
+    # throttled here. Writes are uploads, confirmations and edits.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "slagov.throttling.TokenReadThrottle",
+        "slagov.throttling.TokenWriteThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "token_read": env_rate("API_THROTTLE_READ", "1200/minute"),
+        "token_write": env_rate("API_THROTTLE_WRITE", "120/minute"),
+    },
 }
+# A request holding an Idempotency-Key is given this long to finish (gunicorn
+# kills a worker after 30 s); past it the key's owner is taken for dead and a
+# retry with the key is processed afresh instead of answering 409 for ever.
+IDEMPOTENCY_IN_FLIGHT_SECONDS = env_int("IDEMPOTENCY_IN_FLIGHT_SECONDS", 300, minimum=60)
 SPECTACULAR_SETTINGS = {
     "TITLE": "slagov API",
     "DESCRIPTION": (
@@ -388,6 +423,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1/o/\{org_slug\}",
+    # Separate request and response components: a file is binary in a request,
+    # read-only fields aren't asked for.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "slagov.schema.blank_or_format_as_any_of",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ReadingSourceEnum": "metrics.models.readings.Reading.Source",
         "SubmissionSourceEnum": "metrics.models.submissions.Submission.Source",

@@ -171,7 +171,7 @@ def test_trend_and_credits_api(world: World):
             reverse("api:credit-list", kwargs={"org_slug": world.org.slug}),
             {"contract": world.mine.contract.pk},
         )
-        .json()
+        .json()["results"]
     )
     assert credits[0]["reference"] == world.mine.contract.reference
     assert credits[0]["months"][0]["month"] == "2025-03-01"

@@ -373,8 +373,14 @@ def check(
         outside[i] = not lowest <= values[i] <= highest
     too_large = outside & (floats > 0) & (units != ServiceLevel.Unit.PERCENT)
     found.flag(outside & ~too_large, "value", lambda i: bounds.value_problem(values[i], units[i]))
-    found.flag(too_large, "value", lambda i: "The value is too large: "
-               + bounds.value_problem(values[i], units[i]).replace("A value", "a value", 1))
+    found.flag(
+        too_large,
+        "value",
+        lambda i: (
+            "The value is too large: "
+            + bounds.value_problem(values[i], units[i]).replace("A value", "a value", 1)
+        ),
+    )
     # Never rounded quietly: a value keeps at most six decimal places, as stored.
     stored: list[Decimal | None] = [None] * n
     for i in np.flatnonzero(numeric & ~outside):
