@@ -15,6 +15,7 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
 from contracts.models import Contract, Vendor
 from contracts.periods import period_label
@@ -252,14 +253,22 @@ SUBMISSION_REFUSED = PolymorphicProxySerializer(
 )
 
 
+# An API batch up to this size is validated (and applied) within the request; a larger
+# one answers 202 Accepted and is validated by a worker (README, "Using the API").
+SYNC_MAX_ROWS = 2_000
+SYNC_MAX_BYTES = 256 * 1024
+
+
 class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     """
     Submit readings (JSON rows or a CSV/XLSX file) through the same pipeline as
     uploads. With `dry_run` nothing is applied: the response is the preview.
     Otherwise a valid batch is applied at once, all or nothing; an invalid one
     returns 422 with its first 50 errors and `error_count`, the number of all of
-    them (GET the submission for up to 10,000). Send an `Idempotency-Key` header
-    to retry safely.
+    them (GET the submission for up to 10,000). A batch of more than 2,000 rows
+    (or 256 KB) answers 202 Accepted at once, with the submission's URL in
+    `Location`: a worker validates and applies it; poll that URL. Send an
+    `Idempotency-Key` header to retry safely.
     """
 
     queryset = Submission.objects.none()
@@ -299,7 +308,8 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
                  "multipart/form-data": SubmissionFile},
         parameters=[IDEMPOTENCY_KEY],
         responses={201: SubmissionDetailSerializer, 200: SubmissionDetailSerializer,
-                   409: ErrorSerializer, 422: SUBMISSION_REFUSED},
+                   202: SubmissionDetailSerializer, 409: ErrorSerializer,
+                   422: SUBMISSION_REFUSED},
     )  # fmt: skip
     def create(self, request, *args, **kwargs):
         return idempotent(request, self.tenant.organization, lambda: self._create(request))
@@ -314,19 +324,35 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         data = serializer.validated_data
         if data.get("file") is not None:
             payload, name = data["file"].read(), data["file"].name
+            large = len(payload) > SYNC_MAX_BYTES
         else:
             payload = json.dumps({"rows": data["rows"]}, sort_keys=True).encode()
             name = "rows.json"
+            large = len(data["rows"]) > SYNC_MAX_ROWS or len(payload) > SYNC_MAX_BYTES
         submission = pipeline.submission_receive(
             organization=tenant.organization, actor=request.user, vendor=data["vendor"],
             data=payload, filename=name, source=Submission.Source.API,
-            apply_when_valid=not data["dry_run"], enqueue=False,
+            apply_when_valid=not data["dry_run"], enqueue=large,
         )  # fmt: skip
         if submission.state == Submission.State.DUPLICATE:
             return self._detail(
                 submission, 200,
                 f"Identical to submission #{submission.duplicate_of_id}: nothing to apply.",
             )  # fmt: skip
+        if large:
+            # Validated by a worker, never past the web worker's timeout: poll the submission.
+            url = reverse(
+                "api:submission-detail",
+                kwargs={"org_slug": tenant.slug, "pk": submission.pk},
+                request=request,
+            )
+            response = self._detail(
+                submission, 202,
+                f"Accepted: the batch is checked in the background. Poll {url} until its state "
+                "is applied, ready (a dry run: the preview) or invalid (with its errors).",
+            )  # fmt: skip
+            response["Location"] = url
+            return response
         submission = pipeline.submission_validate(submission_id=submission.pk)
         if submission.state == Submission.State.INVALID:
             return self._detail(submission, 422, "Nothing was applied: fix the errors and resend.")

@@ -18,6 +18,7 @@ from contracts.models import Vendor
 from metrics.ingest import blank, files, pipeline
 from metrics.ingest.blank import safe_text
 from metrics.models import Submission, SubmissionRow
+from slagov.filters import ASCII_DIGITS, parse_digits
 
 PREVIEW_LIMIT = 200
 
@@ -123,10 +124,11 @@ def submission_confirm(request: HttpRequest, org_slug: str, submission_id: int) 
         return HttpResponseNotAllowed(["POST"])
     tenant = request.tenant
     tenant.require_uploader()
+    # A key that isn't a row number in ASCII digits names no row ("²".isdigit() is true).
     reasons = {
-        int(key.removeprefix("reason-")): value
+        parse_digits(key.removeprefix("reason-")): value
         for key, value in request.POST.items()
-        if key.startswith("reason-") and key.removeprefix("reason-").isdigit()
+        if key.startswith("reason-") and ASCII_DIGITS.fullmatch(key.removeprefix("reason-"))
     }
     outcome = pipeline.submission_confirm(
         organization=tenant.organization, actor=request.user, submission=submission, reasons=reasons

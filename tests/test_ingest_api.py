@@ -194,3 +194,72 @@ def test_rows_with_a_nul_or_a_lone_surrogate_answer_422_naming_row_and_field(w):
         (2, "contract"),
     ]
     assert stored(w) == {}
+
+
+def _distinct_rows(count: int) -> list[dict]:
+    """`count` rows for distinct SLAs and ended periods of CORP-1 (weekly backlog first)."""
+    from contracts import periods
+
+    rows = [
+        {"contract": "CORP-1", "sla": "backlog", "value": 120,
+         "period": periods.add_periods(date(2025, 1, 6), "weekly", i).isoformat()}
+        for i in range(90)
+    ]  # fmt: skip
+    rows += [
+        {"contract": "CORP-1", "sla": code, "value": value, "period": f"{y}-{m:02d}"}
+        for code, value in (("avail", 99.95), ("p1-res", 3), ("csat", 4.5))
+        for y in (2025, 2026)
+        for m in range(1, 13)
+        if (y, m) <= (2026, 10)
+    ]
+    assert count <= len(rows)
+    return rows[:count]
+
+
+@pytest.fixture
+def small_sync_size(monkeypatch):
+    """Batches past 40 rows are large here (2,000 in the product): the world has 156 periods."""
+    import metrics.api
+
+    monkeypatch.setattr(metrics.api, "SYNC_MAX_ROWS", 40)
+    return 40
+
+
+def test_a_large_batch_answers_202_at_once_and_a_worker_applies_it(
+    w, small_sync_size, django_capture_on_commit_callbacks
+):
+    api = client_for(w, w.uploader)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = api.post(url(w), {"rows": _distinct_rows(small_sync_size + 1)}, format="json")
+    assert response.status_code == 202
+    body = response.json()
+    assert body["state"] == "received"
+    assert response["Location"].endswith(url(w, "submission-detail", pk=body["id"]))
+    assert "Poll" in body["message"]
+    assert stored(w) == {}
+    assert api.get(response["Location"]).json()["state"] == "received"
+    for callback in queued:  # the worker's turn
+        callback()
+    polled = api.get(response["Location"]).json()
+    assert polled["state"] == "applied", polled.get("errors")
+    assert len(stored(w)) == small_sync_size + 1
+
+
+def test_a_large_dry_run_is_previewed_by_the_worker(
+    w, small_sync_size, django_capture_on_commit_callbacks
+):
+    api = client_for(w, w.uploader)
+    rows = _distinct_rows(small_sync_size * 2)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(url(w), {"rows": rows, "dry_run": True}, format="json")
+    assert response.status_code == 202
+    polled = api.get(response["Location"]).json()
+    assert (polled["state"], polled["rows_new"]) == ("ready", small_sync_size * 2)
+    assert stored(w) == {}
+
+
+def test_a_batch_at_the_synchronous_size_is_answered_in_the_request(w, small_sync_size):
+    api = client_for(w, w.uploader)
+    response = api.post(url(w), {"rows": _distinct_rows(small_sync_size)}, format="json")
+    assert response.status_code == 201
+    assert response.json()["state"] == "applied"

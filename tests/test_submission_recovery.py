@@ -257,3 +257,20 @@ def test_a_percentage_formatted_workbook_cell_is_stored_as_the_percentage_it_sho
         staged = list(SubmissionRow.objects.filter(submission=submission).values_list("value"))
     assert staged == [(Decimal("99.950000"),)]
     assert errors == [(3, "value", "A % sign on a value in hours: give the number only.")]
+
+
+def test_a_reason_keyed_by_a_digit_of_another_script_names_no_row(client, w):
+    first = _received(w)
+    pipeline.submission_validate(submission_id=first.pk, today=TODAY)
+    pipeline.submission_confirm(organization=w.org, actor=w.uploader, submission=_reload(first))
+    again = _received(w, b"contract,sla,period,value\nCORP-1,avail,2026-10,99.4\n")
+    pipeline.submission_validate(submission_id=again.pk, today=TODAY)
+    client.force_login(w.uploader)
+    response = client.post(
+        reverse("metrics:submission_confirm", args=[w.org.slug, again.pk]),
+        {"reason-²": "typo", "reason-٢": "typo"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "Give a reason for every changed value" in response.content.decode()
+    assert _reload(again).state == "ready"
