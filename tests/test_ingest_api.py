@@ -263,3 +263,24 @@ def test_a_batch_at_the_synchronous_size_is_answered_in_the_request(w, small_syn
     response = api.post(url(w), {"rows": _distinct_rows(small_sync_size)}, format="json")
     assert response.status_code == 201
     assert response.json()["state"] == "applied"
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        {"contract": "CORP-1", "sla": "avail", "period": "2026-10", "value": "9\\u00009"},
+        {"contract": "CORP-1", "sla": "av\\u0000ail", "period": "2026-10", "value": 1},
+        {"contract": "CORP-1", "sla": "avail", "period": "2026-\\u000010", "value": 1},
+        {"contract": "CORP-1", "sla": "avail", "period": "2026-10", "value": 1, "x\\u0000": 1},
+        {"contract": "CORP-1", "sla": "avail", "period": "2026-10", "value": 1, "x": "\\u0000"},
+        {"contract": "CORP-1", "sla": "avail", "period": "2026-10", "value": "\\udfff"},
+    ],
+)
+def test_a_nul_or_a_lone_surrogate_anywhere_in_a_batch_is_refused_not_a_server_error(w, row):
+    import json as _json
+
+    api = client_for(w, w.uploader)
+    body = _json.dumps({"rows": [row]}).replace("\\\\u", "\\u").encode()
+    response = api.post(url(w), body, content_type="application/json")
+    assert response.status_code in {201, 422}, response.content[:300]
+    assert stored(w) == {} or response.status_code == 201
