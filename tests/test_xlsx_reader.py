@@ -220,3 +220,17 @@ def test_text_cells_are_not_marked_as_numbers():
     table = files.read_table(data, "t.xlsx")
     assert table.frame["value"].tolist() == ["99,5", "1.234"]
     assert not table.frame["value_is_number"].any()
+
+
+def test_excel_numbers_shortcut_equals_fifteen_significant_digits_on_random_floats():
+    from decimal import Decimal
+
+    rng = random.Random(5)
+    for _ in range(50_000):
+        value = rng.choice([
+            rng.uniform(-1e6, 1e6), round(rng.uniform(0, 100), rng.randint(0, 8)),
+            rng.uniform(0, 1e-6), float(rng.randint(-(10**17), 10**17)),
+            rng.uniform(1e14, 1e16), 0.1 * rng.randint(0, 10**6), -0.0,
+        ])  # fmt: skip
+        reference = "0" if value == 0 else f"{Decimal(f'{value:.15g}'):f}"
+        assert xlsx.excel_number(value) == reference, value

@@ -103,7 +103,7 @@ def read_table(data: bytes, filename: str) -> Table:
     ext = extension_of(filename)
     if ext in XLSX_EXTENSIONS:
         # Numeric cells come as the text of a float, with a point.
-        rows, decimal_mark = _xlsx_rows(data), "point"
+        return _table(_xlsx_rows(data), decimal_mark="point", numbers_marked=True)
     elif ext in CSV_EXTENSIONS:
         rows, decimal_mark = _csv_rows(data)
     elif ext in JSON_EXTENSIONS:
@@ -287,12 +287,9 @@ def _xlsx_rows(data: bytes) -> list[tuple[int, list[str]]]:
         rows = sandbox.read_xlsx_rows(data, max_rows=MAX_ROWS)
     except sandbox.ReadFailedError as exc:
         raise UnreadableFileError(str(exc)) from None
-    # Cells that held a number are read as the number they hold, never under a decimal mark.
-    mark = xlsx.NUMBER_MARK
-    return [
-        (number, [NumberCell(c[1:]) if c.startswith(mark) else c for c in cells])
-        for number, cells in rows
-    ]
+    # Cells that held a number start with xlsx.NUMBER_MARK: _table(numbers_marked=True)
+    # reads them as the numbers they hold (only in the columns it reads: it is cheaper).
+    return rows
 
 
 # --- JSON (API) -----------------------------------------------------------------
@@ -407,16 +404,29 @@ def _repeats(cells: list[str], names: list[str]) -> bool:
     return padded + [""] * (len(names) - len(padded)) == names
 
 
-def _table(rows: list[tuple[int, list[str]]], *, decimal_mark: str | None = "point") -> Table:
+def _unmark(cell: str) -> str:
+    """A workbook reader's cell: one that held a number becomes a NumberCell."""
+    return NumberCell(cell[1:]) if cell.startswith(xlsx.NUMBER_MARK) else cell
+
+
+def _table(
+    rows: list[tuple[int, list[str]]],
+    *,
+    decimal_mark: str | None = "point",
+    numbers_marked: bool = False,
+) -> Table:
     """
     `rows`: (row number, cells) with the header first. `decimal_mark` ("point", "comma" or
     None) is what the file's form says about the decimal mark of its text values; "point"
-    by default, as a workbook's numeric cells come written.
+    by default, as a workbook's numeric cells come written. `numbers_marked`: cells that
+    held a number start with xlsx.NUMBER_MARK (a workbook reader's rows).
     """
     rows = [(n, cells) for n, cells in rows if "".join(cells).strip()]
     if not rows:
         raise UnreadableFileError("The file has no data rows (it is empty).")
     header_row, header = rows[0]
+    if numbers_marked:
+        header = [_unmark(c) for c in header]
     header_at = header_row if header_row >= 1 else None  # JSON items have no header row
     problems: list[Problem] = []
     for index, name in enumerate(header):
@@ -484,6 +494,8 @@ def _table(rows: list[tuple[int, list[str]]], *, decimal_mark: str | None = "poi
         numbers.append(number)
         for column, at in wanted:
             picked[column].append(cells[at] if at < len(cells) else "")
+    if numbers_marked:
+        picked = {column: [_unmark(c) for c in values] for column, values in picked.items()}
     columns = {
         column: [c.strip() for c in picked[column]] if column in picked else [""] * len(numbers)
         for column in COLUMNS

@@ -27,7 +27,7 @@ from xml.etree.ElementTree import ParseError, XMLPullParser
 from defusedxml.ElementTree import fromstring
 
 MAX_COLUMNS = 100  # A … CV; our templates use a dozen
-MAX_CELLS = 1_600_000  # cells holding a value, in the whole sheet: 16 for each of 100,000 rows
+MAX_CELLS = 1_200_000  # cells holding a value, in the whole sheet: 12 for each of 100,000 rows
 # A cell's text is kept up to this length: the longest a column may hold is 500
 # characters, so a longer cell is still reported as too long, with its start.
 MAX_CELL_CHARS = 1_000
@@ -319,6 +319,11 @@ def excel_number(value: float) -> str:
         return None
     if value == 0:
         return "0"
+    if value.is_integer() and -1e15 < value < 1e15:
+        return str(int(value))
+    shortest = repr(value)  # the shortest text that reads back as this float
+    if "e" not in shortest and len(shortest.lstrip("-").replace(".", "").lstrip("0")) <= 15:
+        return shortest  # already at most 15 significant digits
     return f"{Decimal(f'{value:.15g}'):f}"
 
 
@@ -457,7 +462,7 @@ def _cell(kind, style, value, inline, strings, styles, date1904) -> str:
 # --- The fast path: a pre-scan proves the extent, then calamine reads the values ------
 
 # Beyond this many cells from A1 to the last value, the fast reader's grid is refused.
-MAX_GRID_CELLS = 1_600_000
+MAX_GRID_CELLS = 1_200_000
 # A sheet that needs the reference reader (cells without an `r="A1"` reference
 # first, prefixed elements) may be at most this large uncompressed: that reader
 # runs in Python, about 4 MB of XML a second.
@@ -601,29 +606,32 @@ def _read_fast(
     errors: dict[int, list[tuple[int, str]]] = {}
     for (row, column), text in extent.errors.items():
         errors.setdefault(row, []).append((column, text))
-    # calamine shows a date-formatted number below 1 (or negative) as a time or a
-    # duration; the reference reads it as the number it is: those few are re-read.
-    odd = [
-        (index, column)
-        for index, values in enumerate(grid)
-        for column, v in enumerate(values)
-        if isinstance(v, (dt_time, timedelta))
-    ]
-    if odd:
-        raw = _raw_values(data, name, {(i + 1, c) for i, c in odd})
-        for index, column in odd:
-            grid[index][column] = _number_text(raw.get((index + 1, column), ""))
     for row, column in extent.percent:
         if row <= len(grid) and column < len(grid[row - 1]):
             value = grid[row - 1][column]
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 shown = excel_number(value * 100)
                 grid[row - 1][column] = f"{shown}%" if shown is not None else repr(value)
+    # calamine shows a date-formatted number below 1 (or negative) as a time or a
+    # duration; the reference reads it as the number it is: those few are re-read.
+    odd: list[tuple[int, int]] = []
+    limit = MAX_CELL_CHARS + 1
     for index, values in enumerate(grid):
         number = index + 1
-        texts = [
-            (v if type(v) is str else _cell_text(v)).strip()[: MAX_CELL_CHARS + 1] for v in values
-        ]
+        texts = []
+        for v in values:  # one loop over every cell: the common types first
+            kind = type(v)
+            if kind is str:
+                text = v.strip()
+                texts.append(text if len(text) <= limit else text[:limit])
+            elif kind is float:
+                shown = excel_number(v)
+                texts.append(NUMBER_MARK + shown if shown is not None else repr(v))
+            elif kind in (dt_time, timedelta):
+                odd.append((len(rows), len(texts)))
+                texts.append("?")
+            else:
+                texts.append(_cell_text(v).strip()[:limit])
         for column, text in errors.get(number, ()):
             if column < len(texts):
                 texts[column] = text
@@ -644,6 +652,10 @@ def _read_fast(
             f"The sheet {name!r} has more than {max_rows:,} data rows; at most {max_rows:,} "
             "per upload."
         )
+    if odd:
+        raw = _raw_values(data, name, {(rows[r][0], c) for r, c in odd})
+        for r, c in odd:
+            rows[r][1][c] = _number_text(raw.get((rows[r][0], c), ""))
     return rows
 
 
