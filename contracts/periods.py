@@ -178,6 +178,13 @@ def _fmt(day: date) -> str:
     return f"{day.day} {day:%b %Y}"
 
 
+def query_day_problem(day: date) -> str | None:
+    """A date given to filter by (a query string) lies in the years the product knows."""
+    if FIRST_YEAR <= day.year <= LAST_YEAR:
+        return None
+    return f"A date from {FIRST_YEAR}-01-01 to {LAST_YEAR}-12-31."
+
+
 def add_years(day: date, years: int) -> date:
     """The same day `years` later (29 Feb becomes 28 Feb; never past the calendar's end)."""
     year = day.year + years

@@ -7,17 +7,21 @@ parameter is refused (a 400 naming it on the API, a form error on a page).
 another row, or reach the database as something it can't compare. Every
 filterset of the project derives from `FilterSet` below (the API's filter
 backend refuses any other), and the API's pagination parses `limit` and
-`offset` with `parse_digits`.
+`offset` with `parse_digits`. Dates are read one way too: YYYY-MM-DD, inside
+the years the product knows (`contracts.periods.query_day_problem`).
 """
 
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import django_filters
 from django import forms
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django_filters.rest_framework import DjangoFilterBackend
+
+from contracts import periods
 
 ASCII_DIGITS = re.compile(r"[0-9]+")  # not \d: that matches every script's digits
 BIGINT_MAX = 2**63 - 1  # the largest id (and LIMIT/OFFSET) PostgreSQL takes
@@ -82,10 +86,33 @@ class ModelMultipleChoiceByIdField(_ByIdMixin, django_filters.fields.ModelMultip
         return super()._check_values(value)
 
 
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+DAY_MESSAGE = "A date written YYYY-MM-DD with the digits 0-9, e.g. 2026-10-01."
+
+
+class DayField(forms.DateField):
+    """A date in a query string: YYYY-MM-DD in ASCII digits, in the years the product knows."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value).strip()
+        if not ISO_DAY.fullmatch(text):
+            raise ValidationError(DAY_MESSAGE, code="invalid")
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise ValidationError(DAY_MESSAGE, code="invalid") from None
+        if problem := periods.query_day_problem(day):
+            raise ValidationError(problem, code="invalid")
+        return day
+
+
 # Filter class → the field that reads its value strictly. A subclass of one of
 # these filters gets the same field.
 STRICT_FIELDS = {
     django_filters.NumberFilter: IdField,
+    django_filters.DateFilter: DayField,
     django_filters.ModelChoiceFilter: ModelChoiceByIdField,
     django_filters.ModelMultipleChoiceFilter: ModelMultipleChoiceByIdField,
 }
