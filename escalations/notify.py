@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import smtplib
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
@@ -228,6 +229,12 @@ def subject_for(event: EscalationEvent, escalation: Escalation) -> str:
     return " ".join(subject.split())  # never a line break in a header
 
 
+def message_id(notification: Notification) -> str:
+    """One Message-ID per notification, whichever worker sends it and however often."""
+    host = urlsplit(settings.SITE_URL).hostname or "slagov.invalid"
+    return f"<notification-{notification.organization_id}-{notification.pk}@{host}>"
+
+
 def render(notification: Notification) -> EmailMultiAlternatives:
     event = notification.event
     escalation = notification.escalation
@@ -249,7 +256,11 @@ def render(notification: Notification) -> EmailMultiAlternatives:
         subject=subject_for(event, escalation),
         body=render_to_string("email/escalation.txt", context),
         to=[notification.email],
-        headers={"X-Slagov-Notification": str(notification.pk)},
+        headers={
+            "X-Slagov-Notification": str(notification.pk),
+            # The same on every attempt: a re-send after a crash is the same message.
+            "Message-ID": message_id(notification),
+        },
     )
     message.attach_alternative(render_to_string("email/escalation.html", context), "text/html")
     return message
@@ -276,7 +287,11 @@ def _claim_one(now: datetime) -> Notification | None:
 
 @scopes_disabled()
 def send_pending(*, limit: int = 200) -> int:
-    """Send due immediate notifications, each exactly once. Returns how many were sent."""
+    """
+    Send due immediate notifications, each at least once. A worker that dies after
+    the relay accepted a message but before its row is marked sent leaves it to be
+    sent again, with the same Message-ID. Returns how many were sent.
+    """
     sent = 0
     mail = get_connection()
     try:

@@ -156,7 +156,9 @@ def test_a_red_week_reaches_leadership_once_with_a_working_acknowledge_link(work
     assert client.post(link).status_code == 410  # not twice
 
 
-def test_killing_the_worker_mid_sending_loses_and_repeats_nothing(worker, smtp):
+def test_killing_the_worker_mid_sending_loses_nothing_and_a_resend_is_the_same_message(
+    worker, smtp
+):
     org, contract, _sla, _lena, _vera = _world()
     with scopes_disabled():
         policy = ensure_default_policy(org.pk)
@@ -189,7 +191,15 @@ def test_killing_the_worker_mid_sending_loses_and_repeats_nothing(worker, smtp):
     _wait_for(lambda: smtp.count() >= 20, 90, "every e-mail")
     time.sleep(2)
     received = [(m["To"], int(m["X-Slagov-Notification"])) for m in smtp.messages]
-    assert sorted(received) == sorted(expected)  # each exactly once
+    # At least once each. The one the worker was sending when it died may have reached
+    # the relay before its row was marked sent: then it comes again, as the same message.
+    assert set(received) == expected
+    ids: dict[int, set[str]] = {}
+    for m in smtp.messages:
+        ids.setdefault(int(m["X-Slagov-Notification"]), set()).add(m["Message-ID"])
+    assert all(len(found) == 1 for found in ids.values()), ids
+    assert len({next(iter(found)) for found in ids.values()}) == 20
+    assert len(received) <= 21, "only the message in flight at the kill may come twice"
     with scopes_disabled():
         assert set(
             Notification.objects.filter(organization=org).values_list("state", flat=True)
