@@ -8,6 +8,7 @@ status recomputation is enqueued on commit.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
@@ -85,6 +86,14 @@ def contract_numbers_validate(
             deadline_days=submission_deadline_days,
         )
     )
+
+
+def contract_currency_clean(*, currency: str) -> str:
+    """A contract's currency: three ASCII letters (ISO 4217 style), stored in capitals."""
+    code = (currency or "").strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise ValidationError({"currency": "Use a three-letter currency code, e.g. EUR."})
+    return code
 
 
 def service_level_numbers_validate(*, weight: int | None) -> None:
