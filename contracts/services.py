@@ -35,7 +35,14 @@ def _save(instance, actor, reason: str) -> None:
     instance._history_user = actor
     instance._change_reason = reason
     instance.full_clean(exclude=["organization"])
-    instance.save()
+    try:
+        # A savepoint: a double submit that loses the race on a unique constraint
+        # (vendor name, contract reference, SLA code) becomes a field error, not a 500.
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError:
+        instance.validate_constraints()
+        raise
 
 
 def _assign(instance, data: dict[str, Any]) -> None:

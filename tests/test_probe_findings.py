@@ -60,3 +60,38 @@ def test_contract_form_refuses_a_currency_in_letters_outside_a_to_z(world: World
     with scopes_disabled():
         contract.refresh_from_db()
     assert contract.currency == "EUR"
+
+
+def test_a_double_submitted_new_vendor_is_a_field_error_not_a_server_error(world: World):
+    """Two submits of the same new vendor both pass the form's check; the second
+    save loses the race on the unique name and must say so, not answer 500."""
+    from django.core.exceptions import ValidationError
+
+    from contracts import services
+    from contracts.models import Vendor
+
+    data = {"name": "Twice Ltd", "website": "", "description": ""}
+    with scopes_disabled():
+        services.vendor_save(organization=world.org, actor=world.bob, data=data)
+        with pytest.raises(ValidationError) as raised:
+            services.vendor_save(organization=world.org, actor=world.bob, data=dict(data))
+        assert raised.value.messages
+        assert Vendor.objects.filter(organization=world.org, name="Twice Ltd").count() == 1
+
+
+def test_a_double_submitted_new_contract_is_a_field_error_not_a_server_error(world: World):
+    from django.core.exceptions import ValidationError
+
+    from contracts import services
+
+    with scopes_disabled():
+        existing = world.mine.contract
+        data = {
+            field: getattr(existing, field)
+            for field in ("title", "vendor", "category", "annual_value", "currency",
+                          "start_date", "end_date", "owner", "review_cadence",
+                          "submission_deadline_days", "at_risk_percent")
+        }  # fmt: skip
+        data["reference"] = existing.reference
+        with pytest.raises(ValidationError):
+            services.contract_save(organization=world.org, actor=world.bob, data=data)
