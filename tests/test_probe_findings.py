@@ -95,3 +95,33 @@ def test_a_double_submitted_new_contract_is_a_field_error_not_a_server_error(wor
         data["reference"] = existing.reference
         with pytest.raises(ValidationError):
             services.contract_save(organization=world.org, actor=world.bob, data=data)
+
+
+def test_resolving_an_escalation_twice_at_once_resolves_it_once(world: World, client):
+    """A double submit of "Resolve": the second request loaded the escalation while
+    it was still open; it must not write a second resolution over the first."""
+    from django.core.exceptions import ValidationError
+
+    from escalations import services
+    from escalations.models import Escalation, EscalationEvent
+    from slagov.tenancy import resolve_tenant
+
+    escalation = world.mine.escalation
+    with scopes_disabled():
+        stale = Escalation.objects.get(pk=escalation.pk)
+    client.force_login(world.bob)
+    url = reverse("escalations:resolve", args=[world.org.slug, escalation.pk])
+    assert client.post(url, {"note": "first"}).status_code == 302
+    with scopes_disabled():
+        tenant = resolve_tenant(world.alice, world.org.slug)
+        with pytest.raises(ValidationError):
+            services.escalation_resolve(
+                escalation=stale, actor=world.alice, note="second", tenant=tenant
+            )
+        escalation.refresh_from_db()
+        resolved = EscalationEvent.objects.filter(
+            escalation=escalation, kind=EscalationEvent.Kind.RESOLVED
+        )
+        assert resolved.count() == 1
+    assert escalation.resolution_note == "first"
+    assert escalation.resolved_by == world.bob
