@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -93,6 +94,12 @@ class ContractSerializer(SometimesAbsent, serializers.ModelSerializer):
         if clash.exists():
             raise serializers.ValidationError("Another contract already has this reference.")
         return value.strip()
+
+    def validate_currency(self, value):
+        try:
+            return services.contract_currency_clean(currency=value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict["currency"]) from None
 
     def validate(self, attrs):
         start = attrs.get("start_date", getattr(self.instance, "start_date", None))

@@ -122,10 +122,10 @@ class ContractForm(forms.ModelForm):
         return reference
 
     def clean_currency(self):
-        currency = self.cleaned_data["currency"].strip().upper()
-        if len(currency) != 3 or not currency.isalpha():
-            raise forms.ValidationError("Use a three-letter currency code, e.g. EUR.")
-        return currency
+        try:
+            return services.contract_currency_clean(currency=self.cleaned_data["currency"])
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.message_dict["currency"]) from None
 
     def clean(self):
         data = super().clean()

@@ -8,6 +8,7 @@ status recomputation is enqueued on commit.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
@@ -34,7 +35,14 @@ def _save(instance, actor, reason: str) -> None:
     instance._history_user = actor
     instance._change_reason = reason
     instance.full_clean(exclude=["organization"])
-    instance.save()
+    try:
+        # A savepoint: a double submit that loses the race on a unique constraint
+        # (vendor name, contract reference, SLA code) becomes a field error, not a 500.
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError:
+        instance.validate_constraints()
+        raise
 
 
 def _assign(instance, data: dict[str, Any]) -> None:
@@ -85,6 +93,14 @@ def contract_numbers_validate(
             deadline_days=submission_deadline_days,
         )
     )
+
+
+def contract_currency_clean(*, currency: str) -> str:
+    """A contract's currency: three ASCII letters (ISO 4217 style), stored in capitals."""
+    code = (currency or "").strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise ValidationError({"currency": "Use a three-letter currency code, e.g. EUR."})
+    return code
 
 
 def service_level_numbers_validate(*, weight: int | None) -> None:

@@ -179,14 +179,18 @@ def _vendor_form(request: HttpRequest, vendor) -> HttpResponse:
     tenant = request.tenant
     form = VendorForm(request.POST or None, instance=vendor, tenant=tenant)
     if request.method == "POST" and form.is_valid():
-        saved = services.vendor_save(
-            organization=tenant.organization,
-            actor=request.user,
-            data=form.cleaned_data,
-            vendor=vendor,
-        )
-        messages.success(request, f"Vendor {saved.name} saved.")
-        return redirect("contracts:vendor", org_slug=tenant.slug, vendor_id=saved.pk)
+        try:
+            saved = services.vendor_save(
+                organization=tenant.organization,
+                actor=request.user,
+                data=form.cleaned_data,
+                vendor=vendor,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Vendor {saved.name} saved.")
+            return redirect("contracts:vendor", org_slug=tenant.slug, vendor_id=saved.pk)
     return render(request, "contracts/vendor_form.html", {"form": form, "vendor": vendor})
 
 

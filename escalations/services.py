@@ -171,11 +171,18 @@ def escalation_resolve(*, escalation: Escalation, actor, note: str, tenant) -> N
     if not note.strip():
         raise ValidationError({"note": "Say how it was resolved."})
     now = timezone.now()
-    Escalation.objects.filter(pk=escalation.pk).update(
-        state=Escalation.State.RESOLVED, resolved_at=now, resolved_by=actor,
-        resolution=Escalation.Resolution.BY_HAND, resolution_note=note.strip(),
+    # Claimed like an acknowledgement: of two submits at once, only the first resolves.
+    claimed = (
+        Escalation.objects.filter(pk=escalation.pk)
+        .exclude(state=Escalation.State.RESOLVED)
+        .update(
+            state=Escalation.State.RESOLVED, resolved_at=now, resolved_by=actor,
+            resolution=Escalation.Resolution.BY_HAND, resolution_note=note.strip(),
+        )
     )  # fmt: skip
     escalation.refresh_from_db()
+    if not claimed:
+        raise ValidationError("This escalation is already resolved.")
     _event(escalation, Kind.RESOLVED, f"Resolved by hand: {note.strip()}", now=now, actor=actor)
 
 
