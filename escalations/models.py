@@ -1,6 +1,7 @@
 """
 Escalation policies, escalations with their timeline, and the notification
-outbox that gets them to people exactly once.
+outbox that gets them to people at least once (a re-send carries the same
+Message-ID).
 """
 
 from __future__ import annotations
