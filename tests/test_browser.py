@@ -154,6 +154,28 @@ def test_vendor_uploads_fixes_an_error_confirms_and_sees_the_new_colour(page, tm
 
 
 @pytest.mark.django_db(transaction=True)
+def test_vendor_uploads_a_workbook_that_killed_its_reader_reads_why_and_discards_it(page, tmp_path):
+    from metrics.ingest import worst_cases
+
+    seed()
+    login(page, "vera")
+    page.click("nav >> text=Data")
+    (case,) = worst_cases.cases(["value_at_xfd1048576"])
+    far = tmp_path / "far.xlsx"
+    far.write_bytes(case.data)
+    page.set_input_files("input[type=file]", str(far))
+    page.click("text=Upload and check")
+    page.wait_for_selector("#submission-status[data-state=invalid]")
+    assert "Cell XFD1048576" in page.locator("#errors").inner_text()
+    page.click("#discard")
+    page.wait_for_selector("#submission-status[data-state=discarded]")
+    assert "nothing from this file was stored" in page.inner_text("main")
+    # The server lives on: the next page answers.
+    page.click("text=Data submissions")
+    assert "Discarded" in page.inner_text("main")
+
+
+@pytest.mark.django_db(transaction=True)
 def test_account_manager_records_the_meeting_an_escalation_asks_for(page):
     seed()
     login(page, "bob")
