@@ -46,6 +46,15 @@ def portfolio_contracts() -> QuerySet[Contract]:
     )
 
 
+def active_service_level_ids(organization_id: int) -> list[int]:
+    """Every active SLA of an organisation, in id order (what scheduled jobs go over)."""
+    return list(
+        ServiceLevel.objects.filter(organization_id=organization_id, is_active=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def contract_get(tenant: Tenant, contract_id: int) -> Contract:
     return get_object_or_404(
         Contract.objects.select_related("vendor", "owner", "organization"), pk=contract_id

@@ -8,7 +8,7 @@ from celery import shared_task
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from contracts.models import ServiceLevel
+from contracts.selectors import active_service_level_ids
 from escalations import digests, evaluate, notify
 from slagov.jobs import JobReport
 from slagov.models import Organization
@@ -30,11 +30,7 @@ def sweep() -> dict:
     with scopes_disabled():
         for organization in Organization.objects.order_by("pk").only("pk", "slug"):
             with queued.isolated(organization, "queueing the escalation rules"):
-                ids = list(
-                    ServiceLevel.objects.filter(organization=organization, is_active=True)
-                    .order_by("pk")
-                    .values_list("pk", flat=True)
-                )
+                ids = active_service_level_ids(organization.pk)
                 for start in range(0, len(ids), evaluate.CHUNK):
                     evaluate_escalations.delay(organization.pk, ids[start : start + evaluate.CHUNK])
                     queued.done += 1

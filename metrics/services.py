@@ -13,6 +13,7 @@ from django_scopes import scopes_disabled
 
 from contracts import bounds, periods
 from contracts.models import ServiceLevel
+from contracts.selectors import active_service_level_ids
 from metrics import engine
 from metrics.models import Reading, ReadingRevision
 from slagov.jobs import JobReport, organization_label, savepoint
@@ -208,11 +209,7 @@ def statuses_refresh_all(today: date | None = None, *, since_months: int | None 
     report = JobReport()
     for organization in Organization.objects.order_by("pk").only("pk", "slug"):
         with report.isolated(organization, "status refresh"):
-            ids = list(
-                ServiceLevel.objects.filter(organization=organization, is_active=True)
-                .order_by("pk")
-                .values_list("pk", flat=True)
-            )
+            ids = active_service_level_ids(organization.pk)
             statuses_recompute_isolated(
                 report=report,
                 organization=organization,

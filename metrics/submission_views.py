@@ -99,7 +99,9 @@ def _submission(tenant, submission_id: int) -> Submission:
 
 def submission_detail(request: HttpRequest, org_slug: str, submission_id: int) -> HttpResponse:
     submission = _submission(request.tenant, submission_id)
-    if not submission.is_finished and pipeline.submission_recover(submission_id=submission.pk):
+    if pipeline.submission_may_be_lost(submission) and pipeline.submission_recover(
+        submission_id=submission.pk
+    ):
         # A worker was lost while this page polled: queued again, or given up on.
         submission = _submission(request.tenant, submission_id)
     context = {"submission": submission, "can_upload": request.tenant.can_upload}

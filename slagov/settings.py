@@ -321,28 +321,6 @@ CONTENT_SECURITY_POLICY = {
 
 # --- I18N / time ------------------------------------------------------------------
 LANGUAGE_CODE = "en"
-# Content-Security-Policy (django-csp). Every script is a static file (htmx, Plotly,
-# charts.js; figures travel as JSON in <script type="application/json">), so scripts
-# need neither 'unsafe-inline' nor 'unsafe-eval'; a page that must inline one (Swagger
-# UI's start-up script) uses the per-request nonce. Styles allow inline: the templates,
-# Plotly and htmx set style attributes and <style> elements, which can't run code.
-CONTENT_SECURITY_POLICY = {
-    "DIRECTIVES": {
-        "default-src": ["'self'"],
-        "script-src": ["'self'", CSP_NONCE],
-        "style-src": ["'self'", "'unsafe-inline'"],
-        "img-src": ["'self'", "data:"],
-        "font-src": ["'self'"],
-        "connect-src": ["'self'"],
-        # Redoc (/api/v1/redoc/) searches in a worker it starts from a blob.
-        "worker-src": ["'self'", "blob:"],
-        "object-src": ["'none'"],
-        "base-uri": ["'self'"],
-        "form-action": ["'self'"],
-        "frame-ancestors": ["'none'"],
-    }
-}
-
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

@@ -160,6 +160,17 @@ def make_policy(contract):
         )
 
 
+def token_client(org, user):
+    """An API client authenticated with a new token of `user`'s membership in `org`."""
+    from rest_framework.test import APIClient
+
+    membership = Membership.objects.get(user=user, organization=org)
+    _, key = api_token_create(organization=org, actor=user, membership=membership, name="t")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
 def member(org, username: str, role: str, vendor=None):
     user = factories.UserFactory(username=username)
     factories.MembershipFactory(organization=org, user=user, role=role, vendor=vendor)

@@ -15,12 +15,9 @@ from django.test.client import encode_multipart
 from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scopes_disabled
-from rest_framework.test import APIClient
 
 from metrics.models import IdempotencyKey, Submission
-from slagov.models import Membership
-from slagov.services import api_token_create
-from tests.conftest import World
+from tests.conftest import World, token_client
 
 LISTS = [
     "vendor",
@@ -51,14 +48,6 @@ NUMBER_PARAMETERS = [
     *((name, "limit") for name in LISTS),
     *((name, "offset") for name in LISTS),
 ]
-
-
-def token_client(org, user) -> APIClient:
-    membership = Membership.objects.get(user=user, organization=org)
-    _, key = api_token_create(organization=org, actor=user, membership=membership, name="t")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    return client
 
 
 def list_url(world: World, name: str) -> str:

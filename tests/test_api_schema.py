@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 
 from slagov.models import Membership
 from slagov.services import api_token_create
-from tests.conftest import World
+from tests.conftest import World, token_client
 
 PREFIX = "/api/v1/o/{org_slug}"
 
@@ -58,14 +58,6 @@ def assert_conforms(openapi: dict, path: str, method: str, response) -> None:
     root = _json_schema(copy.deepcopy(schema), strict=True)
     root["components"] = _json_schema(copy.deepcopy(openapi["components"]), strict=True)
     jsonschema.validate(response.json(), root, cls=jsonschema.Draft202012Validator)
-
-
-def token_client(org, user) -> APIClient:
-    membership = Membership.objects.get(user=user, organization=org)
-    _, key = api_token_create(organization=org, actor=user, membership=membership, name="t")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    return client
 
 
 def _url(world: World, name: str, **kwargs) -> str:

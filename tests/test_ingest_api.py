@@ -12,8 +12,7 @@ from django_scopes import scopes_disabled
 from rest_framework.test import APIClient
 
 from metrics.models import IdempotencyKey, Reading, Submission
-from slagov.models import Membership
-from slagov.services import api_token_create
+from tests.conftest import token_client
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ingest_today")]
 ROWS = [
@@ -23,11 +22,7 @@ ROWS = [
 
 
 def client_for(w, user) -> APIClient:
-    membership = Membership.objects.get(user=user, organization=w.org)
-    _, key = api_token_create(organization=w.org, actor=user, membership=membership, name="t")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    return client
+    return token_client(w.org, user)
 
 
 def url(w, name="submission-list", **kwargs):

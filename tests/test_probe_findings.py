@@ -8,19 +8,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 from django_scopes import scopes_disabled
-from rest_framework.test import APIClient
 
-from slagov.models import Membership
-from slagov.services import api_token_create
-from tests.conftest import World
-
-
-def token_client(org, user) -> APIClient:
-    membership = Membership.objects.get(user=user, organization=org)
-    _, key = api_token_create(organization=org, actor=user, membership=membership, name="t")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    return client
+from tests.conftest import World, token_client
 
 
 @pytest.mark.parametrize("currency", ["1$", "e", "€€€", "ÄÖÜ"])

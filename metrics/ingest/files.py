@@ -345,15 +345,6 @@ def _json_rows(data: bytes) -> list[tuple[int, list[str]]]:
 # --- Both -----------------------------------------------------------------------
 
 
-def _column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 MAX_WARNINGS = 20  # unknown columns named one by one; the rest are counted
 # What PostgreSQL can't store in text: NUL, and a lone surrogate (no UTF-8 for it), which a
 # JSON body can spell (`"\u0000"`, `"\ud800"`).
@@ -433,7 +424,7 @@ def _table(
         if why := _unstorable(name):
             problems.append(
                 Problem(header_at, "", _storable(name),
-                        f"The name of column {_column_letter(index)} ({name!r}) {why}.")
+                        f"The name of column {xlsx.column_letter(index)} ({name!r}) {why}.")
             )  # fmt: skip
     header = [_storable(h).replace("\ufeff", "") for h in header]
     names = [h.strip().lower() for h in header]
@@ -446,8 +437,8 @@ def _table(
             problems.append(
                 Problem(
                     header_at, name, header[index],
-                    f"The column {name!r} appears twice (columns {_column_letter(positions[name])} "
-                    f"and {_column_letter(index)}).",
+                    f"The column {name!r} appears twice (columns "
+                    f"{xlsx.column_letter(positions[name])} and {xlsx.column_letter(index)}).",
                 )
             )  # fmt: skip
         elif name in COLUMNS:

@@ -344,6 +344,18 @@ def submission_discard(*, organization: Organization, actor, submission: Submiss
     return claimed
 
 
+def submission_may_be_lost(submission: Submission, now=None) -> bool:
+    """
+    Could a lost worker have left this submission (as loaded)? The cheap test a
+    polling page makes before it asks submission_recover, which decides in SQL.
+    """
+    if submission.state not in (State.RECEIVED, State.VALIDATING):
+        return False
+    lost = (now or timezone.now()) - timedelta(seconds=LOST_AFTER_SECONDS)
+    started = submission.claimed_at or submission.created_at
+    return started < lost
+
+
 @scopes_disabled()
 def submission_recover(*, submission_id: int, now=None) -> str:
     """

@@ -14,7 +14,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from metrics.ingest.xlsx import MAX_CELLS
+from metrics.ingest.xlsx import MAX_CELLS, column_letter
 
 _NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 _R_NS = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
@@ -36,15 +36,6 @@ class Case:
         if self._data is None:
             self._data = self.make()
         return self._data
-
-
-def _letters(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def xlsx(
@@ -136,7 +127,7 @@ def _row(number: int, cells: list[tuple[int, str, str]]) -> bytes:
     """cells: (column index, kind, raw value); kind "s" (shared), "n" (number), "str"."""
     parts = []
     for column, kind, value in cells:
-        ref = f"{_letters(column)}{number}"
+        ref = f"{column_letter(column)}{number}"
         if kind == "n":
             parts.append(f'<c r="{ref}"><v>{value}</v></c>')
         else:

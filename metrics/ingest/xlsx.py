@@ -310,7 +310,7 @@ def _serial_to_datetime(serial: float, date1904: bool) -> datetime | None:
     return moment.replace(microsecond=micro)
 
 
-def excel_number(value: float) -> str:
+def excel_number(value: float) -> str | None:
     """
     A number as Excel shows it at most: 15 significant digits, never an exponent
     (0.1 + 0.2 is 0.3, 1.5e-05 is 0.000015). Not finite: None.
