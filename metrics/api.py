@@ -458,15 +458,20 @@ class TrendSerializer(serializers.ModelSerializer):
     contract_reference = serializers.CharField(source="service_level.contract.reference")
     sla = serializers.CharField(source="service_level.code")
     forecast = ForecastPointSerializer(many=True)
+    risk = serializers.ListField(
+        child=serializers.FloatField(),
+        help_text="Probability that each of the next periods (1, 2, 3 ahead) is worse than "
+        "the minimum.",
+    )
     headroom = serializers.SerializerMethodField()
 
     class Meta:
         model = SlaHealth
         fields = [
             "service_level", "contract", "contract_reference", "sla", "latest_period", "colour",
-            "value", "target", "minimum", "enough_data", "points", "method", "slope",
-            "forecast", "periods_to_breach", "forecast_red_next", "drifting", "anomaly",
-            "headroom", "computed_at",
+            "value", "target", "minimum", "enough_data", "points", "method", "seasonal", "slope",
+            "forecast", "risk", "periods_to_breach", "forecast_red_next", "drifting",
+            "drift_note", "anomaly", "improvement", "anomaly_note", "headroom", "computed_at",
         ]  # fmt: skip
 
     @extend_schema_field(HeadroomSerializer(allow_null=True))

@@ -55,12 +55,13 @@ def trend_figure(
     statuses: Sequence[PeriodStatus],
     *,
     forecast: Sequence[dict] = (),
-    anomalies: Sequence[bool] = (),
+    anomalies: Sequence[str | None] = (),
     compact: bool = True,
 ) -> dict:
     """
     Value line over the tier bands for one SLA; with `forecast`, the forecast
-    as a dashed line with its band, and `anomalies` (per status) marked.
+    as a dashed line with its band, and unusual values (`anomalies`, per status:
+    `worse`, `better` or None) marked: bad ones in purple, improvements in green.
     """
     kind = sla.period
     rows = [s for s in statuses if s.target is not None]
@@ -135,18 +136,22 @@ def trend_figure(
                 "hovertemplate": "%{x|%b %Y}: forecast %{y:.3~f}<extra></extra>",
             }
         )  # fmt: skip
-    flagged = [s for s, flag in zip(statuses, anomalies, strict=False) if flag]
-    if flagged:
-        traces.append(
-            {
-                "type": "scatter", "mode": "markers", "name": "anomaly",
-                "x": [s.period_start.isoformat() for s in flagged],
-                "y": [_f(s.value) for s in flagged],
-                "marker": {"size": 16, "symbol": "circle-open", "color": "#8250df",
-                           "line": {"width": 2}},
-                "hovertemplate": "%{x|%b %Y}: unusual value %{y}<extra></extra>",
-            }
-        )  # fmt: skip
+    for direction, name, colour, words in (
+        ("worse", "anomaly", "#8250df", "unusually bad value"),
+        ("better", "improvement", "#1a7f37", "unusual improvement"),
+    ):
+        flagged = [s for s, flag in zip(statuses, anomalies, strict=False) if flag == direction]
+        if flagged:
+            traces.append(
+                {
+                    "type": "scatter", "mode": "markers", "name": name,
+                    "x": [s.period_start.isoformat() for s in flagged],
+                    "y": [_f(s.value) for s in flagged],
+                    "marker": {"size": 16, "symbol": "circle-open", "color": colour,
+                               "line": {"width": 2}},
+                    "hovertemplate": f"%{{x|%b %Y}}: {words} %{{y}}<extra></extra>",
+                }
+            )  # fmt: skip
     return {
         "data": traces,
         "layout": {

@@ -83,3 +83,23 @@ def headroom(
         share_to_red=(to_red / band) if band else None,
         downtime=downtime,
     )
+
+
+@dataclass(frozen=True)
+class HeadroomWords:
+    yellow: str
+    red: str
+
+
+def headroom_words(room: Headroom, unit: str) -> HeadroomWords:
+    """The headroom worded for each side of the line: room left, or how far past it is."""
+    from slagov.formatting import with_unit
+
+    def side(amount: Decimal, before: str, past: str) -> str:
+        text = with_unit(abs(amount), unit)
+        return f"{text} {before}" if amount >= 0 else f"{text} {past}"
+
+    return HeadroomWords(
+        yellow=side(room.to_yellow, "of room before yellow", "past the target (yellow)"),
+        red=side(room.to_red, "of room before red", "past the minimum (red)"),
+    )

@@ -1,43 +1,52 @@
 """
-Trend math, as pure functions over a short series of period values (oldest
-first). No database here.
+Trend math, as pure functions over an SLA's recent values (oldest first, as
+(period start, value) pairs). No database here.
 
 - Slope: Theil-Sen (the median of pairwise slopes) over the last 6 periods,
-  robust to a single bad month.
-- Forecast: damped-trend exponential smoothing (Holt's additive damped trend,
-  the model statsmodels fits as `Holt(damped_trend=True)`) with fixed
-  smoothing parameters, so 20,000 SLAs are forecast in well under a second;
-  a robust Theil-Sen line on short series (4 or 5 periods). An 80 % band comes
-  from the one-step-ahead errors.
-- Periods to breach: the first forecast period worse than the minimum,
-  looking up to 12 periods ahead (0 when already red).
-- Drifting: three moves in a row toward breach while still green (the
-  creeping mean time to repair), together worth at least a fifth of the
-  distance between target and minimum, so that noise doesn't count.
-- Anomaly: a value far outside its recent range by a robust z-score against
-  up to 12 earlier values (median; scale from the MAD or, when values
-  cluster, the interquartile range), with at least 6 earlier values.
+  robust to a single bad month: what the pages show as the trend.
+- Forecast and breach risk: `metrics.forecast` (the expected path with an
+  80 % band, and the probability that each of the next periods is red).
+- Periods to breach: the first period of the expected path worse than the
+  minimum, up to 12 periods ahead (0 when already red).
+- Drifting: a sustained move toward breach that is large against the
+  series' own noise, in green or yellow: at least three moves in a row
+  toward the minimum, on average at least `DRIFT_RATIO` times the usual
+  period-to-period change. When last year's pattern repeats (seasonality),
+  the moves are counted on the changes from the same period last year, so
+  a seasonal upswing already seen last year doesn't trip it.
+- Unusual values: a value far outside its recent range by a robust z-score
+  over 4.5 (median; scale from the MAD or, when values cluster, the
+  interquartile range, but never below the precision the values are written
+  with nor 2 % of the yellow band) against up to 24 earlier values, with at
+  least 6. Only a move in the bad direction is an *anomaly* (it warns); an
+  unusual move in the good direction is shown as an *unusual improvement*,
+  never escalated.
 Fewer than 4 values: not enough data, no guess.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 from contracts import periods
+from metrics import forecast as forecasting
+from metrics.forecast import worse
 
-MIN_POINTS = 4
-HOLT_MIN_POINTS = 6  # fewer: a robust line instead
+MIN_POINTS = forecasting.MIN_POINTS
 SLOPE_WINDOW = 6
 HISTORY = 12
-HORIZON = 3
-BREACH_HORIZON = 12
-# Fixed smoothing: responsive enough to follow a three-month creep, damped so
-# that a trend is not extrapolated for ever.
-ALPHA, BETA, PHI = 0.7, 0.4, 0.9
-Z_BAND = 1.2816  # 80 % two-sided
-ANOMALY_Z = 3.5
+HORIZON = forecasting.BAND_HORIZON
+BREACH_HORIZON = forecasting.PATH_HORIZON
+ANOMALY_Z = 4.5
+ANOMALY_HISTORY = 24
+MIN_HISTORY = 6
+DRIFT_MOVES = 3
+DRIFT_RATIO = 2.0
 
 
 @dataclass(frozen=True)
@@ -49,20 +58,22 @@ class Trend:
     forecast: list[float] = field(default_factory=list)
     low: list[float] = field(default_factory=list)
     high: list[float] = field(default_factory=list)
+    risk: list[float] = field(default_factory=list)
     periods_to_breach: int | None = None
     drifting: bool = False
+    drift_note: str = ""
     anomaly: bool = False
+    improvement: bool = False
+    anomaly_note: str = ""
+    seasonal: bool = False
 
     @property
     def forecast_red_next(self) -> bool:
         return self.periods_to_breach is not None and self.periods_to_breach <= 1
 
 
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    n = len(ordered)
-    mid = n // 2
-    return ordered[mid] if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+def _median(values: Sequence[float]) -> float:
+    return statistics.median(values)
 
 
 def theil_sen(values: list[float]) -> tuple[float, float]:
@@ -74,41 +85,6 @@ def theil_sen(values: list[float]) -> tuple[float, float]:
     return slope, intercept
 
 
-def damped_holt(
-    values: list[float], horizon: int, *, alpha=ALPHA, beta=BETA, phi=PHI
-) -> tuple[list[float], float]:
-    """Forecasts for 1..horizon and the RMS of the one-step-ahead errors."""
-    # Initial state before the first value (statsmodels' "known" initialisation).
-    level, trend = values[0], values[1] - values[0]
-    errors = []
-    for y in values:
-        predicted = level + phi * trend
-        errors.append(y - predicted)
-        new_level = alpha * y + (1 - alpha) * predicted
-        trend = beta * (new_level - level) + (1 - beta) * phi * trend
-        level = new_level
-    forecasts, damp = [], 0.0
-    for h in range(1, horizon + 1):
-        damp += phi**h
-        forecasts.append(level + damp * trend)
-    sigma = math.sqrt(sum(e * e for e in errors) / len(errors)) if errors else 0.0
-    return forecasts, sigma
-
-
-def _band_factor(h: int, *, alpha=ALPHA, beta=BETA, phi=PHI) -> float:
-    """Variance multiplier of the h-step forecast error of the damped trend model."""
-    total, damp = 1.0, 0.0
-    for j in range(1, h):
-        damp += phi**j
-        total += (alpha * (1 + beta * damp)) ** 2
-    return math.sqrt(total)
-
-
-def worse(a: float, b: float, higher_is_better: bool) -> bool:
-    """True when `a` is strictly worse than `b`."""
-    return a < b if higher_is_better else a > b
-
-
 def _quantile(ordered: list[float], q: float) -> float:
     position = (len(ordered) - 1) * q
     low = math.floor(position)
@@ -116,82 +92,194 @@ def _quantile(ordered: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def robust_z(value: float, history: list[float]) -> float:
-    """How many robust standard deviations `value` is from the history's median."""
+def _spread(history: list[float]) -> tuple[float, float]:
+    """(median, robust scale) of a history."""
     median = _median(history)
     ordered = sorted(history)
     scale = max(
         1.4826 * _median([abs(v - median) for v in history]),
         (_quantile(ordered, 0.75) - _quantile(ordered, 0.25)) / 1.349,
     )
+    return median, scale
+
+
+def _resolution(values: Sequence[float]) -> float:
+    """The precision the values are written with (0.1 for one decimal)."""
+    from slagov.formatting import places_of
+
+    return 10.0 ** -places_of(values[-ANOMALY_HISTORY:])
+
+
+def robust_z(value: float, history: list[float], floor: float = 0.0) -> float:
+    """How many robust standard deviations `value` is from the history's median."""
+    median, scale = _spread(history)
+    scale = max(scale, floor)
     if scale == 0:
         return 0.0 if math.isclose(value, median, rel_tol=1e-9, abs_tol=1e-12) else math.inf
     return (value - median) / scale
 
 
-MIN_HISTORY = 6
+def _floor(history: list[float], band: float | None) -> float:
+    return max(_resolution(history), forecasting.NOISE_FLOOR * abs(band or 0.0))
 
 
-def is_anomaly(value: float, history: list[float]) -> bool:
-    history = history[-HISTORY:]
-    return len(history) >= MIN_HISTORY and abs(robust_z(value, history)) > ANOMALY_Z
+def unusual(
+    value: float, history: list[float], *, higher_is_better: bool, band: float | None = None
+) -> str | None:
+    """`worse` or `better` when the value is far outside its recent range, else None."""
+    history = history[-ANOMALY_HISTORY:]
+    if len(history) < MIN_HISTORY:
+        return None
+    z = robust_z(value, history, _floor([*history, value], band))
+    if abs(z) <= ANOMALY_Z:
+        return None
+    return "better" if (z > 0) == higher_is_better else "worse"
 
 
-def anomalies(values: list[float]) -> list[bool]:
-    """Per value: is it far outside the range of the (up to 12) values before it?"""
-    return [is_anomaly(value, values[:i]) for i, value in enumerate(values)]
+def anomalies(
+    values: list[float], *, higher_is_better: bool, band: float | None = None
+) -> list[str | None]:
+    """Per value: `worse`, `better` or None, against the (up to 24) values before it."""
+    return [
+        unusual(value, values[:i], higher_is_better=higher_is_better, band=band)
+        for i, value in enumerate(values)
+    ]
+
+
+def _moves_word(higher_is_better: bool, count: int) -> str:
+    word = "fall" if higher_is_better else "rise"
+    return f"{count} {word}{'' if count == 1 else 's'} in a row"
+
+
+TIMES = "\u00d7"  # the multiplication sign
+
+
+def _times(ratio: float) -> str:
+    return f"{ratio:.1f}{TIMES}" if ratio < 10 else f"more than 10{TIMES}"
+
+
+def drift_of(
+    series: list[float], *, higher_is_better: bool, kind: str, seasonal: bool = False
+) -> str:
+    """
+    The drift in words ("3 rises in a row, 2.4 times the usual month-to-month
+    change", with the multiplication sign), or "" when the latest moves are
+    not a drift.
+    """
+    moves = [b - a for a, b in itertools.pairwise(series)]
+    run = 0
+    for move in reversed(moves):
+        if not worse(move, 0.0, higher_is_better):
+            break
+        run += 1
+    if run < DRIFT_MOVES:
+        return ""  # not sustained
+    latest = moves[-DRIFT_MOVES:]
+    average = sum(abs(m) for m in latest) / DRIFT_MOVES
+    # The usual change: before the run, else before the latest moves, else (moving one
+    # way since the data began) the run's own wobble.
+    earlier = moves[: len(moves) - run]
+    if len(earlier) < DRIFT_MOVES:
+        earlier = moves[:-DRIFT_MOVES]
+    if len(earlier) < DRIFT_MOVES:
+        earlier = moves
+    centre = _median(earlier)
+    noise = 1.4826 * _median([abs(m - centre) for m in earlier])
+    if noise and average < DRIFT_RATIO * noise:
+        return ""  # within the series' own noise
+    unit = periods.unit_name(kind)
+    text = _moves_word(higher_is_better, run)
+    if seasonal:
+        text += " against the same periods last year"
+    usual = _median([abs(m) for m in earlier])
+    if usual and average >= DRIFT_RATIO * usual:
+        return f"{text}, {_times(average / usual)} the usual {unit}-to-{unit} change"
+    return f"{text}, steadily"
+
+
+def _anomaly_note(
+    value: float, history: list[float], *, direction: str, kind: str, band: float | None
+) -> str:
+    history = history[-ANOMALY_HISTORY:]
+    median, scale = _spread(history)
+    scale = max(scale, _floor([*history, value], band))
+    side = "above" if value > median else "below"
+    count = len(history)
+    what = "an unusual improvement" if direction == "better" else "unusually bad"
+    if scale == 0:
+        return f"{what}: {side} the {count} {periods.unit_name(kind)}s before, which were all equal"
+    z = abs(value - median) / scale
+    return (
+        f"{what}: {_times(z)} the usual spread {side} the median of the last "
+        f"{periods.count_label(count, kind)}"
+    )
 
 
 def trend_for(
-    values: list[float],
+    points: Sequence[tuple[date, float]],
     *,
+    kind: str,
     higher_is_better: bool,
     minimum: float | None,
-    latest_green: bool,
-    band: float | None = None,
+    target: float | None = None,
 ) -> Trend:
-    """The trend of an SLA from its recent values (oldest first, no gaps)."""
-    values = values[-HISTORY:]
+    """The trend of an SLA from its recent values: (period start, value), oldest first."""
+    points = list(points)
+    values = [v for _, v in points]
     n = len(values)
     if n < MIN_POINTS:
-        return Trend(points=n, enough=False)
-    slope, intercept = theil_sen(values[-SLOPE_WINDOW:])
-    if n >= HOLT_MIN_POINTS:
-        method = "damped trend"
-        path, sigma = damped_holt(values, BREACH_HORIZON)
-        spread = [Z_BAND * sigma * _band_factor(h) for h in range(1, HORIZON + 1)]
-    else:
-        method = "robust line"
-        window = values[-SLOPE_WINDOW:]
-        last_index = len(window) - 1
-        path = [intercept + slope * (last_index + h) for h in range(1, BREACH_HORIZON + 1)]
-        residuals = [v - (intercept + slope * i) for i, v in enumerate(window)]
-        scale = 1.4826 * _median([abs(r) for r in residuals])
-        spread = [Z_BAND * scale * math.sqrt(1 + h / len(window)) for h in range(1, HORIZON + 1)]
-    forecast = path[:HORIZON]
+        return Trend(points=min(n, 255), enough=False)
+    recent = values[-HISTORY:]
+    slope, _ = theil_sen(recent[-SLOPE_WINDOW:])
+    outlook = forecasting.forecast(
+        points, kind=kind, minimum=minimum, target=target, higher_is_better=higher_is_better
+    )
+    red = minimum is not None and worse(values[-1], minimum, higher_is_better)
     breach = None
     if minimum is not None:
-        if worse(values[-1], minimum, higher_is_better):
+        if red:
             breach = 0
         else:
             breach = next(
-                (h for h, v in enumerate(path, 1) if worse(v, minimum, higher_is_better)), None
+                (h for h, v in enumerate(outlook.path, 1) if worse(v, minimum, higher_is_better)),
+                None,
             )
-    moves = [worse(b, a, higher_is_better) for a, b in zip(values[-4:-1], values[-3:], strict=True)]
-    material = band is None or abs(values[-1] - values[-4]) >= 0.2 * abs(band) - 1e-9
-    drifting = latest_green and len(moves) == 3 and all(moves) and material
-    anomaly = is_anomaly(values[-1], values[:-1])
+    if outlook.seasonal:
+        by_start = dict(points)
+        series = [
+            value - by_start[back]
+            for start, value in points
+            if (back := periods.add_periods(start, kind, -periods.per_year(kind))) in by_start
+        ]
+    else:
+        series = values
+    drift_note = "" if red else drift_of(
+        series[-HISTORY - 1 :], higher_is_better=higher_is_better, kind=kind,
+        seasonal=outlook.seasonal,
+    )  # fmt: skip
+    band = target - minimum if target is not None and minimum is not None else None
+    direction = unusual(values[-1], values[:-1], higher_is_better=higher_is_better, band=band)
+    anomaly_note = ""
+    if direction:
+        anomaly_note = _anomaly_note(
+            values[-1], values[:-1], direction=direction, kind=kind, band=band
+        )
     return Trend(
-        points=n,
+        points=min(n, 255),
         enough=True,
-        method=method,
+        method=outlook.method,
         slope=slope,
-        forecast=forecast,
-        low=[f - s for f, s in zip(forecast, spread, strict=True)],
-        high=[f + s for f, s in zip(forecast, spread, strict=True)],
+        forecast=outlook.path[:HORIZON],
+        low=outlook.low,
+        high=outlook.high,
+        risk=outlook.risk,
         periods_to_breach=breach,
-        drifting=drifting,
-        anomaly=anomaly,
+        drifting=bool(drift_note),
+        drift_note=drift_note,
+        anomaly=direction == "worse",
+        improvement=direction == "better",
+        anomaly_note=anomaly_note,
+        seasonal=outlook.seasonal,
     )
 
 
@@ -206,3 +294,25 @@ def outlook(health, kind: str) -> str:
         return f"At this rate red in {periods.count_label(health.periods_to_breach, kind)}."
     horizon = periods.count_label(BREACH_HORIZON, kind)
     return f"No breach forecast in the next {horizon}."
+
+
+def _percent(p: float) -> str:
+    if p < 0.01:
+        return "under 1 %"
+    if p > 0.99:
+        return "over 99 %"
+    return f"{round(p * 100)} %"
+
+
+def risk_words(risk: Sequence[float], kind: str) -> str:
+    """`Chance of red: 62 % next month, 90 % in 2 months.` from a stored risk."""
+    if not risk:
+        return ""
+    unit = periods.unit_name(kind)
+    parts = [f"{_percent(risk[0])} next {unit}"]
+    parts += [
+        f"{_percent(p)} in {periods.count_label(h, kind)}"
+        for h, p in enumerate(risk[1:], 2)
+        if p >= 0.01
+    ]
+    return f"Chance of red: {', '.join(parts)}."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from django.contrib import messages
@@ -13,9 +14,11 @@ from django.utils import timezone
 from contracts import selectors
 from contracts.forms import ReadingForm
 from contracts.periods import period_label
+from escalations import selectors as escalation_selectors
 from metrics import charts, services, trends
-from metrics.headroom import headroom_of
+from metrics.headroom import headroom_of, headroom_words
 from metrics.models import PeriodStatus, Reading, ReadingRevision
+from slagov import formatting
 
 
 def sla_detail(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse:
@@ -32,17 +35,30 @@ def sla_detail(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse
     ):
         revisions.setdefault(revision.reading_id, []).append(revision)
     valued = [s for s in statuses if s.value is not None]
-    flags = dict(zip(valued, trends.anomalies([float(s.value) for s in valued]), strict=True))
+    health = getattr(sla, "health", None)
+    flags = dict(
+        zip(
+            valued,
+            trends.anomalies(
+                [float(s.value) for s in valued],
+                higher_is_better=sla.direction == "higher",
+                band=float(health.target - health.minimum)
+                if health is not None and health.target is not None
+                else None,
+            ),
+            strict=True,
+        )
+    )
     history = [
         {
             "status": status,
             "label": period_label(status.period_start, sla.period),
             "revisions": revisions.get(status.reading_id, []),
-            "anomaly": flags.get(status, False),
+            "unusual": flags.get(status),
         }
         for status in reversed(statuses)
     ]
-    health = getattr(sla, "health", None)
+    room = headroom_of(health)
     credit_years: dict[int, Decimal] = {}
     for status in statuses:
         if status.credit_amount:
@@ -53,20 +69,43 @@ def sla_detail(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse
         "contract": sla.contract,
         "health": health,
         "outlook": trends.outlook(health, sla.period),
-        "headroom": headroom_of(health),
+        "risk_words": trends.risk_words(health.risk, sla.period)
+        if health and health.enough_data and health.colour != "red"
+        else "",
+        "headroom": room,
+        "headroom_words": headroom_words(room, sla.unit) if room else None,
+        "forecast_rows": _forecast_rows(sla, health),
         "history": history,
         "timeline": timeline,
         "credit_years": sorted(credit_years.items()),
         "terms": selectors.terms_in_force(timeline, timezone.localdate()),
+        "escalations": escalation_selectors.open_escalations(service_level=sla),
+        "warning": escalation_selectors.open_forecast(service_level=sla),
         "figure": charts.trend_figure(
             sla,
             statuses,
             forecast=health.forecast if health else (),
-            anomalies=[flags.get(s, False) for s in statuses],
+            anomalies=[flags.get(s) for s in statuses],
             compact=False,
         ),
     }
     return render(request, "metrics/sla_detail.html", context)
+
+
+def _forecast_rows(sla, health) -> list[dict]:
+    """The forecast for the next periods, rounded like the data, with units."""
+    if health is None or not health.enough_data:
+        return []
+    places = formatting.places_of([health.value, health.target, health.minimum], sla.unit)
+    return [
+        {
+            "start": date.fromisoformat(point["period"]),
+            "value": formatting.with_unit(point["value"], sla.unit, places),
+            "low": formatting.with_unit(point["low"], sla.unit, places),
+            "high": formatting.with_unit(point["high"], sla.unit, places),
+        }
+        for point in health.forecast
+    ]
 
 
 def reading_create(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse:

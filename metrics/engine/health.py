@@ -1,9 +1,10 @@
 """
-SLA health: the latest state of each SLA, its trend, forecast and flags.
+SLA health: the latest state of each SLA, its trend, forecast, breach risk
+and flags.
 
-Read from the stored period statuses (the last 24 periods of each SLA, one
-query per chunk), computed with `metrics.trends`, written only where it
-changed.
+Read from the stored period statuses (the last 36 months or 80 weeks of each
+SLA: a year and more, for seasonality; one query per chunk and period kind),
+computed with `metrics.trends`, written only where it changed.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from contracts.rules import Colour, Direction
 from metrics import trends
 from metrics.models import PeriodStatus, SlaHealth
 
-WINDOW = 24
+# Statuses read per SLA: enough for a year of history and a year more.
+WINDOW = {periods.Period.MONTHLY: 36, periods.Period.WEEKLY: 80}
 FIELDS = ("latest_period", "colour", "value", "target", "minimum", "points", "enough_data",
-          "method", "slope", "forecast", "periods_to_breach", "drifting",
-          "anomaly")  # fmt: skip
+          "method", "slope", "forecast", "risk", "periods_to_breach", "drifting", "drift_note",
+          "anomaly", "improvement", "anomaly_note", "seasonal")  # fmt: skip
 
 
 def _r(x: float | None) -> float | None:
@@ -49,11 +51,11 @@ def health_of(sla: ServiceLevel, statuses: list) -> dict:
     last = valued[-1] if valued else None
     known = last is not None and last.minimum is not None
     trend = trends.trend_for(
-        [float(s.value) for s in valued],
+        [(s.period_start, float(s.value)) for s in valued],
+        kind=sla.period,
         higher_is_better=sla.direction == Direction.HIGHER,
         minimum=float(last.minimum) if known else None,
-        latest_green=last is not None and last.colour == Colour.GREEN,
-        band=float(last.target - last.minimum) if known else None,
+        target=float(last.target) if known else None,
     )
     forecast = []
     if trend.enough:
@@ -71,9 +73,14 @@ def health_of(sla: ServiceLevel, statuses: list) -> dict:
         method=trend.method,
         slope=_r(trend.slope),
         forecast=forecast,
+        risk=[round(p, 4) for p in trend.risk],
         periods_to_breach=trend.periods_to_breach,
         drifting=trend.drifting,
+        drift_note=trend.drift_note,
         anomaly=trend.anomaly,
+        improvement=trend.improvement,
+        anomaly_note=trend.anomaly_note,
+        seasonal=trend.seasonal,
     )
     return row
 
@@ -139,13 +146,15 @@ def _recent_rows(
     return rows
 
 
-def _recent(
-    organization_id: int, ids: list[int], today: date, limit: int = WINDOW
-) -> dict[int, list[Recent]]:
-    """The latest `limit` statuses of each SLA, oldest first."""
-    recent: dict[int, list[Recent]] = {pk: [] for pk in ids}
-    for sla_id, *columns in _recent_rows(organization_id, ids, limit, _RECENT_COLUMNS, today):
-        recent[sla_id].append(Recent(*columns))
+def _recent(organization_id: int, slas: list[ServiceLevel], today: date) -> dict[int, list[Recent]]:
+    """The latest statuses of each SLA (`WINDOW` of its period kind), oldest first."""
+    recent: dict[int, list[Recent]] = {s.pk: [] for s in slas}
+    for kind, limit in WINDOW.items():
+        ids = [s.pk for s in slas if s.period == kind]
+        if not ids:
+            continue
+        for sla_id, *columns in _recent_rows(organization_id, ids, limit, _RECENT_COLUMNS, today):
+            recent[sla_id].append(Recent(*columns))
     return recent
 
 
@@ -173,7 +182,7 @@ def recent_colours(
 def refresh(*, organization_id: int, slas: list[ServiceLevel], today: date) -> int:
     """Recompute the health rows of these SLAs. Returns how many changed."""
     ids = [s.pk for s in slas]
-    recent = _recent(organization_id, ids, today)
+    recent = _recent(organization_id, slas, today)
     existing = {
         h.service_level_id: h
         for h in SlaHealth.objects.filter(organization_id=organization_id, service_level_id__in=ids)

@@ -133,8 +133,9 @@ class PeriodStatus(models.Model):
 class SlaHealth(models.Model):
     """
     The latest state of one SLA (what the portfolio and contract pages show),
-    with its trend: robust slope, forecast with an 80 % band, periods until
-    the forecast crosses the minimum, and the drifting and anomaly flags.
+    with its trend: robust slope, forecast with an 80 % band, the risk that
+    each of the next periods is red, periods until the forecast crosses the
+    minimum, and the drifting and unusual-value flags with their reasons.
     """
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
@@ -148,12 +149,26 @@ class SlaHealth(models.Model):
     minimum = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
     points = models.PositiveSmallIntegerField(default=0, help_text="Values the trend is based on.")
     enough_data = models.BooleanField(default=False)
-    method = models.CharField(max_length=20, blank=True)
+    method = models.CharField(max_length=40, blank=True)
     slope = models.FloatField(null=True, blank=True, help_text="Per period, in the SLA's unit.")
     forecast = models.JSONField(default=list, blank=True)
+    risk = models.JSONField(
+        default=list, blank=True,
+        help_text="Probability that each of the next periods is worse than the minimum.",
+    )  # fmt: skip
     periods_to_breach = models.PositiveSmallIntegerField(null=True, blank=True)
     drifting = models.BooleanField(default=False)
-    anomaly = models.BooleanField(default=False)
+    drift_note = models.CharField(max_length=200, blank=True, help_text="The drift in words.")
+    anomaly = models.BooleanField(
+        default=False, help_text="The latest value is unusually bad (far outside its range)."
+    )
+    improvement = models.BooleanField(
+        default=False, help_text="The latest value is unusually good: shown, never escalated."
+    )
+    anomaly_note = models.CharField(max_length=200, blank=True)
+    seasonal = models.BooleanField(
+        default=False, help_text="The forecast follows last year's pattern."
+    )
     computed_at = models.DateTimeField()
 
     objects = TenantManager(vendor="service_level__contract__vendor")

@@ -6,6 +6,7 @@ from django import template
 
 from contracts.periods import count_label, period_label, unit_name
 from contracts.rules import Colour
+from slagov import formatting
 
 register = template.Library()
 
@@ -68,3 +69,17 @@ def periods_of(count, kind) -> str:
 @register.filter
 def unit_suffix(sla) -> str:
     return "%" if sla.unit == "percent" else f" {sla.unit_label}"
+
+
+@register.filter
+def in_unit(value, sla_or_unit) -> str:
+    """`{{ value|in_unit:sla }}` → `99.2 %`, `9.1 h`, `5,700`: the SLA's unit, grouped digits."""
+    unit = getattr(sla_or_unit, "unit", sla_or_unit)
+    return formatting.with_unit(value, unit)
+
+
+@register.filter
+def counted(count, words: str) -> str:
+    """`{{ n|counted:"open escalation" }}` → `1 open escalation`, `3 open escalations`."""
+    singular, _, plural_form = str(words).partition(",")
+    return formatting.plural(int(count or 0), singular, plural_form or None)

@@ -1,0 +1,78 @@
+"""
+Numbers as people read them: every value with its unit ("5,700", "99.2 %",
+"9.1 h", "3 days"), decimals by unit (counts are whole numbers; forecasts
+are rounded like the data they come from), thousands grouped, never an
+exponent, and plurals that agree ("1 open escalation").
+
+One place for pages, e-mails and digests; pure, no database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+# What follows a number of each unit (`contracts.models.ServiceLevel.Unit`).
+SUFFIX = {"percent": " %", "hours": " h", "minutes": " min", "count": "", "score": ""}
+WHOLE_UNITS = {"count"}
+MAX_PLACES = 4
+
+
+def _decimal(value) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def places_of(values: Iterable, unit: str | None = None) -> int:
+    """The decimals the data is written with (at most 4): how to round a forecast of it."""
+    if unit in WHOLE_UNITS:
+        return 0
+    places = 0
+    for value in values:
+        number = _decimal(value)
+        if number is None:
+            continue
+        exponent = number.normalize().as_tuple().exponent
+        if isinstance(exponent, int):
+            places = max(places, -exponent)
+    return min(places, MAX_PLACES)
+
+
+def number(value, places: int | None = None) -> str:
+    """`12,345.6`: grouped, rounded to `places` (None: as stored, trailing zeros dropped)."""
+    figure = _decimal(value)
+    if figure is None:
+        return "—"
+    if places is not None:
+        figure = figure.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        text = f"{figure:,.{places}f}"
+    else:
+        figure = figure.normalize()
+        places = max(-figure.as_tuple().exponent, 0) if figure != 0 else 0
+        text = f"{figure:,.{min(places, 6)}f}"
+    if text.startswith("-") and Decimal(text.replace(",", "")) == 0:
+        text = text[1:]  # never "-0"
+    return text
+
+
+def with_unit(value, unit: str | None, places: int | None = None) -> str:
+    """`99.2 %`, `9.1 h`, `5,700`, `3 days`, `1 day`; a dash for no value."""
+    if unit in WHOLE_UNITS and places is None:
+        places = 0
+    text = number(value, places)
+    if text == "—" or not unit:
+        return text
+    if unit == "days":
+        return f"{text} day" if text in {"1", "-1"} else f"{text} days"
+    return f"{text}{SUFFIX.get(unit, ' ' + unit)}"
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """`1 open escalation`, `3 open escalations`."""
+    word = singular if count == 1 else (plural_form or f"{singular}s")
+    return f"{number(count, 0)} {word}"
