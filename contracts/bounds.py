@@ -26,7 +26,7 @@ RELATIVE_RATE_MAX = Decimal(50)  # % a year
 DEADLINE_DAYS_MAX = 60
 WEIGHT_MAX = 100
 STEP_DAYS_MAX = 366  # a state or late data lasting up to a year
-STEP_PERIODS_MAX = 12  # forecast horizon
+STEP_PERIODS_MAX = 3  # forecast horizon: the breach risk is known 3 periods ahead
 STEP_LEVEL_MAX = 5
 STEP_DUE_HOURS_MAX = 720  # 30 days
 TEXT_MAX = 100  # characters of a number as typed (past any value the product takes)
@@ -223,6 +223,15 @@ def step_problems(
     if threshold is not None:
         if condition == "forecast":
             problems["threshold"] = whole_problem(threshold, 0, STEP_PERIODS_MAX, "Periods ahead")
+            if (
+                problems["threshold"]
+                and isinstance(threshold, int)
+                and threshold > STEP_PERIODS_MAX
+            ):
+                problems["threshold"] = (
+                    f"The forecast looks at most {STEP_PERIODS_MAX} periods ahead: "
+                    f"from 1 to {STEP_PERIODS_MAX}."
+                )
         else:
             problems["threshold"] = whole_problem(threshold, 0, STEP_DAYS_MAX, "Days")
     if level is not None:

@@ -15,6 +15,8 @@ from contracts.filters import PortfolioFilter
 from contracts.forms import ContractForm, VendorContactForm, VendorForm
 from contracts.models import Contract, VendorContact
 from contracts.rules import SEVERITY, Colour
+from escalations import selectors as escalation_selectors
+from escalations.models import EscalationPolicy
 from metrics import charts
 from metrics import selectors as metrics_selectors
 from metrics.models import PeriodStatus
@@ -87,6 +89,11 @@ def contract_detail(request: HttpRequest, org_slug: str, contract_id: int) -> Ht
         "credit_years": credit_years,
         "recommendation": contract.recommendation(),
         "contacts": list(contract.vendor_contacts.all()),
+        "escalations": escalation_selectors.open_escalations(contract=contract),
+        "own_policy": (
+            not request.tenant.is_vendor
+            and EscalationPolicy.objects.filter(contract=contract).exists()
+        ),
     }
     return render(request, "contracts/contract_detail.html", context)
 

@@ -29,7 +29,7 @@ class EventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = EscalationEvent
-        fields = ["kind", "at", "level", "actor", "message"]
+        fields = ["kind", "at", "level", "actor", "message", "due_by"]
 
 
 class EscalationSerializer(serializers.ModelSerializer):
@@ -46,7 +46,7 @@ class EscalationSerializer(serializers.ModelSerializer):
             "id", "contract", "contract_reference", "service_level", "sla", "kind", "level",
             "state", "reason", "opened_at", "due_by", "due_met_at", "due_missed_at", "overdue",
             "acknowledged_at", "acknowledged_by", "resolved_at", "resolution",
-            "resolution_note",
+            "resolution_note", "quiet_level", "quiet_until", "quiet_ended_at",
         ]  # fmt: skip
 
 
@@ -58,7 +58,12 @@ class EscalationDetailSerializer(EscalationSerializer):
 
 
 class ResolveSerializer(serializers.Serializer):
-    note = serializers.CharField(max_length=2000)
+    note = serializers.CharField(max_length=2000, help_text="Why it is resolved.")
+    quiet_until = serializers.DateField(
+        required=False, allow_null=True,
+        help_text="Quiet while no worse until this day (at most a year ahead); empty: until "
+        "it gets worse or is back to green.",
+    )  # fmt: skip
 
 
 class EscalationFilter(FilterSet):
@@ -112,7 +117,8 @@ class EscalationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         with service_errors():
             services.escalation_resolve(
                 escalation=escalation, actor=request.user,
-                note=serializer.validated_data["note"], tenant=self.tenant,
+                note=serializer.validated_data["note"],
+                quiet_until=serializer.validated_data.get("quiet_until"), tenant=self.tenant,
             )  # fmt: skip
         return self._detail(escalation)
 

@@ -6,18 +6,36 @@ periods in a state: one red monthly reading is that month's 28-31 days; two
 yellow weekly readings are 14. The newest periods still waiting for data
 (before their deadline) don't break a run and don't count.
 
-For each SLA the highest level whose condition holds is the target: no open
-escalation opens one; a lower open one is raised; back to green resolves it.
+Per SLA and kind (performance, data late), the highest level whose state
+condition holds is the target:
+- an open escalation is raised to it, or resolves on its own once the SLA is
+  back to green (data received); a level-0 early warning also resolves once
+  its forecast has cleared;
+- with none open, a recently resolved one (within `FLAP_PERIODS` periods) is
+  reopened instead of opening a new one: the same timeline, no new e-mails
+  unless the level is higher than before;
+- one resolved by hand with a quiet period stays resolved while the
+  condition is no worse than the level accepted, until its date; back to
+  green ends the quiet period.
+
+The breach forecast is its own signal (`ForecastEpisode`): when an SLA that is
+not red is forecast to turn red within the forecast step's horizon, the
+contract owner and the step's recipients are told once per episode, on the
+SLA's open escalation (a level-0 one is opened when none is), even while
+another escalation is open. A new episode starts only after the forecast has
+cleared. Compliance-mode contracts get no early warnings.
+
 Re-evaluating changes nothing when nothing changed. Set-based: a chunk of
 SLAs costs a fixed number of queries.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -26,9 +44,10 @@ from contracts.governance import Mode
 from contracts.models import Contract, ServiceLevel
 from contracts.rules import Colour
 from escalations import services
-from escalations.models import Escalation, EscalationStep
+from escalations.models import Escalation, EscalationStep, ForecastEpisode
 from escalations.notify import Recipients
 from escalations.policies import steps_by_contract
+from metrics import forecast
 from metrics.engine import deadline
 from metrics.engine.health import recent_colours
 from metrics.models import SlaHealth
@@ -37,7 +56,10 @@ from slagov.models import Organization
 
 CHUNK = 2000
 HISTORY = 12  # periods of each SLA the rules look at
+FLAP_PERIODS = 3  # a relapse within this many periods of resolving reopens the same escalation
 Condition = EscalationStep.Condition
+Kind = Escalation.Kind
+COUNTS = ("opened", "raised", "reopened", "resolved", "warned", "failed")
 
 
 @dataclass(frozen=True)
@@ -50,6 +72,8 @@ class Facts:
     late_days: int
     periods_to_breach: int | None
     compliance: bool
+    risk: tuple[float, ...] = ()  # the chance each of the next periods is red
+    latest_period: date | None = None  # the latest period with a value
 
     def state_days(self, state: str) -> int:
         if state == EscalationStep.State.RED:
@@ -73,25 +97,26 @@ def _light_slas(organization_id: int, ids: list[int]) -> list[ServiceLevel]:
     """
     rows = list(
         ServiceLevel.objects.filter(organization_id=organization_id, pk__in=ids).values_list(
-            "pk", "period", "code", "name", "contract_id"
+            "pk", "period", "code", "name", "unit", "contract_id"
         )
     )
     contracts = {
         c.pk: c
-        for c in Contract.objects.filter(pk__in={r[4] for r in rows}).select_related(
+        for c in Contract.objects.filter(pk__in={r[5] for r in rows}).select_related(
             "organization", "owner", "vendor"
         )
     }
     return [
         ServiceLevel(pk=pk, organization_id=organization_id, period=period, code=code, name=name,
-                     contract=contracts[contract_id])
-        for pk, period, code, name, contract_id in rows
+                     unit=unit, contract=contracts[contract_id])
+        for pk, period, code, name, unit, contract_id in rows
     ]  # fmt: skip
 
 
 def facts_of(
-    sla: ServiceLevel, recent, periods_to_breach: int | None, today: date, compliance: bool
-) -> Facts:
+    sla: ServiceLevel, recent, periods_to_breach: int | None, today: date, compliance: bool,
+    risk=(), latest_period: date | None = None,
+) -> Facts:  # fmt: skip
     """`recent`: the SLA's latest statuses, oldest first."""
     newest_first = list(reversed(recent))
     while newest_first and newest_first[0].colour == Colour.NO_DATA:
@@ -116,6 +141,8 @@ def facts_of(
         late_days=late_days,
         periods_to_breach=periods_to_breach,
         compliance=compliance,
+        risk=tuple(risk or ()),
+        latest_period=latest_period,
     )
 
 
@@ -125,10 +152,8 @@ def holds(step: EscalationStep, facts: Facts) -> bool:
     if step.condition == Condition.STATE:
         return facts.state_days(step.state) >= max(step.threshold, 1)
     if step.condition == Condition.FORECAST:
-        return (
-            facts.colour in (Colour.GREEN, Colour.YELLOW)
-            and facts.periods_to_breach is not None
-            and 1 <= facts.periods_to_breach <= max(step.threshold, 1)
+        return facts.colour in (Colour.GREEN, Colour.YELLOW) and forecast.warns(
+            facts.risk, max(step.threshold, 1)
         )
     if step.condition == Condition.DATA_LATE:
         return facts.late_days >= max(step.threshold, 1)
@@ -141,14 +166,45 @@ def describe(step: EscalationStep, facts: Facts, sla: ServiceLevel) -> str:
         what = "red" if step.state == EscalationStep.State.RED else "yellow or worse"
         return f"{sla.code} has been {what} for {days} days ({step.threshold} or more)"
     if step.condition == Condition.FORECAST:
-        when = periods.count_label(facts.periods_to_breach, sla.period)
-        return f"{sla.code} is forecast to turn red in {when}"
-    return f"{sla.code} data is late by {facts.late_days} days"
+        return forecast_words(facts, sla, max(step.threshold, 1))
+    day_word = "day" if facts.late_days == 1 else "days"
+    return f"{sla.code} data is late by {facts.late_days} {day_word}"
+
+
+def forecast_words(facts: Facts, sla: ServiceLevel, horizon: int) -> str:
+    """`mttr is forecast to turn red in 2027-01: 62 % chance next month, 93 % in 2 months`."""
+    from metrics.trends import risk_words
+
+    ahead = forecast.warning_horizon(facts.risk, horizon) or 1
+    when = ""
+    if facts.latest_period is not None:
+        breach = periods.add_periods(facts.latest_period, sla.period, ahead)
+        when = f" in {periods.period_label(breach, sla.period)}"
+    chances = risk_words(facts.risk[:horizon], sla.period)
+    chances = chances.removeprefix("Chance of red: ").rstrip(".")
+    return f"{sla.code} is forecast to turn red{when} ({chances})"
 
 
 def _target(steps, facts: Facts, kinds: set[str]) -> EscalationStep | None:
     holding = [s for s in steps if s.condition in kinds and holds(s, facts)]
     return max(holding, key=lambda s: (s.level, s.order)) if holding else None
+
+
+def _forecast_step(steps) -> EscalationStep | None:
+    return next((s for s in steps if s.condition == Condition.FORECAST), None)
+
+
+def _flap_window(kind: str) -> timedelta:
+    return timedelta(days=FLAP_PERIODS * (7 if kind == periods.Period.WEEKLY else 31))
+
+
+@dataclass
+class Plan:
+    """What the rules want done for one SLA, applied in the chunk's transaction."""
+
+    sla: ServiceLevel
+    facts: Facts
+    actions: list[tuple] = field(default_factory=list)
 
 
 @scopes_disabled()
@@ -159,7 +215,7 @@ def evaluate(
     today = today or timezone.localdate()
     now = now or timezone.now()
     ids = sorted({int(i) for i in service_level_ids})
-    counts = {"opened": 0, "raised": 0, "resolved": 0, "failed": 0}
+    counts = dict.fromkeys(COUNTS, 0)
     # One SLA's bad data (or a contract that can't be judged) is logged and
     # counted; the other SLAs of the chunk are still evaluated.
     report = JobReport()
@@ -169,91 +225,193 @@ def evaluate(
         chunk = ids[start : start + CHUNK]
         slas = _light_slas(organization_id, chunk)
         recent = recent_colours(organization_id, [s.pk for s in slas], limit=HISTORY, today=today)
-        healths = dict(
-            SlaHealth.objects.filter(
+        healths = {
+            row[0]: row[1:]
+            for row in SlaHealth.objects.filter(
                 organization_id=organization_id, service_level_id__in=chunk
-            ).values_list("service_level_id", "periods_to_breach")
-        )
+            ).values_list("service_level_id", "periods_to_breach", "risk", "latest_period")
+        }
         open_ones = {
             (e.service_level_id, e.kind): e
             for e in Escalation.objects.filter(
                 organization_id=organization_id, service_level_id__in=chunk
             ).exclude(state=Escalation.State.RESOLVED)
         }
+        last_resolved = _last_resolved(organization_id, chunk, now)
+        episodes = {
+            e.service_level_id: e
+            for e in ForecastEpisode.objects.filter(
+                organization_id=organization_id, service_level_id__in=chunk,
+                cleared_at__isnull=True,
+            )
+        }  # fmt: skip
         policy = steps_by_contract(organization_id, {s.contract_id for s in slas})
-        changes = []
+        plans = []
         for sla in slas:
             try:
-                changes.extend(_changes(sla, recent, healths, open_ones, policy, modes, today))
+                if sla.contract_id not in modes:
+                    modes[sla.contract_id] = sla.contract.effective_mode == Mode.COMPLIANCE
+                ptb, risk, latest = healths.get(sla.pk, (None, (), None))
+                facts = facts_of(sla, recent[sla.pk], ptb, today, modes[sla.contract_id],
+                                 risk=risk, latest_period=latest)  # fmt: skip
+                plan = _plan(sla, facts, policy[sla.contract_id], open_ones, last_resolved,
+                             episodes.get(sla.pk), now, today)  # fmt: skip
             except Exception:
                 report.record_failure(organization_id, f"escalation rules of SLA {sla.pk}")
-        if changes and recipients is None:
+                continue
+            if plan.actions:
+                plans.append(plan)
+        if plans and recipients is None:
             recipients = Recipients(organization_id)
         # One transaction per chunk (a savepoint per opening); the outbox is
         # emptied once it commits.
         with transaction.atomic():
-            for change in changes:
-                done = _apply(*change, now=now, recipients=recipients)
-                if done:
+            for plan in plans:
+                for done in _apply(plan, now=now, recipients=recipients):
                     counts[done] += 1
     counts["failed"] = report.failed
     return counts
 
 
-def _changes(sla, recent, healths, open_ones, policy, modes, today) -> list[tuple]:
-    """What the rules want changed for one SLA (its open escalations, per kind)."""
-    if sla.contract_id not in modes:
-        modes[sla.contract_id] = sla.contract.effective_mode == Mode.COMPLIANCE
-    facts = facts_of(sla, recent[sla.pk], healths.get(sla.pk), today,
-                     modes[sla.contract_id])  # fmt: skip
-    steps = policy[sla.contract_id]
-    changes = []
-    for kind, conditions, resolved_when, resolution in (
-        (Escalation.Kind.PERFORMANCE, {Condition.STATE, Condition.FORECAST},
-         facts.colour == Colour.GREEN, Escalation.Resolution.BACK_TO_GREEN),
-        (Escalation.Kind.DATA, {Condition.DATA_LATE},
-         facts.late_days == 0, Escalation.Resolution.DATA_RECEIVED),
-    ):  # fmt: skip
+def _last_resolved(organization_id: int, ids: list[int], now) -> dict[tuple[int, str], Escalation]:
+    """Per SLA and kind, the latest resolved escalation that may come back: recent, or quiet."""
+    latest: dict[tuple[int, str], Escalation] = {}
+    rows = (
+        Escalation.objects.filter(
+            organization_id=organization_id, service_level_id__in=ids,
+            state=Escalation.State.RESOLVED,
+        )
+        .filter(
+            Q(resolved_at__gte=now - _flap_window(periods.Period.MONTHLY))
+            | Q(quiet_level__isnull=False, quiet_ended_at__isnull=True)
+        )
+        .order_by("service_level_id", "kind", "-resolved_at", "-pk")
+    )  # fmt: skip
+    for escalation in rows:
+        latest.setdefault((escalation.service_level_id, escalation.kind), escalation)
+    return latest
+
+
+def _plan(sla, facts: Facts, steps, open_ones, last_resolved, episode, now, today) -> Plan:
+    """What the rules want changed for one SLA (pure: nothing is written here)."""
+    plan = Plan(sla, facts)
+    fstep = _forecast_step(steps)
+    warns = fstep is not None and holds(fstep, facts)
+    for kind, conditions in (
+        (Kind.PERFORMANCE, {Condition.STATE}),
+        (Kind.DATA, {Condition.DATA_LATE}),
+    ):
         target = _target(steps, facts, conditions)
         current = open_ones.get((sla.pk, kind))
-        if current is None and target is None:
-            continue  # the common case: nothing to do
-        changes.append((sla, kind, facts, target, current, resolved_when, resolution))
-    return changes
+        if kind == Kind.PERFORMANCE:
+            back = facts.colour == Colour.GREEN
+            resolution = Escalation.Resolution.BACK_TO_GREEN
+        else:
+            back = facts.late_days == 0
+            resolution = Escalation.Resolution.DATA_RECEIVED
+        if current is not None:
+            if kind == Kind.PERFORMANCE and facts.colour == Colour.RED and not current.reached_red:
+                plan.actions.append(("reached_red", current))
+            if target is None and back:
+                plan.actions.append(("resolve", current, resolution))
+            elif target is None and kind == Kind.PERFORMANCE and current.level == 0 and not warns:
+                plan.actions.append(("resolve", current, Escalation.Resolution.FORECAST_CLEARED))
+            elif target is not None and target.level > current.level:
+                plan.actions.append(("raise", current, target))
+            continue
+        last = last_resolved.get((sla.pk, kind))
+        if last is not None and last.quiet:
+            if back:
+                plan.actions.append(("quiet_end", last, "back to green" if kind == Kind.PERFORMANCE
+                                     else "the data came in"))  # fmt: skip
+            elif target is None:
+                pass
+            elif last.quiet_until is not None and today > last.quiet_until:
+                plan.actions.append(("reopen", last, target, "quiet_over"))
+            elif target.level > last.quiet_level:
+                plan.actions.append(("reopen", last, target, "worse"))
+            continue  # a known risk, accepted: the rules keep quiet
+        if target is None:
+            continue
+        if last is not None and now - last.resolved_at <= _flap_window(sla.period):
+            why = "higher" if target.level > last.level else "relapse"
+            plan.actions.append(("reopen", last, target, why))
+        else:
+            plan.actions.append(("open", kind, target))
+    if fstep is not None:
+        if episode is None and warns:
+            plan.actions.append(("warn", fstep, last_resolved.get((sla.pk, Kind.PERFORMANCE))))
+        elif episode is not None:
+            if facts.colour == Colour.RED and episode.breached_period is None:
+                plan.actions.append(("breached", episode))
+            if not warns and facts.colour != Colour.RED:
+                plan.actions.append(("clear", episode))
+    return plan
 
 
-def _apply(
-    sla, kind, facts, target, current, resolved_when, resolution, *, now, recipients
-) -> str | None:
-    if current is not None:
-        current.contract = sla.contract  # loaded once per chunk, with its owner
-        if (
-            facts.colour == Colour.RED
-            and kind == Escalation.Kind.PERFORMANCE
-            and (not current.reached_red)
-        ):
-            Escalation.objects.filter(pk=current.pk).update(reached_red=True)
-        if target is None and resolved_when:
-            services.escalation_resolve_automatically(escalation=current, resolution=resolution,
-                                                      now=now)  # fmt: skip
-            return "resolved"
-        if target is not None and target.level > current.level:
-            services.escalation_raise(escalation=current, step=target,
-                                      reason=describe(target, facts, sla), now=now,
+def _apply(plan: Plan, *, now, recipients) -> list[str]:
+    """Carry out one SLA's plan. Returns what was done, for the counts."""
+    sla, facts = plan.sla, plan.facts
+    done = []
+    for action in plan.actions:
+        verb = action[0]
+        if verb == "reached_red":
+            Escalation.objects.filter(pk=action[1].pk).update(reached_red=True)
+        elif verb == "resolve":
+            _, escalation, resolution = action
+            escalation.contract = sla.contract  # loaded once per chunk, with its owner
+            services.escalation_resolve_automatically(
+                escalation=escalation, resolution=resolution, now=now
+            )
+            done.append("resolved")
+        elif verb == "raise":
+            _, escalation, step = action
+            escalation.contract = sla.contract
+            services.escalation_raise(escalation=escalation, step=step,
+                                      reason=describe(step, facts, sla), now=now,
                                       recipients=recipients)  # fmt: skip
-            return "raised"
-        return None
-    if target is None:
-        return None
-    try:
-        with transaction.atomic():
-            services.escalation_open(
-                service_level=sla, kind=kind, step=target, reason=describe(target, facts, sla),
+            done.append("raised")
+        elif verb == "quiet_end":
+            _, escalation, why = action
+            services.escalation_quiet_end(escalation=escalation, why=why, now=now)
+        elif verb == "reopen":
+            _, escalation, step, why = action
+            escalation.contract = sla.contract
+            if services.escalation_reopen(
+                escalation=escalation, step=step, reason=describe(step, facts, sla), why=why,
                 reached_red=facts.colour == Colour.RED, now=now, recipients=recipients,
-            )  # fmt: skip
-    except IntegrityError:
-        return None  # opened concurrently by another evaluation: one condition, one escalation
-    return "opened"
+            ):  # fmt: skip
+                done.append("reopened")
+        elif verb == "open":
+            _, kind, step = action
+            try:
+                with transaction.atomic():
+                    services.escalation_open(
+                        service_level=sla, kind=kind, step=step,
+                        reason=describe(step, facts, sla),
+                        reached_red=facts.colour == Colour.RED, now=now, recipients=recipients,
+                    )  # fmt: skip
+            except IntegrityError:
+                continue  # opened concurrently by another evaluation: one condition, one escalation
+            done.append("opened")
+        elif verb == "warn":
+            _, step, quiet = action
+            try:
+                with transaction.atomic():
+                    services.forecast_warn(
+                        service_level=sla, step=step, reason=describe(step, facts, sla),
+                        period=facts.latest_period, risk=list(facts.risk),
+                        quiet=quiet if quiet is not None and quiet.quiet else None,
+                        now=now, recipients=recipients,
+                    )  # fmt: skip
+            except IntegrityError:
+                continue  # warned concurrently: one episode, one e-mail
+            done.append("warned")
+        elif verb == "breached":
+            services.forecast_breached(episode=action[1], period=facts.latest_period)
+        elif verb == "clear":
+            services.forecast_clear(episode=action[1], now=now)
+    return done
 
 
 @scopes_disabled()
@@ -267,11 +425,11 @@ def sweep_missed_due(*, now=None) -> JobReport:
     report = JobReport()
     for organization in Organization.objects.order_by("pk").only("pk", "slug"):
         with report.isolated(organization, "missed due-by sweep"):
-            report.done += _missed_due_of(organization.pk, now)
+            report.done += missed_due_of(organization.pk, now)
     return report
 
 
-def _missed_due_of(organization_id: int, now) -> int:
+def missed_due_of(organization_id: int, now) -> int:
     """One organisation's missed due-bys. Returns how many went a level up."""
     missed = 0
     overdue = list(

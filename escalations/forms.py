@@ -31,7 +31,19 @@ class MeetingForm(forms.Form):
 
 
 class ResolveForm(forms.Form):
-    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="How was it resolved?")
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Why resolve it?",
+        help_text="What was done, or why the risk is accepted for now.",
+    )
+    quiet_until = forms.DateField(
+        required=False,
+        label="Quiet until",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d"],
+        help_text="The rules keep quiet while it is no worse than now: until this day, or "
+        "(left empty) until it gets worse or is back to green.",
+    )
 
 
 class StepForm(forms.ModelForm):

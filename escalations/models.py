@@ -131,8 +131,13 @@ class Escalation(models.Model):
 
     Transitions (enforced in escalations.services):
       open → acknowledged                 (someone takes it on)
-      open | acknowledged → resolved      (back to green on its own, or by hand with a note)
-      level rises while open or acknowledged; a resolved one that recurs opens anew.
+      open | acknowledged → open          (a new level: a new step, a new acknowledgement)
+      open | acknowledged → resolved      (back to green or the forecast cleared on its own,
+                                           or by hand with a reason and a quiet period)
+      resolved → open                     (reopened: the condition returned within
+                                           `FLAP_PERIODS` periods, or a quiet period ended
+                                           while it still holds, or it got worse)
+    A resolved one that recurs later opens anew.
     """
 
     class Kind(models.TextChoices):
@@ -146,7 +151,8 @@ class Escalation(models.Model):
 
     class Resolution(models.TextChoices):
         BACK_TO_GREEN = "back_to_green", "Back to green"
-        DATA_RECEIVED = "data_received", "Data received"
+        FORECAST_CLEARED = "forecast_cleared", "Forecast cleared"
+        DATA_RECEIVED = "data_received", "No data late any more"
         BY_HAND = "by_hand", "Resolved by hand"
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
@@ -177,6 +183,12 @@ class Escalation(models.Model):
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # A known risk accepted by hand: quiet at or below `quiet_level` until
+    # `quiet_until` (or, without a date, until the condition gets worse or the
+    # SLA is back to green); `quiet_ended_at` once it ends.
+    quiet_level = models.PositiveSmallIntegerField(null=True, blank=True)
+    quiet_until = models.DateField(null=True, blank=True)
+    quiet_ended_at = models.DateTimeField(null=True, blank=True)
     reached_red = models.BooleanField(
         default=False, help_text="Did the SLA turn red while this was open? (breaches avoided)"
     )
@@ -199,6 +211,13 @@ class Escalation(models.Model):
             ),
             # Time-based sweep: open escalations past their due-by.
             models.Index(fields=["organization", "due_by"], name="escalation_org_due"),
+            # The evaluation's latest resolved escalation per SLA and kind (relapses,
+            # quiet periods).
+            models.Index(
+                fields=["organization", "service_level", "kind", "-resolved_at"],
+                name="escalation_sla_resolved",
+                condition=Q(state="resolved"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -207,6 +226,15 @@ class Escalation(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state != self.State.RESOLVED
+
+    @property
+    def quiet(self) -> bool:
+        """Resolved by hand with a quiet period that has not ended."""
+        return (
+            self.state == self.State.RESOLVED
+            and self.quiet_level is not None
+            and self.quiet_ended_at is None
+        )
 
     @property
     def overdue(self) -> bool:
@@ -225,22 +253,29 @@ class EscalationEvent(models.Model):
 
     class Kind(models.TextChoices):
         OPENED = "opened", "Opened"
+        FORECAST = "forecast", "Breach forecast"
+        FORECAST_CLEARED = "forecast_cleared", "Forecast cleared"
         RAISED = "raised", "Level raised"
         DUE_MISSED = "due_missed", "Due-by missed"
         ACKNOWLEDGED = "acknowledged", "Acknowledged"
         MEETING = "meeting", "Meeting recorded"
         RESOLVED = "resolved", "Resolved"
+        REOPENED = "reopened", "Reopened"
+        QUIET_ENDED = "quiet_ended", "Quiet period ended"
         NOTE = "note", "Note"
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
     escalation = models.ForeignKey(Escalation, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=14, choices=Kind.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
     at = models.DateTimeField()
     level = models.PositiveSmallIntegerField()
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     message = models.CharField(max_length=500)
+    due_by = models.DateTimeField(
+        null=True, blank=True, help_text="The due-by this event set (its e-mail shows it)."
+    )
 
     objects = TenantManager(vendor="escalation__contract__vendor")
 
@@ -249,6 +284,49 @@ class EscalationEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.escalation_id} {self.kind} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class ForecastEpisode(models.Model):
+    """
+    One early warning: from the evaluation at which an SLA that is not red is
+    first forecast to cross its minimum within the policy's horizon, until the
+    forecast has cleared (the SLA is not red and the forecast no longer
+    warns). People are told once per episode, on the SLA's escalation
+    timeline. A breach during the episode is recorded (`breached_period`):
+    the warning came ahead of it.
+
+    States: open (`cleared_at` empty) → cleared.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="+")
+    service_level = models.ForeignKey(
+        ServiceLevel, on_delete=models.CASCADE, related_name="forecast_episodes"
+    )
+    escalation = models.ForeignKey(
+        Escalation, null=True, on_delete=models.SET_NULL, related_name="forecast_episodes"
+    )
+    started_at = models.DateTimeField()
+    period = models.DateField(help_text="The latest period with data when the forecast warned.")
+    horizon = models.PositiveSmallIntegerField(help_text="Periods ahead the policy looks.")
+    risk = models.JSONField(default=list, help_text="The risk per period ahead when it warned.")
+    breached_period = models.DateField(null=True, blank=True)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantManager(vendor="contract__vendor")
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "service_level"],
+                condition=Q(cleared_at__isnull=True),
+                name="forecastepisode_one_open_per_sla",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_level_id} forecast from {self.period}"
 
 
 def new_ack_nonce() -> str:

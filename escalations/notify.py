@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from datetime import datetime, timedelta
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -25,10 +28,12 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from contracts import periods
+from contracts.rules import Colour
 from contracts.selectors import vendor_recipients
 from escalations.models import Escalation, EscalationEvent, EscalationStep, Notification, Recipient
 from metrics import trends
 from metrics.models import PeriodStatus
+from slagov import formatting
 from slagov.models import Membership
 
 logger = logging.getLogger(__name__)
@@ -102,22 +107,24 @@ class Recipients:
 
 def queue(
     *, event: EscalationEvent, step: EscalationStep, now: datetime,
-    recipients: Recipients | None = None,
+    recipients: Recipients | None = None, roles: list[str] | None = None,
 ) -> int:  # fmt: skip
     """
-    Outbox rows for an event, in the event's transaction. The caller asks for
-    sending once its transaction commits (see `send_after_commit`).
+    Outbox rows for an event (to the step's recipients, or `roles`), in the
+    event's transaction. The caller asks for sending once its transaction
+    commits (see `send_after_commit`).
     """
     escalation = event.escalation
     recipients = recipients or Recipients(escalation.organization_id)
+    level = 0 if event.kind == EscalationEvent.Kind.FORECAST else escalation.level
     rows = [
         Notification(
             organization_id=escalation.organization_id, event=event, escalation=escalation,
-            email=email, user=user, delivery=recipients.delivery(user, escalation.level),
+            email=email, user=user, delivery=recipients.delivery(user, level),
             next_attempt_at=now,
         )
         for email, user in sorted(
-            recipients.for_roles(escalation.contract, step.recipients).items()
+            recipients.for_roles(escalation.contract, roles or step.recipients).items()
         )
     ]  # fmt: skip
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
@@ -130,11 +137,31 @@ def _send_soon() -> None:
     send_notifications.delay()
 
 
+_held = threading.local()
+
+
+@contextmanager
+def outbox_held() -> Iterator[None]:
+    """
+    Within this block nothing asks a worker to send: the notifications stay in
+    the outbox (the back-test replays history without e-mailing anyone, and
+    without sending other tenants' pending mail from its process).
+    """
+    previous = getattr(_held, "on", False)
+    _held.on = True
+    try:
+        yield
+    finally:
+        _held.on = previous
+
+
 def send_after_commit() -> None:
     """
     Ask a worker to empty the outbox once the current transaction has committed:
     once per transaction, however many changes it holds (outside one: at once).
     """
+    if getattr(_held, "on", False):
+        return
     if connection.in_atomic_block and any(
         entry[1] is _send_soon for entry in connection.run_on_commit
     ):
@@ -191,40 +218,75 @@ def _last_periods(escalation: Escalation, count: int = 6) -> list[dict]:
         PeriodStatus.objects.filter(service_level=sla).order_by("-period_start")[:count]
     )[::-1]
     return [
-        {"label": periods.period_label(s.period_start, sla.period), "value": s.value,
-         "colour": s.colour, "target": s.target, "minimum": s.minimum}
+        {"label": periods.period_label(s.period_start, sla.period),
+         "value": formatting.with_unit(s.value, sla.unit), "colour": s.colour,
+         "target": formatting.with_unit(s.target, sla.unit),
+         "minimum": formatting.with_unit(s.minimum, sla.unit)}
         for s in statuses
     ]  # fmt: skip
 
 
-def _outlook(escalation: Escalation) -> str:
-    sla = escalation.service_level
-    health = getattr(sla, "health", None)
-    if health is None or not health.enough_data:
-        return trends.outlook(health, sla.period)
-    parts = []
-    if health.slope is not None:
-        parts.append(
-            f"Trend: {health.slope:+.3g} {sla.unit_label} per {periods.unit_name(sla.period)}."
+def _forecast_rows(sla, health) -> list[dict]:
+    """The forecast for the next periods with its 80 % band, rounded like the data."""
+    if health is None or not health.enough_data or not health.forecast:
+        return []
+    places = formatting.places_of([health.value, health.target, health.minimum], sla.unit)
+    rows = []
+    for point in health.forecast:
+        start = date.fromisoformat(point["period"])
+        rows.append(
+            {
+                "label": periods.period_label(start, sla.period),
+                "value": formatting.with_unit(point["value"], sla.unit, places),
+                "low": formatting.with_unit(point["low"], sla.unit, places),
+                "high": formatting.with_unit(point["high"], sla.unit, places),
+            }
         )
-    if health.periods_to_breach is not None:
-        parts.append(trends.outlook(health, sla.period))
-    if health.forecast:
-        values = ", ".join(f"{f['value']:.3g}" for f in health.forecast)
-        parts.append(f"Forecast for the next periods: {values}.")
-    if health.drifting:
-        parts.append("Drifting toward breach while still green.")
-    return " ".join(parts)
+    return rows
+
+
+def outlook_lines(sla, health) -> list[str]:
+    """What the trend says, in sentences with units (e-mails and digests)."""
+    lines = []
+    red = health is not None and health.colour == Colour.RED
+    if red and health.value is not None and health.minimum is not None:
+        past = abs(health.value - health.minimum)
+        lines.append(
+            f"Red now: {formatting.with_unit(health.value, sla.unit)} is past the minimum "
+            f"({formatting.with_unit(health.minimum, sla.unit)}) by "
+            f"{formatting.with_unit(past, sla.unit)}."
+        )
+    if health is None or not health.enough_data:
+        return [*lines, trends.outlook(health, sla.period)]
+    if not red:
+        lines.append(trends.outlook(health, sla.period))
+        if health.risk:
+            lines.append(trends.risk_words(health.risk, sla.period))
+    if health.slope is not None:
+        places = formatting.places_of([health.value], sla.unit) + 1
+        slope = formatting.with_unit(abs(health.slope), sla.unit, places)
+        sign = "+" if health.slope > 0 else "-" if health.slope < 0 else "±"
+        lines.append(f"Trend: {sign}{slope} a {periods.unit_name(sla.period)}.")
+    if health.drifting and health.drift_note:
+        lines.append(f"Drifting: {health.drift_note}.")
+    if health.anomaly and health.anomaly_note:
+        lines.append(f"The latest value is {health.anomaly_note}.")
+    return lines
+
+
+SUBJECTS = {
+    EscalationEvent.Kind.OPENED: "Level {level} {what}",
+    EscalationEvent.Kind.RAISED: "Escalated to level {level}",
+    EscalationEvent.Kind.DUE_MISSED: "Due-by missed, now level {level}",
+    EscalationEvent.Kind.FORECAST: "Early warning, breach forecast",
+    EscalationEvent.Kind.REOPENED: "Reopened at level {level}",
+}
 
 
 def subject_for(event: EscalationEvent, escalation: Escalation) -> str:
     sla = escalation.service_level
     what = "data-late escalation" if escalation.kind == Escalation.Kind.DATA else "escalation"
-    head = {
-        EscalationEvent.Kind.OPENED: f"Level {escalation.level} {what}",
-        EscalationEvent.Kind.RAISED: f"Escalated to level {event.level}",
-        EscalationEvent.Kind.DUE_MISSED: f"Due-by missed, now level {event.level}",
-    }.get(event.kind, "Escalation")
+    head = SUBJECTS.get(event.kind, "Escalation").format(level=event.level, what=what)
     subject = f"[slagov] {head}: {escalation.contract.reference} {sla.name}"
     return " ".join(subject.split())  # never a line break in a header
 
@@ -246,7 +308,17 @@ def render(notification: Notification) -> EmailMultiAlternatives:
         "sla": sla,
         "contract": escalation.contract,
         "periods": _last_periods(escalation),
-        "outlook": _outlook(escalation),
+        "outlook": outlook_lines(sla, getattr(sla, "health", None)),
+        "forecast": _forecast_rows(sla, getattr(sla, "health", None))
+        if event.kind == EscalationEvent.Kind.FORECAST
+        else [],
+        "due_by": event.due_by,
+        "band": (
+            formatting.with_unit(sla.health.target, sla.unit),
+            formatting.with_unit(sla.health.minimum, sla.unit),
+        )
+        if getattr(sla, "health", None) is not None and sla.health.target is not None
+        else None,
         "sla_url": settings.SITE_URL + reverse("metrics:sla", args=[org_slug, sla.pk]),
         "escalation_url": settings.SITE_URL
         + reverse("escalations:detail", args=[org_slug, escalation.pk]),

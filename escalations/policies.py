@@ -9,11 +9,16 @@ from escalations.models import EscalationPolicy, EscalationStep, Recipient
 Condition = EscalationStep.Condition
 State = EscalationStep.State
 
+# Before the breach forecast was measured, the default early warning looked one
+# period ahead; a default policy still holding it is moved to the new default.
+OLD_FORECAST_ACTION = "Early warning: forecast to turn red within the next period."
+
 DEFAULT_STEPS = [
     {
-        "condition": Condition.FORECAST, "threshold": 1, "level": 0,
+        "condition": Condition.FORECAST, "threshold": 2, "level": 0,
         "recipients": [Recipient.OWNER],
-        "action": "Early warning: forecast to turn red within the next period.",
+        "action": "Early warning: forecast to turn red within two periods. "
+                  "Talk to the vendor before it does.",
     },
     {
         "condition": Condition.STATE, "state": State.YELLOW_OR_WORSE, "threshold": 14,

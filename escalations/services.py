@@ -6,7 +6,7 @@ enqueued on commit.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -15,13 +15,21 @@ from django.utils import timezone
 
 from contracts.models import ServiceLevel
 from escalations import notify
-from escalations.models import Escalation, EscalationEvent, EscalationStep
+from escalations.models import (
+    Escalation,
+    EscalationEvent,
+    EscalationStep,
+    ForecastEpisode,
+    Recipient,
+)
 from reviews.models import Review, attendee_lines
 
 Kind = EscalationEvent.Kind
 
 
-def _event(escalation: Escalation, kind: str, message: str, *, now, actor=None) -> EscalationEvent:
+def _event(
+    escalation: Escalation, kind: str, message: str, *, now, actor=None, due_by=None
+) -> EscalationEvent:
     return EscalationEvent.objects.create(
         organization_id=escalation.organization_id,
         escalation=escalation,
@@ -30,7 +38,15 @@ def _event(escalation: Escalation, kind: str, message: str, *, now, actor=None) 
         level=escalation.level,
         actor=actor,
         message=message[:500],
+        due_by=due_by,
     )
+
+
+# A new step: no acknowledgement yet, the step's own due-by (or none).
+_NEW_STEP = {
+    "state": Escalation.State.OPEN, "acknowledged_at": None, "acknowledged_by": None,
+    "acknowledged_by_email": "", "due_met_at": None, "due_missed_at": None,
+}  # fmt: skip
 
 
 def _due(step: EscalationStep, now: datetime) -> datetime | None:
@@ -55,7 +71,10 @@ def escalation_open(
         due_by=_due(step, now),
         reached_red=reached_red,
     )
-    event = _event(escalation, Kind.OPENED, f"Level {step.level}: {reason}. {step.action}", now=now)
+    event = _event(
+        escalation, Kind.OPENED, f"Level {step.level}: {reason}. {step.action}", now=now,
+        due_by=escalation.due_by,
+    )  # fmt: skip
     notify.queue(event=event, step=step, now=now, recipients=recipients)
     notify.send_after_commit()
     return escalation
@@ -67,15 +86,17 @@ def escalation_raise(
     recipients: notify.Recipients | None = None,
 ) -> Escalation:  # fmt: skip
     """
-    A worse condition: the open escalation goes up to the step's level.
-    Claimed with a conditional UPDATE (still open, still lower), so two
-    evaluations running at once raise it — and notify — once; nothing else
-    about it (acknowledgement, reached red) is overwritten.
+    A worse condition: the open escalation goes up to the step's level. A new
+    level is a new step: the acknowledgement is cleared, the due-by is the new
+    step's (none if it has none), and its recipients are told. Claimed with a
+    conditional UPDATE (still open, still lower), so two evaluations running
+    at once raise it — and notify — once.
     """
     previous = escalation.level
-    changes = {"level": step.level, "step": step, "action": step.action, "reason": reason[:300]}
-    if step.due_hours:
-        changes.update(due_by=_due(step, now), due_met_at=None, due_missed_at=None)
+    changes = {
+        "level": step.level, "step": step, "action": step.action, "reason": reason[:300],
+        "due_by": _due(step, now), **_NEW_STEP,
+    }  # fmt: skip
     claimed = (
         Escalation.objects.filter(pk=escalation.pk, level__lt=step.level)
         .exclude(state=Escalation.State.RESOLVED)
@@ -89,10 +110,93 @@ def escalation_raise(
         Kind.RAISED,
         f"Level {previous} → {step.level}: {reason}. {step.action}",
         now=now,
+        due_by=escalation.due_by,
     )
     notify.queue(event=event, step=step, now=now, recipients=recipients)
     notify.send_after_commit()
     return escalation
+
+
+def _ago(since: datetime, now: datetime) -> str:
+    days = max((now - since).days, 0)
+    if days < 14:
+        return f"{days} day{'' if days == 1 else 's'}"
+    weeks = round(days / 7)
+    if days < 62:
+        return f"{weeks} weeks"
+    return f"{round(days / 30.4)} months"
+
+
+@transaction.atomic
+def escalation_reopen(
+    *, escalation: Escalation, step: EscalationStep, reason: str, why: str, reached_red: bool,
+    now: datetime, recipients: notify.Recipients | None = None,
+) -> bool:  # fmt: skip
+    """
+    A resolved escalation comes back (`why`):
+    - `relapse`: within a few periods of resolving, at a level no higher than
+      before: the same timeline, nobody is e-mailed again;
+    - `higher`: the same, at a higher level: a new step, its recipients told;
+    - `quiet_over`: the quiet period set by hand has ended and it still holds;
+    - `worse`: worse than the level accepted with the quiet period.
+    Claimed with a conditional UPDATE: of two evaluations, one reopens it.
+    """
+    tell = why != "relapse"
+    previous = escalation.level
+    changes: dict = {
+        "level": step.level, "step": step, "action": step.action, "reason": reason[:300],
+        "resolved_at": None, "resolution": "", "resolution_note": "", "resolved_by": None,
+    }  # fmt: skip
+    if escalation.quiet:
+        changes["quiet_ended_at"] = now
+    if reached_red:
+        changes["reached_red"] = True
+    if tell:
+        changes.update(due_by=_due(step, now), **_NEW_STEP)
+    else:
+        # The same step goes on: its acknowledgement stands; a due-by that
+        # lapsed while it was resolved is not held against anyone.
+        acknowledged = escalation.acknowledged_at is not None
+        changes["state"] = Escalation.State.ACKNOWLEDGED if acknowledged else Escalation.State.OPEN
+        if escalation.due_by and (escalation.due_met_at is None and escalation.due_by < now):
+            changes["due_by"] = None
+    claimed = Escalation.objects.filter(pk=escalation.pk, state=Escalation.State.RESOLVED).update(
+        **changes
+    )
+    if not claimed:
+        return False
+    resolved_at, quiet_until, quiet_level = (
+        escalation.resolved_at,
+        escalation.quiet_until,
+        escalation.quiet_level,
+    )
+    escalation.refresh_from_db(fields=list(changes))
+    if why == "relapse":
+        head = (
+            f"Back {_ago(resolved_at, now)} after it was resolved: reopened at level "
+            f"{step.level}, without new e-mails"
+        )
+    elif why == "higher":
+        head = (
+            f"Back {_ago(resolved_at, now)} after it was resolved, worse than before: "
+            f"level {previous} → {step.level}"
+        )
+    elif why == "quiet_over":
+        head = (
+            f"The quiet period until {quiet_until:%d %b %Y} has ended and it still holds: "
+            f"reopened at level {step.level}"
+        )
+    else:
+        head = (f"Worse than the level {quiet_level} accepted with the quiet period: "
+                f"reopened at level {step.level}")  # fmt: skip
+    event = _event(
+        escalation, Kind.REOPENED, f"{head}. {reason}. {step.action}", now=now,
+        due_by=escalation.due_by if tell else None,
+    )  # fmt: skip
+    if tell:
+        notify.queue(event=event, step=step, now=now, recipients=recipients)
+        notify.send_after_commit()
+    return True
 
 
 @transaction.atomic
@@ -100,27 +204,42 @@ def escalation_due_missed(
     *, escalation: Escalation, step: EscalationStep, now: datetime,
     recipients: notify.Recipients | None = None,
 ) -> bool:  # fmt: skip
-    """The due-by passed unmet: one level up, once."""
+    """
+    The due-by passed unmet: one level up, once. A new level is a new step:
+    the acknowledgement is cleared; the missed due-by stays on record.
+    """
     claimed = (
         Escalation.objects.filter(
             pk=escalation.pk, due_by__lt=now, due_missed_at__isnull=True, due_met_at__isnull=True
         )
         .exclude(state=Escalation.State.RESOLVED)
-        .update(due_missed_at=now, level=F("level") + 1)
-    )
+        .update(
+            due_missed_at=now, level=F("level") + 1, state=Escalation.State.OPEN,
+            acknowledged_at=None, acknowledged_by=None, acknowledged_by_email="",
+        )
+    )  # fmt: skip
     if not claimed:
         return False
-    escalation.refresh_from_db(fields=["level", "due_by", "due_missed_at"])
+    escalation.refresh_from_db(fields=["level", "due_by", "due_missed_at", "state"])
     event = _event(
         escalation,
         Kind.DUE_MISSED,
-        f"Due by {timezone.localtime(escalation.due_by):%d %b %H:%M} and not met: "
+        f"What was due by {timezone.localtime(escalation.due_by):%d %b %H:%M} was not done: "
         f"level {escalation.level - 1} → {escalation.level}. {step.action}",
         now=now,
     )
     notify.queue(event=event, step=step, now=now, recipients=recipients)
     notify.send_after_commit()
     return True
+
+
+RESOLVED_ON_ITS_OWN = {
+    Escalation.Resolution.BACK_TO_GREEN: "Resolved on its own: back to green.",
+    Escalation.Resolution.FORECAST_CLEARED: (
+        "Resolved on its own: the forecast no longer shows a breach."
+    ),
+    Escalation.Resolution.DATA_RECEIVED: "Resolved on its own: no data is late any more.",
+}
 
 
 @transaction.atomic
@@ -134,8 +253,19 @@ def escalation_resolve_automatically(
     )
     if claimed:
         escalation.refresh_from_db()
-        label = Escalation.Resolution(resolution).label
-        _event(escalation, Kind.RESOLVED, f"Resolved on its own: {label.lower()}.", now=now)
+        _event(escalation, Kind.RESOLVED, RESOLVED_ON_ITS_OWN[resolution], now=now)
+
+
+@transaction.atomic
+def escalation_quiet_end(*, escalation: Escalation, why: str, now: datetime) -> bool:
+    """A quiet period ends early: the risk accepted is gone (back to green)."""
+    claimed = Escalation.objects.filter(
+        pk=escalation.pk, quiet_level__isnull=False, quiet_ended_at__isnull=True
+    ).update(quiet_ended_at=now)
+    if claimed:
+        escalation.refresh_from_db(fields=["quiet_ended_at"])
+        _event(escalation, Kind.QUIET_ENDED, f"The quiet period ends: {why}.", now=now)
+    return bool(claimed)
 
 
 def _require_open(escalation: Escalation) -> None:
@@ -163,14 +293,36 @@ def escalation_acknowledge(
     return True
 
 
+QUIET_MAX_DAYS = 366
+
+
+def quiet_until_problem(quiet_until: date | None, today: date) -> str | None:
+    """A quiet period's date: from today to a year ahead (none: until it gets worse)."""
+    if quiet_until is None:
+        return None
+    if quiet_until < today:
+        return "Choose a day from today on (or none: quiet until it gets worse)."
+    if quiet_until > today + timedelta(days=QUIET_MAX_DAYS):
+        return "A quiet period lasts at most a year: choose an earlier day."
+    return None
+
+
 @transaction.atomic
-def escalation_resolve(*, escalation: Escalation, actor, note: str, tenant) -> None:
-    """Resolved by hand, with a note (admins and account managers)."""
+def escalation_resolve(
+    *, escalation: Escalation, actor, note: str, tenant, quiet_until: date | None = None
+) -> None:
+    """
+    Resolved by hand, with a reason (admins and account managers): a known
+    risk accepted. The rules keep quiet while the condition is no worse than
+    now, until `quiet_until` (none: until it gets worse or is back to green).
+    """
     tenant.require_manage()
     _require_open(escalation)
     if not note.strip():
         raise ValidationError({"note": "Say how it was resolved."})
     now = timezone.now()
+    if problem := quiet_until_problem(quiet_until, timezone.localdate()):
+        raise ValidationError({"quiet_until": problem})
     # Claimed like an acknowledgement: of two submits at once, only the first resolves.
     claimed = (
         Escalation.objects.filter(pk=escalation.pk)
@@ -178,12 +330,18 @@ def escalation_resolve(*, escalation: Escalation, actor, note: str, tenant) -> N
         .update(
             state=Escalation.State.RESOLVED, resolved_at=now, resolved_by=actor,
             resolution=Escalation.Resolution.BY_HAND, resolution_note=note.strip(),
+            quiet_level=F("level"), quiet_until=quiet_until, quiet_ended_at=None,
         )
     )  # fmt: skip
     escalation.refresh_from_db()
     if not claimed:
         raise ValidationError("This escalation is already resolved.")
-    _event(escalation, Kind.RESOLVED, f"Resolved by hand: {note.strip()}", now=now, actor=actor)
+    if quiet_until:
+        quiet = f"Quiet until {quiet_until:%d %b %Y} unless it gets worse."
+    else:
+        quiet = "Quiet until it gets worse or is back to green."
+    _event(escalation, Kind.RESOLVED, f"Resolved by hand: {note.strip()} {quiet}", now=now,
+           actor=actor)  # fmt: skip
 
 
 @transaction.atomic
@@ -248,3 +406,74 @@ def ack_by_link(*, notification, actor=None) -> bool:
     return escalation_acknowledge(
         escalation=notification.escalation, actor=actor, email=notification.email
     )
+
+
+# --- Breach forecasts -----------------------------------------------------------------
+
+
+@transaction.atomic
+def forecast_warn(
+    *, service_level: ServiceLevel, step: EscalationStep, reason: str, period, risk: list[float],
+    quiet: Escalation | None, now: datetime, recipients: notify.Recipients | None = None,
+) -> ForecastEpisode:  # fmt: skip
+    """
+    A new forecast episode: the owner and the step's recipients are told, on
+    the SLA's open performance escalation, else on the one resolved by hand
+    whose quiet period is running (it stays resolved), else on a new level-0
+    early warning. A second open episode for the SLA is refused by the
+    database (IntegrityError): one episode, one e-mail.
+    """
+    escalation = (
+        Escalation.objects.filter(
+            organization_id=service_level.organization_id, service_level=service_level,
+            kind=Escalation.Kind.PERFORMANCE,
+        )
+        .exclude(state=Escalation.State.RESOLVED)
+        .first()
+    ) or quiet  # fmt: skip
+    if escalation is None:
+        escalation = Escalation.objects.create(
+            organization_id=service_level.organization_id, contract=service_level.contract,
+            service_level=service_level, kind=Escalation.Kind.PERFORMANCE, level=step.level,
+            step=step, action=step.action, reason=reason[:300], opened_at=now,
+            due_by=_due(step, now),
+        )  # fmt: skip
+    escalation.contract = service_level.contract
+    episode = ForecastEpisode.objects.create(
+        organization_id=service_level.organization_id, contract=service_level.contract,
+        service_level=service_level, escalation=escalation, started_at=now, period=period,
+        horizon=max(step.threshold, 1), risk=risk,
+    )  # fmt: skip
+    tail = step.action
+    if not escalation.is_open:
+        tail += (
+            " The escalation stays resolved: a known risk, accepted by hand until it gets worse."
+        )
+    event = _event(escalation, Kind.FORECAST, f"Early warning: {reason}. {tail}", now=now)
+    roles = list(dict.fromkeys([Recipient.OWNER, *step.recipients]))
+    notify.queue(event=event, step=step, now=now, recipients=recipients, roles=roles)
+    notify.send_after_commit()
+    return episode
+
+
+def forecast_breached(*, episode: ForecastEpisode, period) -> None:
+    """The SLA turned red during the episode: it was warned ahead."""
+    ForecastEpisode.objects.filter(pk=episode.pk, breached_period__isnull=True).update(
+        breached_period=period
+    )
+
+
+@transaction.atomic
+def forecast_clear(*, episode: ForecastEpisode, now: datetime) -> None:
+    """The forecast no longer warns (and the SLA is not red): the episode ends."""
+    claimed = ForecastEpisode.objects.filter(pk=episode.pk, cleared_at__isnull=True).update(
+        cleared_at=now
+    )
+    if not claimed or episode.escalation_id is None:
+        return
+    escalation = Escalation.objects.filter(pk=episode.escalation_id).first()
+    if escalation is not None and escalation.is_open:
+        _event(
+            escalation, Kind.FORECAST_CLEARED,
+            "The forecast no longer shows a breach: a new forecast will warn again.", now=now,
+        )  # fmt: skip

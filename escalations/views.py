@@ -132,19 +132,27 @@ def escalation_resolve(request: HttpRequest, org_slug: str, escalation_id: int):
     if refused := _post_only(request):
         return refused
     form = ResolveForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Say how it was resolved.")
-    else:
+    if form.is_valid():
         try:
             services.escalation_resolve(
                 escalation=escalation, actor=request.user, note=form.cleaned_data["note"],
-                tenant=request.tenant,
+                quiet_until=form.cleaned_data["quiet_until"], tenant=request.tenant,
             )  # fmt: skip
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+            if not hasattr(exc, "error_dict"):
+                messages.error(request, " ".join(exc.messages))
+                return redirect(
+                    "escalations:detail", org_slug=org_slug, escalation_id=escalation.pk
+                )
+            for field, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
         else:
             messages.success(request, "Resolved.")
-    return redirect("escalations:detail", org_slug=org_slug, escalation_id=escalation.pk)
+            return redirect("escalations:detail", org_slug=org_slug, escalation_id=escalation.pk)
+    context = _detail_context(escalation)
+    context["resolve_form"] = form
+    return render(request, "escalations/detail.html", context, status=400)
 
 
 def leadership(request: HttpRequest, org_slug: str) -> HttpResponse:

@@ -193,6 +193,26 @@ def statuses_recompute_isolated(
                 )
 
 
+def statuses_refresh(
+    *, organization, report: JobReport, today: date, since_months: int | None = 3
+) -> None:
+    """
+    One organisation's share of the scheduled refresh: its active SLAs from
+    `since_months` months ago (None: every period), chunk by chunk, isolated.
+    """
+    since = None
+    if since_months is not None:
+        since = periods.add_periods(today.replace(day=1), periods.Period.MONTHLY, -since_months)
+    ids = active_service_level_ids(organization.pk)
+    statuses_recompute_isolated(
+        report=report,
+        organization=organization,
+        service_level_ids=ids,
+        scope=engine.Scope(since=since),
+        today=today,
+    )
+
+
 @scopes_disabled()
 def statuses_refresh_all(today: date | None = None, *, since_months: int | None = 3) -> JobReport:
     """
@@ -203,19 +223,11 @@ def statuses_refresh_all(today: date | None = None, *, since_months: int | None 
     rows written, `failed` the chunks or SLAs that failed (logged).
     """
     today = today or timezone.localdate()
-    since = None
-    if since_months is not None:
-        since = periods.add_periods(today.replace(day=1), periods.Period.MONTHLY, -since_months)
     report = JobReport()
     for organization in Organization.objects.order_by("pk").only("pk", "slug"):
         with report.isolated(organization, "status refresh"):
-            ids = active_service_level_ids(organization.pk)
-            statuses_recompute_isolated(
-                report=report,
-                organization=organization,
-                service_level_ids=ids,
-                scope=engine.Scope(since=since),
-                today=today,
+            statuses_refresh(
+                organization=organization, report=report, today=today, since_months=since_months
             )
     if report.failed:
         logger.error("status refresh: %d failure(s): %s", report.failed, report.failures)

@@ -529,8 +529,8 @@ def _step_post(**step) -> dict:
 
 STEP_NUMBERS = [
     pytest.param({"threshold": "367"}, "threshold", "from 0 to 366", id="days_367"),
-    pytest.param({"condition": "forecast", "state": "", "threshold": "13"}, "threshold",
-                 "from 0 to 12", id="forecast_13"),
+    pytest.param({"condition": "forecast", "state": "", "threshold": "4"}, "threshold",
+                 "looks at most 3 periods ahead: from 1 to 3", id="forecast_4"),
     pytest.param({"due_hours": "721"}, "due_hours", "from 1 to 720", id="due_721"),
     pytest.param({"due_hours": "0"}, "due_hours", "from 1 to 720", id="due_0"),
     pytest.param({"threshold": "\u0663"}, "threshold", "digits 0-9", id="arabic"),

@@ -95,7 +95,14 @@ def test_weekly_yellow_twice_opens_level_one_with_a_48_hour_due_by():
     w.read(_weeks_back(3), "99.95")
     w.read(_weeks_back(2), "99.7")
     w.read(_weeks_back(1), "99.6")
-    assert w.evaluate() == {"opened": 1, "raised": 0, "resolved": 0, "failed": 0}
+    assert w.evaluate() == {
+        "opened": 1,
+        "raised": 0,
+        "reopened": 0,
+        "resolved": 0,
+        "warned": 0,
+        "failed": 0,
+    }
     (escalation,) = w.escalations()
     assert escalation.level == 1
     assert escalation.due_by == NOW + timedelta(hours=48)
@@ -132,7 +139,8 @@ def test_red_for_a_week_goes_to_level_two_and_leadership_gets_an_email():
     assert to == ["bob@example.com", "lena@example.com"]
     message = next(m for m in mail.outbox if m.to == ["lena@example.com"])
     assert message.subject.startswith("[slagov] Level 2 escalation:")
-    assert "2026-10  99.2  Red (breach)" in message.body
+    assert "2026-10  99.2 %  Red (breach)" in message.body
+    assert "Red now: 99.2 % is past the minimum (99.5 %) by 0.3 %." in message.body
     assert "/ack/" in message.body
     assert message.alternatives
     assert "Acknowledge" in message.alternatives[0][0]
@@ -146,7 +154,10 @@ def test_forecast_red_while_green_is_an_early_warning_at_level_zero():
     w.evaluate()
     (escalation,) = w.escalations()
     assert escalation.level == 0
-    assert "forecast to turn red in 1 month" in escalation.reason
+    assert "forecast to turn red in 2026-11 (" in escalation.reason
+    assert "% next month" in escalation.reason
+    with scopes_disabled():
+        assert [e.kind for e in escalation.events.all()] == ["forecast"]
     notify.send_pending()
     assert [m.to for m in mail.outbox] == [["bob@example.com"]]  # the owner only
 
@@ -212,14 +223,33 @@ def test_back_to_green_resolves_on_its_own():
     assert not escalation.reached_red  # a breach avoided
 
 
-def test_a_resolved_escalation_that_recurs_opens_a_new_one():
+def test_a_relapse_within_three_periods_reopens_the_same_escalation_without_new_email():
     w = World()
     w.read(date(2026, 8, 1), "99.7")
     w.evaluate(now=datetime(2026, 9, 8, 9, 0, tzinfo=UTC))
+    assert notify.send_pending() == 2  # the owner and the vendor's contact, once
     w.read(date(2026, 9, 1), "99.95")
     w.evaluate(now=datetime(2026, 10, 8, 9, 0, tzinfo=UTC))
     w.read(date(2026, 10, 1), "99.7")
-    w.evaluate()
+    assert w.evaluate()["reopened"] == 1
+    (escalation,) = w.escalations()
+    assert (escalation.state, escalation.level) == ("open", 1)
+    with scopes_disabled():
+        kinds = list(escalation.events.values_list("kind", flat=True))
+    assert kinds == ["opened", "resolved", "reopened"]
+    assert notify.send_pending() == 0
+
+
+def test_a_condition_that_returns_after_three_periods_opens_a_new_escalation():
+    w = World()
+    w.read(date(2026, 5, 1), "99.7")
+    w.evaluate(now=datetime(2026, 6, 8, 9, 0, tzinfo=UTC))
+    w.read(date(2026, 6, 1), "99.95")
+    w.evaluate(now=datetime(2026, 7, 8, 9, 0, tzinfo=UTC))
+    for month in (7, 8, 9):
+        w.read(date(2026, month, 1), "99.95")
+    w.read(date(2026, 10, 1), "99.7")
+    assert w.evaluate()["opened"] == 1
     assert [e.state for e in w.escalations()] == ["resolved", "open"]
 
 
@@ -498,19 +528,28 @@ def test_member_chooses_the_daily_digest_in_their_settings(client):
         assert Membership.objects.get(user=w.bob).escalation_delivery == "digest"
 
 
-def test_raising_keeps_the_acknowledgement_and_notes_the_breach():
+def test_raising_clears_the_acknowledgement_and_sets_the_new_steps_due_by():
     w = World()
     w.read(date(2026, 9, 1), "99.7")
     w.evaluate(now=datetime(2026, 10, 8, 9, 0, tzinfo=UTC))
     (escalation,) = w.escalations()
+    assert escalation.due_by == datetime(2026, 10, 10, 9, 0, tzinfo=UTC)  # the 48-hour meeting
     with scopes_disabled():
         services.escalation_acknowledge(escalation=escalation, actor=w.bob)
+    notify.send_pending()
+    mail.outbox.clear()
     w.read(date(2026, 10, 1), "99.1")
     w.evaluate()
     escalation.refresh_from_db()
-    assert (escalation.level, escalation.state) == (2, "acknowledged")
-    assert escalation.acknowledged_by == w.bob
+    assert (escalation.level, escalation.state) == (2, "open")  # a new step to take on
+    assert escalation.acknowledged_by is None
+    assert escalation.due_by is None  # level 2 has no meeting to hold
     assert escalation.reached_red  # not a breach avoided
+    notify.send_pending()
+    assert mail.outbox
+    for message in mail.outbox:
+        assert "Due by" not in message.body  # never the level-1 meeting's deadline
+        assert "10 Oct" not in message.body
 
 
 def test_a_stale_copy_cannot_raise_twice():
@@ -656,10 +695,11 @@ def test_raising_reuses_the_contracts_the_evaluation_loaded(django_assert_max_nu
                                  period_start=date(2026, 10, 1), value=Decimal("99.1"))  # fmt: skip
     ids = [s.pk for s in slas]
     engine.recompute(organization_id=w.org.pk, service_level_ids=ids, today=TODAY)
-    # Fixed: the SLAs, their contracts, statuses, health, open escalations, the policy and
-    # its steps, the members, the chunk's transaction. Per raise: noting the breach, the
-    # raise in its own transaction, re-reading what it changed, the event, the outbox rows.
-    with django_assert_max_num_queries(10 + 7 * len(slas)):
+    # Fixed: the SLAs, their contracts, statuses, health, open escalations, the latest
+    # resolved ones, open forecast episodes, the policy and its steps, the members, the
+    # chunk's transaction. Per raise: noting the breach, the raise in its own transaction,
+    # re-reading what it changed, the event, the outbox rows.
+    with django_assert_max_num_queries(12 + 7 * len(slas)):
         counts = evaluate.evaluate(
             organization_id=w.org.pk, service_level_ids=ids, today=TODAY, now=NOW
         )
