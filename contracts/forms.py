@@ -148,6 +148,16 @@ class ContractForm(forms.ModelForm):
 
 
 class ServiceLevelForm(forms.ModelForm):
+    data_start = forms.CharField(
+        label="Data owed from",
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"placeholder": "2026-10 or 2026-W42"}),
+        help_text="The first period for which the vendor owes data: 2026-10 for a month, "
+        "2026-W42 for a week, or any date inside it. Earlier periods can be backfilled but are "
+        "never late. Empty: the first period that ends after the SLA is added.",
+    )
+
     class Meta:
         model = ServiceLevel
         fields = [
@@ -161,6 +171,7 @@ class ServiceLevelForm(forms.ModelForm):
             "measures_time",
             "is_active",
             "relevance_reviewed_at",
+            "data_start",
             "description",
         ]
         widgets = {
@@ -176,6 +187,11 @@ class ServiceLevelForm(forms.ModelForm):
             for name in ("direction", "period"):
                 self.fields[name].disabled = True
                 self.fields[name].help_text = "Fixed once the SLA has terms or readings."
+        self.stored_data_start = self.instance.data_start if self.instance.pk else None
+        if self.stored_data_start is not None:
+            self.initial["data_start"] = periods.period_label(
+                self.stored_data_start, self.instance.period
+            )
 
     def clean_code(self):
         code = self.cleaned_data["code"].strip().lower()
@@ -195,7 +211,34 @@ class ServiceLevelForm(forms.ModelForm):
             services.service_level_numbers_validate(weight=data.get("weight"))
         except ValidationError as exc:
             self.add_error(None, exc)
+        self._clean_data_start(data)
         return data
+
+    def _clean_data_start(self, data: dict) -> None:
+        """The period typed, read with the SLA's (new) kind; left as shown: the stored one."""
+        raw = (data.get("data_start") or "").strip()
+        kind = data.get("period")
+        if not raw:
+            data["data_start"] = None
+            return
+        if self.stored_data_start is not None and raw == self.initial.get("data_start"):
+            # Untouched: the service keeps it, moved into the new kind's period if that changed.
+            data["data_start"] = self.stored_data_start
+            return
+        if kind not in periods.Period.values:
+            data.pop("data_start", None)  # the period field says what is wrong
+            return
+        try:
+            start = periods.parse_period(raw, kind)
+            services.service_level_data_start_validate(
+                contract=self.contract, period=kind, data_start=start
+            )
+        except ValueError as exc:
+            self.add_error("data_start", str(exc))
+        except ValidationError as exc:
+            self.add_error("data_start", exc.message_dict["data_start"])
+        else:
+            data["data_start"] = start
 
 
 class TermsForm(forms.Form):

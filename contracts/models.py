@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from contracts import bounds, periods, rules
@@ -233,11 +234,26 @@ class ContractContact(models.Model):
         return f"{self.contract_id} ↔ {self.contact_id}"
 
 
+class ServiceLevelManager(models.Manager):
+    def bulk_create(self, objs, *args, **kwargs):
+        """Rows built in bulk (benchmarks, imports) get the default data start too."""
+        objs = list(objs)
+        for sla in objs:
+            sla.data_start_fill()
+        return super().bulk_create(objs, *args, **kwargs)
+
+
 class ServiceLevel(models.Model):
     """
     An SLA (with credits) or a KPI (a leading indicator, no credits) on a
     contract. Its thresholds live in effective-dated `ServiceLevelTerms`.
     The direction can't change once terms exist (the service enforces it).
+
+    `data_start` is the first period for which data is owed: a period without
+    data turns late only from it on; earlier periods may be backfilled and are
+    judged like any other, but never late. Left empty it is the first period
+    that ends after the SLA was added, not before the contract's first period
+    (`periods.default_data_start`).
     """
 
     class Kind(models.TextChoices):
@@ -277,9 +293,15 @@ class ServiceLevel(models.Model):
     relevance_reviewed_at = models.DateField(
         null=True, blank=True, help_text="When the SLA was last reviewed for relevance."
     )
+    data_start = models.DateField(
+        "data owed from",
+        blank=True,
+        help_text="The first day of the first period for which data is owed; earlier periods "
+        "may be backfilled but are never late.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = TenantManager(vendor="contract__vendor")
+    objects = TenantManager(vendor="contract__vendor", manager_class=ServiceLevelManager)
     history = HistoricalRecords()
 
     class Meta:
@@ -296,9 +318,30 @@ class ServiceLevel(models.Model):
     def __str__(self) -> str:
         return f"{self.code} — {self.name}"
 
+    def save(self, *args, **kwargs) -> None:
+        # Every way in gets a data start, the ones that bypass the service too.
+        if self.data_start_fill() and kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "data_start"}
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         if self.weight is not None and (problem := bounds.weight_problem(self.weight)):
             raise ValidationError({"weight": problem})
+
+    def default_data_start(self, added_on: date | None = None) -> date:
+        """The data start when none is given: from the day the SLA was added (today if new)."""
+        if added_on is None:
+            added_on = timezone.localdate(self.created_at) if self.created_at else None
+        return periods.default_data_start(
+            added_on or timezone.localdate(), self.period, self.contract.start_date
+        )
+
+    def data_start_fill(self) -> bool:
+        """Set the default data start if there is none. Returns whether it did."""
+        if self.data_start is not None:
+            return False
+        self.data_start = self.default_data_start()
+        return True
 
     @property
     def is_kpi(self) -> bool:

@@ -266,6 +266,69 @@ def period_problem(
     return None
 
 
+def first_period_of_term(contract_start: date, kind: str) -> date:
+    """The contract's first period: the one containing its first day (never before EARLIEST)."""
+    return period_start(max(contract_start, EARLIEST), kind)
+
+
+def first_owed_period(added_on: date, kind: str) -> date:
+    """
+    The first period that ends after `added_on` (an SLA's default data start):
+    the period containing that day, or the next one when it is the period's
+    last day (a period ending the day it is added is not owed).
+    """
+    try:
+        return period_start(added_on + timedelta(days=1), kind)
+    except OverflowError:  # the calendar's last day: nothing after it is owed
+        return period_start(added_on, kind)
+
+
+def default_data_start(added_on: date, kind: str, contract_start: date) -> date:
+    """
+    The data start of an SLA added on `added_on` when none is given: the first
+    period that ends after that day, but never before the contract's first
+    period. (After the contract's end, when it is added to a finished
+    contract: then no period is owed.)
+    """
+    return max(first_owed_period(added_on, kind), first_period_of_term(contract_start, kind))
+
+
+def data_start_in_kind(start: date, kind: str, contract_start: date) -> date:
+    """
+    A data start after the SLA's period kind changed (weekly <-> monthly): the
+    period of the new kind containing it, not before the contract's first period.
+    """
+    return max(period_start(start, kind), first_period_of_term(contract_start, kind))
+
+
+def data_start_problem(
+    start: date, kind: str, *, contract_start: date, contract_end: date
+) -> str | None:
+    """
+    An SLA's data start (the first period for which data is owed): the first
+    day of a period of its kind, in the years FIRST_YEAR to LAST_YEAR, inside
+    the contract term. A day inside a period is refused, not moved: the caller
+    decides which period it meant.
+    """
+    if not FIRST_YEAR <= start.year <= LAST_YEAR:
+        return f"Data is owed from a period in the years {FIRST_YEAR} to {LAST_YEAR}."
+    first = period_start(start, kind)
+    if start != first:
+        unit = unit_name(kind)
+        return (
+            f"Refused: {_fmt(start)} is not the first day of a {unit}. The {unit} containing "
+            f"it, {period_label(first, kind)}, starts on {_fmt(first)}."
+        )
+    term_first = first_period_of_term(contract_start, kind)
+    term_last = period_start(contract_end, kind)
+    if not term_first <= start <= term_last:
+        return (
+            f"Data is owed from a period inside the contract term: from "
+            f"{period_label(term_first, kind)} to {period_label(term_last, kind)}."
+        )
+    return None
+
+
 def readable_span(kind: str, today: date) -> tuple[date, date]:
     """
     The first and last period start the engine and the pages read. Rows past

@@ -103,6 +103,18 @@ def contract_currency_clean(*, currency: str) -> str:
     return code
 
 
+def service_level_data_start_validate(*, contract: Contract, period: str, data_start: date) -> None:
+    """A period start inside the contract term, in the years the product knows (`periods`)."""
+    _raise(
+        {
+            "data_start": periods.data_start_problem(
+                data_start, period, contract_start=contract.start_date,
+                contract_end=contract.end_date,
+            )
+        }
+    )  # fmt: skip
+
+
 def service_level_numbers_validate(*, weight: int | None) -> None:
     if weight is not None:
         _raise({"weight": bounds.weight_problem(weight)})
@@ -328,6 +340,26 @@ def terms_agree(
     return terms
 
 
+def _data_start_settle(service_level: ServiceLevel, data: dict[str, Any], stored: dict) -> None:
+    """The data start to save: given (and valid), the default, or the stored one normalised."""
+    given = data.get("data_start")
+    kind_changed = bool(stored) and service_level.period != stored["period"]
+    if given is not None and stored and given == stored["data_start"]:
+        given = None  # unchanged: kept as stored (and normalised if the kind changed)
+    if given is not None:
+        service_level_data_start_validate(
+            contract=service_level.contract, period=service_level.period, data_start=given
+        )
+    elif not stored or ("data_start" in data and data["data_start"] is None):
+        service_level.data_start = service_level.default_data_start()
+    else:
+        service_level.data_start = stored["data_start"]
+        if kind_changed:
+            service_level.data_start = periods.data_start_in_kind(
+                stored["data_start"], service_level.period, service_level.contract.start_date
+            )
+
+
 @transaction.atomic
 def service_level_save(
     *,
@@ -340,19 +372,32 @@ def service_level_save(
     """
     Create or edit an SLA/KPI. Direction and period can't change once the SLA
     has terms or readings: history would no longer mean what it meant.
+
+    `data["data_start"]`: the first period for which data is owed; None (or
+    absent when creating) is the default, the first period that ends after
+    the SLA was added. A new period kind moves the stored data start to the
+    period of that kind containing it. Any change recomputes the statuses.
     """
     creating = service_level is None
     service_level = service_level or ServiceLevel(organization=organization, contract=contract)
     if service_level.organization_id != organization.pk or service_level.contract_id != contract.pk:
         raise ValueError("service level of another contract")
+    stored = {}
     if not creating:
+        # As stored: a form may already have changed the instance it was given.
+        stored = (
+            ServiceLevel.objects.filter(organization=organization, pk=service_level.pk)
+            .values("direction", "period", "data_start")
+            .get()
+        )
         locked = service_level.terms.exists() or service_level.readings.exists()
         for field in ("direction", "period"):
-            if field in data and data[field] != getattr(service_level, field) and locked:
+            if field in data and data[field] != stored[field] and locked:
                 raise ValidationError(
                     {field: f"The {field} can't change once the SLA has terms or readings."}
                 )
     _assign(service_level, data)
+    _data_start_settle(service_level, data, stored)
     service_level_dates_validate(relevance_reviewed_at=service_level.relevance_reviewed_at)
     service_level_numbers_validate(weight=service_level.weight)
     _save(service_level, actor, "created" if creating else "edited")

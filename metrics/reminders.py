@@ -1,8 +1,9 @@
 """
 Data-deadline e-mails to vendor contacts: a reminder a few days before a
 period's submission deadline while data is missing, and a notice once the data
-is late. A `DataReminder` row per contract, period and kind makes each one go
-out once, however often the job runs.
+is late; only for periods from the SLA's data start on. A `DataReminder` row
+per contract, period and kind makes each one go out once, however often the
+job runs.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from functools import partial
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -39,13 +41,18 @@ def _due(today: date, report: JobReport) -> dict[tuple[int, date, str], dict]:
     # Never a period after the current one: such a row (from before the date
     # rules) has no deadline to speak of, and could be past the calendar's end.
     _, last = periods.readable_bounds(today)
-    statuses = PeriodStatus.objects.filter(
-        colour__in=[Colour.NO_DATA, Colour.LATE],
-        period_start__gte=recent,
-        period_start__lte=last,
-        reading__isnull=True,
-        service_level__is_active=True,
-    ).select_related("service_level__contract__organization")
+    statuses = (
+        PeriodStatus.objects.filter(
+            colour__in=[Colour.NO_DATA, Colour.LATE],
+            period_start__gte=recent,
+            period_start__lte=last,
+            reading__isnull=True,
+            service_level__is_active=True,
+        )
+        # Data is owed from the SLA's data start on: nothing to remind of before it.
+        .filter(period_start__gte=F("service_level__data_start"))
+        .select_related("service_level__contract__organization")
+    )
     for status in statuses:
         sla = status.service_level
         contract = sla.contract

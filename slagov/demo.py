@@ -385,6 +385,8 @@ def _contract(org, spec: ContractSpec, vendor: Vendor, owner, today: date) -> li
                 "period": sla_spec.period,
                 "measures_time": sla_spec.measures_time,
                 "relevance_reviewed_at": today - timedelta(days=40),
+                # A simulated history: the vendors have owed data since the contract began.
+                "data_start": periods.first_period_of_term(contract.start_date, sla_spec.period),
             },
         )
         ids.append(sla.pk)

@@ -36,16 +36,19 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
 
-def TenantManager(vendor: str | None = None) -> models.Manager:  # noqa: N802 (factory, like ScopedManager)
+def TenantManager(  # noqa: N802 (factory, like ScopedManager)
+    vendor: str | None = None, manager_class: type[models.Manager] = models.Manager
+) -> models.Manager:
     """
     Manager for a tenant-owned model. `vendor` is the lookup path from the model
     to its Vendor's primary key (e.g. "contract__vendor"); omit it for rows that
     are not vendor-specific (they are still filtered by organisation, and views
-    decide whether a vendor user may see them at all).
+    decide whether a vendor user may see them at all). `manager_class`: a
+    model's own manager methods, scoped the same way.
     """
     if vendor is None:
-        return ScopedManager(organization="organization")
-    return ScopedManager(organization="organization", vendor=vendor)
+        return ScopedManager(manager_class, organization="organization")
+    return ScopedManager(manager_class, organization="organization", vendor=vendor)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from contracts import periods
 from contracts.models import (
     Contract,
     CreditTier,
@@ -113,6 +114,11 @@ class ServiceLevelFactory(ScopedFactory):
     unit = ServiceLevel.Unit.PERCENT
     direction = "higher"
     period = "monthly"
+    # Test histories owe data from the contract's first period (as the demo does);
+    # `data_start=None` gives the default a new SLA gets (`periods.default_data_start`).
+    data_start = factory.LazyAttribute(
+        lambda s: periods.first_period_of_term(s.contract.start_date, s.period)
+    )
 
 
 class TermsFactory(ScopedFactory):

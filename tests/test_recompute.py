@@ -14,6 +14,7 @@ import pytest
 from django.db import connection
 from django_scopes import scopes_disabled
 
+from contracts import periods as p
 from contracts.models import ServiceLevel
 from metrics import engine
 from metrics.engine import postgres, python
@@ -153,6 +154,22 @@ def test_missing_period_turns_late_by_the_passing_of_time_only(sla):
     assert snapshot(sla)[date(2026, 6, 1)][0] == "late"
 
 
+def test_a_gap_before_the_data_start_is_never_late_and_its_readings_count(sla):
+    with scopes_disabled():
+        ServiceLevel.objects.filter(pk=sla.pk).update(data_start=date(2026, 4, 1))
+    run(sla, today=date(2026, 12, 1))
+    colours = {k: v[0] for k, v in snapshot(sla).items()}
+    assert [colours[date(2026, month, 1)] for month in range(1, 12)] == [
+        "green", "yellow", "no_data",  # before the data start: backfilled, or never late
+        "red", "green", "late", "late", "late", "late", "late",
+        "no_data",  # November: due 5 December
+    ]  # fmt: skip
+    with scopes_disabled():
+        ServiceLevel.objects.filter(pk=sla.pk).update(data_start=date(2026, 3, 1))
+    run(sla, today=date(2026, 12, 1))
+    assert snapshot(sla)[date(2026, 3, 1)][0] == "late"
+
+
 def test_weekly_sla_with_absolute_improvement_over_contract_years(db):
     contract = factories.ContractFactory(start_date=date(2025, 3, 3), end_date=date(2027, 12, 31))
     sla = factories.ServiceLevelFactory(
@@ -200,8 +217,20 @@ def test_health_follows_the_latest_period_and_trend(sla):
     assert health.forecast[0]["period"] == "2026-06-01"
 
 
+def _random_data_start(rng: random.Random, contract_start: date, kind: str) -> date:
+    """The contract's first period, or any period up to a few after TODAY."""
+    first = p.first_period_of_term(contract_start, kind)
+    if rng.random() < 0.25:
+        return first
+    last = p.add_periods(p.period_start(TODAY, kind), kind, 3)
+    return p.add_periods(first, kind, rng.randint(0, p.periods_between(first, last, kind)))
+
+
 def _random_world(seed: int) -> list[ServiceLevel]:
-    """Monthly and weekly SLAs, renegotiations, both improvement modes, tiers, gaps, KPIs."""
+    """
+    Monthly and weekly SLAs, renegotiations, both improvement modes, tiers, gaps,
+    KPIs, data owed from the contract's start or from a later period.
+    """
     rng = random.Random(seed)
     org = factories.OrganizationFactory()
     slas = []
@@ -215,13 +244,15 @@ def _random_world(seed: int) -> list[ServiceLevel]:
             annual_value=Decimal(rng.randint(10_000, 900_000)),
         )
         direction = rng.choice(["higher", "lower"])
+        kind = rng.choice(["monthly", "weekly"])
         sla = factories.ServiceLevelFactory(
             contract=contract,
             organization=org,
             direction=direction,
             unit="percent" if direction == "higher" else "hours",
-            period=rng.choice(["monthly", "weekly"]),
+            period=kind,
             kind=rng.choice(["sla", "kpi"]),
+            data_start=_random_data_start(rng, contract.start_date, kind),
         )
         target, minimum = (
             (Decimal("99.5"), Decimal("98"))
@@ -247,8 +278,6 @@ def _random_world(seed: int) -> list[ServiceLevel]:
             )
         start = contract.start_date
         for i in range(0, 140 if sla.period == "weekly" else 30):
-            from contracts import periods as p
-
             period = p.add_periods(p.period_start(start, sla.period), sla.period, i)
             if period > date(2026, 6, 1) or rng.random() < 0.15:
                 continue
@@ -295,6 +324,9 @@ def test_postgresql_statement_agrees_with_the_python_reference():
         postgres.recompute_statuses(organization_id=org_id, slas=fresh, scope=Scope(), today=TODAY)
         assert rows() == reference
         assert len(reference) > 500
+        # The world holds what the data start decides: gaps late from it on, gaps
+        # past their deadline before it that stay "no data", readings before it.
+        _assert_covers_data_starts(fresh, reference)
         # And each path finds nothing to change in the other's result.
         assert (
             python.recompute_statuses(
@@ -302,6 +334,26 @@ def test_postgresql_statement_agrees_with_the_python_reference():
             )
             == 0
         )
+
+
+def _assert_covers_data_starts(slas: list[ServiceLevel], rows: list[tuple]) -> None:
+    by_pk = {s.pk: s for s in slas}
+    seen = set()
+    for sla_id, start, colour, value, *_ in rows:
+        sla = by_pk[sla_id]
+        due = engine.deadline(start, sla.period, sla.contract.submission_deadline_days)
+        overdue = due < TODAY  # its deadline has passed
+        if value is not None:
+            seen.add("reading before" if start < sla.data_start else "reading from")
+        elif overdue and start < sla.data_start:
+            assert colour == "no_data"
+            seen.add("overdue gap before")
+        elif overdue:
+            assert colour == "late"
+            seen.add("late from")
+    assert seen == {"reading before", "reading from", "overdue gap before", "late from"}
+    assert len({s.data_start == p.first_period_of_term(s.contract.start_date, s.period)
+                for s in slas}) == 2  # fmt: skip
 
 
 def test_postgresql_statement_agrees_with_python_on_scoped_recomputes():

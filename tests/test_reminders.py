@@ -10,7 +10,7 @@ import time_machine
 from django.core import mail
 from django_scopes import scopes_disabled
 
-from contracts.models import Contract
+from contracts.models import Contract, ServiceLevel
 from metrics.reminders import reminders_send
 from metrics.services import statuses_refresh_all
 from tests import factories
@@ -128,3 +128,21 @@ def test_reminders_go_to_the_contracts_contacts_only_escalations_fall_back_to_th
     assert sorted(named) == ["uploader@example.com"]
     assert _run(date(2026, 11, 2)) == 1
     assert mail.outbox[-1].to == ["uploader@example.com"]
+
+
+def test_no_reminder_and_no_late_notice_before_the_data_start(w):
+    with scopes_disabled():  # availability is owed from November: October may come or not
+        ServiceLevel.objects.filter(pk=w.slas["avail"].pk).update(data_start=date(2026, 11, 1))
+        w.slas["backlog"].is_active = True  # weekly: owed from 2026-W45 (2 November)
+        w.slas["backlog"].data_start = date(2026, 11, 2)
+        w.slas["backlog"].save()
+    assert _run(date(2026, 11, 2)) == 0  # October due 5 November; 2026-W44 due 6 November
+    assert _run(date(2026, 11, 6)) == 0
+    assert _run(date(2026, 11, 10)) == 1  # 2026-W45, the first week owed, due 13 November
+    assert mail.outbox[-1].subject == "[slagov] Data for CORP-1 2026-W45 is due by 13 Nov"
+    assert _run(date(2026, 12, 2)) == 2  # the weeks owed are late; November is due soon
+    late, upcoming = sorted(mail.outbox[1:], key=lambda m: "due by" in m.subject)
+    assert "2026-11, due 5 December" in upcoming.body
+    assert "2026-W45, due 13 November" in late.body
+    assert "2026-10," not in late.body + upcoming.body
+    assert "2026-W44," not in late.body + upcoming.body

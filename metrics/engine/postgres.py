@@ -49,7 +49,7 @@ _LAST_PERIOD = """LEAST(
 # The periods each SLA in scope should have a row for (shared by both statements).
 _PERIODS = f"""
 sla AS (
-    SELECT s.id, s.period, s.direction, s.kind, c.start_date, c.end_date,
+    SELECT s.id, s.period, s.direction, s.kind, s.data_start, c.start_date, c.end_date,
            c.submission_deadline_days AS deadline_days, c.annual_value,
            CASE WHEN s.period = 'weekly' THEN interval '1 week' ELSE interval '1 month' END AS step,
            ({_FIRST_PERIOD})::date AS first_period,
@@ -147,7 +147,7 @@ terms AS (
 ),
 joined AS (
     SELECT sc.sla_id, sc.period_start, s.kind, s.direction, s.period, s.step, s.deadline_days,
-           s.annual_value, r.id AS reading_id, r.value, r.revision, t.id AS terms_id,
+           s.data_start, s.annual_value, r.id AS reading_id, r.value, r.revision, t.id AS terms_id,
            GREATEST(
                GREATEST(EXTRACT(YEAR FROM age(sc.period_start, s.start_date))::int, 0)
                - GREATEST(EXTRACT(YEAR FROM age(GREATEST(t.effective_from, s.start_date),
@@ -166,7 +166,9 @@ graded AS (
     SELECT j.*, thr.target, thr.minimum,
         CASE
             WHEN j.value IS NULL THEN
-                CASE WHEN %(today)s::date > (j.period_start + j.step)::date + (j.deadline_days - 1)
+                -- Data is owed from the data start on; an earlier gap is never late.
+                CASE WHEN j.period_start >= j.data_start
+                      AND %(today)s::date > (j.period_start + j.step)::date + (j.deadline_days - 1)
                      THEN 'late' ELSE 'no_data' END
             WHEN thr.target IS NULL THEN 'no_data'
             WHEN (j.direction = 'higher' AND j.value >= thr.target)

@@ -74,7 +74,10 @@ def compute_statuses(
             "credit_amount": Decimal(0),
         }
         if reading is None:
-            late = today > deadline(start, sla.period, contract.submission_deadline_days)
+            # Data is owed from the data start on; an earlier gap is never late.
+            late = start >= sla.data_start and today > deadline(
+                start, sla.period, contract.submission_deadline_days
+            )
             row["colour"] = rules.Colour.LATE if late else rules.Colour.NO_DATA
         else:
             row["value"] = reading.value

@@ -127,7 +127,8 @@ class Command(BaseCommand):
                 )  # fmt: skip
                 slas = ServiceLevel.objects.bulk_create(
                     ServiceLevel(organization=org, contract=contract, code=f"s{s:02d}",
-                                 name=f"SLA {s}", unit="percent", direction="higher")
+                                 name=f"SLA {s}", unit="percent", direction="higher",
+                                 data_start=date(2021, 1, 1))
                     for s in range(SLAS_PER_CONTRACT)
                 )  # fmt: skip
                 ServiceLevelTerms.objects.bulk_create(

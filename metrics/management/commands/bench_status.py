@@ -146,7 +146,7 @@ class Command(BaseCommand):
             service_levels = ServiceLevel.objects.bulk_create(
                 ServiceLevel(organization=org, contract=contract, code=f"s{s:02d}",
                              name=f"SLA {s}", unit="percent", direction="higher",
-                             kind="kpi" if s % 5 == 4 else "sla")
+                             kind="kpi" if s % 5 == 4 else "sla", data_start=start)
                 for contract in contracts for s in range(SLAS_PER_CONTRACT)
             )[:slas]  # fmt: skip
             terms = ServiceLevelTerms.objects.bulk_create(
