@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -108,3 +108,71 @@ def test_the_stories_escalate(demo):
     mttr = escalation("NW-FLT-001", "mttr")  # still green: an early warning first
     assert mttr.level == 0
     assert "forecast to turn red" in mttr.reason
+
+
+@pytest.mark.parametrize(
+    ("reference", "code"),
+    [
+        ("NW-FLT-001", "mttr"),  # the creeping mean time to repair (monthly)
+        ("NW-ITO-001", "backlog"),  # the backlog surge (weekly)
+    ],
+)
+@scopes_disabled()
+def test_replaying_the_demo_history_warns_the_owner_by_email_before_the_breach(
+    demo, reference, code
+):
+    """
+    The story replayed as it happened: each period's value arrives two days after the
+    period ends, the statuses and the rules run with the clock set to that day. The
+    owner's forecast e-mail must come from a day whose data shows no red yet.
+    """
+    import time_machine
+    from django.core import mail
+
+    from contracts import periods
+    from escalations import evaluate, notify
+    from escalations.models import Escalation, ForecastEpisode
+    from metrics import engine
+
+    sla = _sla(reference, code)
+    owner = sla.contract.owner
+    history = list(Reading.objects.filter(service_level=sla).order_by("period_start"))
+    minimum = PeriodStatus.objects.filter(service_level=sla).latest("period_start").minimum
+    first_red = next(
+        (r.period_start for r in history if (r.value > minimum)), None
+    )  # both stories are lower-is-better
+    Escalation.objects.filter(service_level=sla).delete()
+    ForecastEpisode.objects.filter(service_level=sla).delete()
+    Reading.objects.filter(service_level=sla).delete()
+    PeriodStatus.objects.filter(service_level=sla).delete()
+    SlaHealth.objects.filter(service_level=sla).delete()
+    mail.outbox.clear()
+    warned_with = None
+    for reading in history:
+        arrives = periods.period_end(reading.period_start, sla.period)
+        now = datetime.combine(arrives, time(6), tzinfo=UTC) + timedelta(days=1)
+        with time_machine.travel(now, tick=False):
+            if first_red is not None and reading.period_start >= first_red and warned_with:
+                break
+            Reading.objects.create(
+                organization=sla.organization, service_level=sla,
+                period_start=reading.period_start, value=reading.value,
+                source=Reading.Source.UPLOAD, submitted_at=now,
+            )  # fmt: skip
+            engine.recompute(organization_id=sla.organization_id, service_level_ids=[sla.pk])
+            evaluate.evaluate(organization_id=sla.organization_id, service_level_ids=[sla.pk])
+            notify.send_pending()
+            warnings = [
+                m for m in mail.outbox
+                if m.to == [owner.email] and m.subject.startswith("[slagov] Early warning")
+            ]  # fmt: skip
+            if warnings and warned_with is None:
+                warned_with = reading.period_start
+                (message,) = warnings
+                assert f"{reference} {sla.name}" in message.subject
+                assert "is forecast to turn red in" in message.body
+                assert "80 % band" in message.body
+    assert warned_with is not None, "no forecast e-mail to the owner"
+    if first_red is not None:
+        assert warned_with < first_red  # told before the breach
+    mail.outbox.clear()

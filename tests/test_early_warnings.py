@@ -358,7 +358,7 @@ def test_the_api_resolves_with_a_quiet_period_and_refuses_a_past_one():
 
 
 def test_a_relapse_reopens_the_same_escalation_higher_and_tells_only_then():
-    w, escalation = yellow_world(start=date(2025, 6, 1))  # the e-mails are due by today
+    w, _escalation = yellow_world(start=date(2025, 6, 1))  # the e-mails are due by today
     w.month_of("99.95")  # back to green: resolved on its own
     assert w.escalations()[0].state == "resolved"
     w.month_of("99.75")  # yellow again a month later: the same one, nobody e-mailed
@@ -396,7 +396,7 @@ def test_a_due_missed_raise_clears_the_acknowledgement_and_emails_no_old_deadlin
 
 
 def test_escalation_events_say_when_they_set_a_due_by():
-    w, escalation = yellow_world()
+    _w, escalation = yellow_world()
     with scopes_disabled():
         opened = escalation.events.get(kind=EscalationEvent.Kind.OPENED)
     assert opened.due_by == escalation.due_by

@@ -167,8 +167,18 @@ def _seasonal(rng, n, per_year, level, amplitude, sigma, phase, decline=0.0, dec
     return [m + e for m, e in zip(x, _noise(rng, sigma, n), strict=True)]
 
 
+MIN_PERIODS = 18  # room for a stable start, a drift and what follows
+
+
+def _start(rng: random.Random, n: int, room: int) -> int:
+    """Where a story begins: after the first third, leaving `room` periods after it."""
+    return rng.randint(n // 3, max(n // 3, n - room))
+
+
 def build(*, seed: int = 2026, months: int = 36, weeks: int = 104) -> list[Series]:
     """The portfolio: about 130 series, the same for the same seed."""
+    if min(months, weeks) < MIN_PERIODS:
+        raise ValueError(f"a series needs at least {MIN_PERIODS} periods")
     rng = random.Random(seed)
     out: list[Series] = []
 
@@ -189,7 +199,7 @@ def build(*, seed: int = 2026, months: int = 36, weeks: int = 104) -> list[Serie
         for i, cross in enumerate([2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 8, 8]):
             narrow = i % 2 == 0
             level = rng.uniform(3.0, 8.0) if narrow else rng.uniform(1.4, 2.2)
-            start = rng.randint(n // 3, n - cross - 6)
+            start = _start(rng, n, cross + 6)
             sigma = level * rng.uniform(0.02, 0.07)
             x = _drift(rng, n, level, sigma, start, cross, red_for=rng.randint(2, 4))
             notes = {"periods_to_cross": cross, "band": "narrow" if narrow else "wide"}
@@ -197,14 +207,14 @@ def build(*, seed: int = 2026, months: int = 36, weeks: int = 104) -> list[Serie
         # Sudden jumps into red.
         for i in range(6):
             level = rng.uniform(1.5, 2.5)
-            at = rng.randint(n // 3, n - 5)
+            at = _start(rng, n, 5)
             x = _jump(rng, n, level, rng.uniform(0.06, 0.2), at, rng.uniform(0.2, 1.0),
                       rng.randint(1, 3))  # fmt: skip
             add("jump", period, measure_for(x, i + 2), x, notes={"at": at})
         # Drift that turns back before the minimum.
         for i in range(8):
             level = rng.uniform(1.4, 2.2)
-            start = rng.randint(n // 3, n - 10)
+            start = _start(rng, n, 10)
             turn = rng.uniform(0.35, 0.9)
             rate = (level - turn) / rng.choice([3, 4, 5, 6])
             x = _recover(rng, n, level, rng.uniform(0.04, 0.12), start, rate, turn)

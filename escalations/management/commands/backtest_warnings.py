@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from escalations.backtest import portfolio, replay, score
@@ -34,6 +34,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        if min(options["months"], options["weeks"]) < portfolio.MIN_PERIODS:
+            raise CommandError(
+                f"--months and --weeks must be at least {portfolio.MIN_PERIODS} periods."
+            )
         series = portfolio.build(
             seed=options["seed"], months=options["months"], weeks=options["weeks"]
         )
