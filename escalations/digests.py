@@ -18,6 +18,7 @@ from django_scopes import scopes_disabled
 
 from escalations.models import Notification
 from escalations.selectors import leadership_summary
+from slagov import formatting
 from slagov.jobs import JobReport
 from slagov.models import Membership, Organization
 
@@ -92,8 +93,8 @@ def _leadership_digest(org: Organization, now: datetime) -> int:
     context = {"org": org, "open": summary.open, "reds": summary.reds,
                "overdue": summary.overdue, "url": url, "now": now}  # fmt: skip
     subject = (
-        f"[slagov] {org.name}: {len(summary.open)} open escalations, "
-        f"{len(summary.reds)} red SLAs this week"
+        f"[slagov] {org.name}: {formatting.plural(len(summary.open), 'open escalation')}, "
+        f"{formatting.plural(len(summary.reds), 'red SLA')} this week"
     )
     body = render_to_string("email/leadership_digest.txt", context)
     for email in leaders:

@@ -247,21 +247,11 @@ def _forecast_rows(sla, health) -> list[dict]:
 
 def outlook_lines(sla, health) -> list[str]:
     """What the trend says, in sentences with units (e-mails and digests)."""
-    lines = []
-    red = health is not None and health.colour == Colour.RED
-    if red and health.value is not None and health.minimum is not None:
-        past = abs(health.value - health.minimum)
-        lines.append(
-            f"Red now: {formatting.with_unit(health.value, sla.unit)} is past the minimum "
-            f"({formatting.with_unit(health.minimum, sla.unit)}) by "
-            f"{formatting.with_unit(past, sla.unit)}."
-        )
+    lines = [trends.outlook(health, sla.period, sla.unit)]
     if health is None or not health.enough_data:
-        return [*lines, trends.outlook(health, sla.period)]
-    if not red:
-        lines.append(trends.outlook(health, sla.period))
-        if health.risk:
-            lines.append(trends.risk_words(health.risk, sla.period))
+        return lines
+    if health.colour != Colour.RED and health.risk:
+        lines.append(trends.risk_words(health.risk, sla.period))
     if health.slope is not None:
         places = formatting.places_of([health.value], sla.unit) + 1
         slope = formatting.with_unit(abs(health.slope), sla.unit, places)

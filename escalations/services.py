@@ -449,7 +449,7 @@ def forecast_warn(
         tail += (
             " The escalation stays resolved: a known risk, accepted by hand until it gets worse."
         )
-    event = _event(escalation, Kind.FORECAST, f"Early warning: {reason}. {tail}", now=now)
+    event = _event(escalation, Kind.FORECAST, f"{reason}. {tail}", now=now)
     roles = list(dict.fromkeys([Recipient.OWNER, *step.recipients]))
     notify.queue(event=event, step=step, now=now, recipients=recipients, roles=roles)
     notify.send_after_commit()

@@ -97,9 +97,11 @@ def _send(contract: Contract, kind: str, items: list[tuple[DataReminder, dict]])
     what = first["period"] if len(lines) == 1 else f"{len(lines)} periods"
     when = f"{first['deadline']:%d %b}"
     if late:
-        subject = f"[slagov] Data for {contract.reference} {what} is late (due {when})"
+        verb = "is" if len(lines) == 1 else "are"
+        subject = f"[slagov] Data for {contract.reference} {what} {verb} late (due {when})"
     else:
-        subject = f"[slagov] Data for {contract.reference} {what} is due by {when}"
+        verb = "is" if len(lines) == 1 else "are"
+        subject = f"[slagov] Data for {contract.reference} {what} {verb} due by {when}"
     message = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string("email/data_reminder.txt", context),

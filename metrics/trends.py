@@ -283,8 +283,23 @@ def trend_for(
     )
 
 
-def outlook(health, kind: str) -> str:
+def red_words(health, unit: str | None) -> str:
+    """`Red now: 99.2 % is 0.3 % past the minimum (99.5 %).`"""
+    from slagov.formatting import with_unit
+
+    if health.value is None or health.minimum is None:
+        return "Red now: worse than the minimum."
+    past = abs(health.value - health.minimum)
+    return (
+        f"Red now: {with_unit(health.value, unit)} is {with_unit(past, unit)} past the "
+        f"minimum ({with_unit(health.minimum, unit)})."
+    )
+
+
+def outlook(health, kind: str, unit: str | None = None) -> str:
     """The breach forecast of an SLA's health (an `SlaHealth` or None) in words."""
+    if health is not None and health.colour == "red":
+        return red_words(health, unit)
     if health is None or not health.enough_data:
         points = health.points if health else 0
         return f"Not enough data for a trend yet ({points} of {MIN_POINTS} periods)."

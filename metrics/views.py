@@ -68,7 +68,7 @@ def sla_detail(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse
         "sla": sla,
         "contract": sla.contract,
         "health": health,
-        "outlook": trends.outlook(health, sla.period),
+        "outlook": trends.outlook(health, sla.period, sla.unit),
         "risk_words": trends.risk_words(health.risk, sla.period)
         if health and health.enough_data and health.colour != "red"
         else "",

@@ -76,3 +76,25 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """`1 open escalation`, `3 open escalations`."""
     word = singular if count == 1 else (plural_form or f"{singular}s")
     return f"{number(count, 0)} {word}"
+
+
+def improvement(kind: str, rate, bound, unit: str | None, direction: str) -> str:
+    """
+    The continuous-improvement clause, said the same way everywhere: `-5 % a year`
+    (relative), `+0.1 points a year, up to 99.95 %` (absolute, in a percentage),
+    `-0.5 h a year, down to 2 h`; `none` when there is no clause.
+    """
+    if kind not in {"relative", "absolute"}:
+        return "none"
+    better_up = direction == "higher"
+    sign = "+" if better_up else "\u2212"
+    if kind == "relative":
+        text = f"{sign}{number(rate)} % a year"
+    elif unit == "percent":
+        points = number(rate)
+        text = f"{sign}{points} point{'' if points == '1' else 's'} a year"
+    else:
+        text = f"{sign}{with_unit(rate, unit)} a year"
+    if bound is not None and _decimal(bound) is not None:
+        text += f", {'up' if better_up else 'down'} to {with_unit(bound, unit)}"
+    return text

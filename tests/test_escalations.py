@@ -140,7 +140,7 @@ def test_red_for_a_week_goes_to_level_two_and_leadership_gets_an_email():
     message = next(m for m in mail.outbox if m.to == ["lena@example.com"])
     assert message.subject.startswith("[slagov] Level 2 escalation:")
     assert "2026-10  99.2 %  Red (breach)" in message.body
-    assert "Red now: 99.2 % is past the minimum (99.5 %) by 0.3 %." in message.body
+    assert "Red now: 99.2 % is 0.3 % past the minimum (99.5 %)." in message.body
     assert "/ack/" in message.body
     assert message.alternatives
     assert "Acknowledge" in message.alternatives[0][0]
@@ -807,7 +807,7 @@ def test_weekly_leadership_digest_is_written_once_for_all_leaders(monkeypatch):
     (body,) = {m.body for m in mail.outbox}
     assert f"- level 2 · {w.contract.reference} avail: " in body
     assert f"Red SLAs: 1\n- {w.contract.reference} avail {w.sla.name}" in body
-    assert mail.outbox[0].subject.endswith(": 1 open escalations, 1 red SLAs this week")
+    assert mail.outbox[0].subject.endswith(": 1 open escalation, 1 red SLA this week")
 
 
 def test_policy_api_checks_steps_like_the_policy_page():

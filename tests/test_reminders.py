@@ -80,7 +80,7 @@ def test_weekly_periods_of_one_contract_come_in_one_email(w):
     # One e-mail for everything late (October and its past weeks), one for the week due today.
     assert _run(date(2026, 11, 6)) == 2
     late, upcoming = sorted(mail.outbox, key=lambda m: "due by" in m.subject)
-    assert "periods is late" in late.subject
+    assert "periods are late" in late.subject
     assert "2026-10, due 5 November" in late.body
     assert "2026-W43, due 30 October" in late.body
     assert upcoming.subject == "[slagov] Data for CORP-1 2026-W44 is due by 06 Nov"

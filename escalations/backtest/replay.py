@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -45,7 +45,7 @@ from contracts.models import (
 from contracts.selectors import active_service_level_ids
 from escalations import evaluate, notify
 from escalations.backtest.portfolio import Series
-from escalations.models import EscalationEvent, ForecastEpisode, Notification
+from escalations.models import Escalation, EscalationEvent, ForecastEpisode, Notification
 from metrics.ingest.pipeline import submission_receive
 from metrics.models import SlaHealth, Submission
 from metrics.services import statuses_refresh
@@ -76,6 +76,9 @@ class Result:
     emails: dict[str, list[str]] = field(default_factory=dict)  # key → early-warning subjects
     submissions: int = 0
     failures: list[str] = field(default_factory=list)
+    escalations: int = 0  # opened over the replay, any level
+    reopened: int = 0  # relapses that reopened one instead
+    notifications: Counter = field(default_factory=Counter)  # event kind → e-mails queued
 
 
 @dataclass
@@ -237,6 +240,14 @@ def _snapshot(world: _World, due: list[tuple[Series, int]], now: datetime, resul
 
 def _emails(world: _World, result: Result) -> None:
     """Each early-warning notification, rendered as the e-mail it is (nothing is sent)."""
+    organization = world.organization
+    result.escalations = Escalation.objects.filter(organization=organization).count()
+    result.reopened = EscalationEvent.objects.filter(
+        organization=organization, kind=EscalationEvent.Kind.REOPENED
+    ).count()
+    result.notifications = Counter(
+        Notification.objects.filter(organization=organization).values_list("event__kind", flat=True)
+    )
     key_of = {sla.pk: key for key, sla in world.slas.items()}
     for notification in Notification.objects.filter(
         organization=world.organization, event__kind=EscalationEvent.Kind.FORECAST

@@ -93,6 +93,12 @@ class Command(BaseCommand):
         sample = next((subjects[0] for subjects in result.emails.values() if subjects), None)
         if sample:
             self.stdout.write(f"  e.g. {sample}")
+        kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(result.notifications.items()))
+        self.stdout.write(
+            f"Escalations opened: {result.escalations}; relapses that reopened one without new "
+            f"e-mails or with a higher level: {result.reopened}. E-mails queued, by event: "
+            f"{kinds or 'none'}."
+        )
         self._targets(rows)
 
     def _rows(self, result: replay.Result) -> list[score.Row]:
