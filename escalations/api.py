@@ -112,6 +112,7 @@ class EscalationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     @action(detail=True, methods=["post"])
     def resolve(self, request, *args, **kwargs):
         escalation = self.get_object()
+        self.tenant.require_manage()  # who may resolve, before what they sent is judged
         serializer = ResolveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         with service_errors():

@@ -297,33 +297,50 @@ def _plan(sla, facts: Facts, steps, open_ones, last_resolved, episode, now, toda
     plan = Plan(sla, facts)
     fstep = _forecast_step(steps)
     warns = fstep is not None and holds(fstep, facts)
+    # With the latest period late (or not yet in) nothing new is known: a forecast
+    # neither warns nor clears on a gap in the data.
+    unknown = facts.colour in (Colour.LATE, Colour.NO_DATA)
+    cleared = not warns and not unknown and facts.colour != Colour.RED
     for kind, conditions in (
         (Kind.PERFORMANCE, {Condition.STATE}),
         (Kind.DATA, {Condition.DATA_LATE}),
     ):
         target = _target(steps, facts, conditions)
         current = open_ones.get((sla.pk, kind))
-        if kind == Kind.PERFORMANCE:
+        performance = kind == Kind.PERFORMANCE
+        if performance:
             back = facts.colour == Colour.GREEN
             resolution = Escalation.Resolution.BACK_TO_GREEN
         else:
             back = facts.late_days == 0
             resolution = Escalation.Resolution.DATA_RECEIVED
         if current is not None:
-            if kind == Kind.PERFORMANCE and facts.colour == Colour.RED and not current.reached_red:
+            if performance and facts.colour == Colour.RED and not current.reached_red:
                 plan.actions.append(("reached_red", current))
-            if target is None and back:
-                plan.actions.append(("resolve", current, resolution))
-            elif target is None and kind == Kind.PERFORMANCE and current.level == 0 and not warns:
-                plan.actions.append(("resolve", current, Escalation.Resolution.FORECAST_CLEARED))
-            elif target is not None and target.level > current.level:
+            if target is not None and target.level > current.level:
                 plan.actions.append(("raise", current, target))
+            elif target is None and performance and current.level == 0:
+                # An early warning stands for its forecast: it ends when the forecast
+                # has cleared, whatever the colour.
+                if cleared:
+                    plan.actions.append(
+                        ("resolve", current, Escalation.Resolution.FORECAST_CLEARED)
+                    )
+            elif target is None and back:
+                plan.actions.append(("resolve", current, resolution))
             continue
         last = last_resolved.get((sla.pk, kind))
         if last is not None and last.quiet:
-            if back:
-                plan.actions.append(("quiet_end", last, "back to green" if kind == Kind.PERFORMANCE
-                                     else "the data came in"))  # fmt: skip
+            # The risk accepted is gone: the forecast cleared (an early warning), or
+            # back to green (no data late any more).
+            if performance and last.quiet_level == 0:
+                gone, why = cleared, "the forecast no longer shows a breach"
+            elif performance:
+                gone, why = back, "back to green"
+            else:
+                gone, why = back, "no data is late any more"
+            if gone:
+                plan.actions.append(("quiet_end", last, why))
             elif target is None:
                 pass
             elif last.quiet_until is not None and today > last.quiet_until:
@@ -344,7 +361,7 @@ def _plan(sla, facts: Facts, steps, open_ones, last_resolved, episode, now, toda
         elif episode is not None:
             if facts.colour == Colour.RED and episode.breached_period is None:
                 plan.actions.append(("breached", episode))
-            if not warns and facts.colour != Colour.RED:
+            if cleared:
                 plan.actions.append(("clear", episode))
     return plan
 

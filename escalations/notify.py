@@ -212,11 +212,16 @@ def ack_notification(token: str) -> Notification:
 # --- Sending -------------------------------------------------------------------------------
 
 
-def _last_periods(escalation: Escalation, count: int = 6) -> list[dict]:
+def _recent_statuses(escalation: Escalation, count: int = 12) -> list[PeriodStatus]:
     sla = escalation.service_level
-    statuses = list(
-        PeriodStatus.objects.filter(service_level=sla).order_by("-period_start")[:count]
-    )[::-1]
+    return list(PeriodStatus.objects.filter(service_level=sla).order_by("-period_start")[:count])[
+        ::-1
+    ]
+
+
+def _last_periods(escalation: Escalation, statuses: list, count: int = 6) -> list[dict]:
+    sla = escalation.service_level
+    statuses = statuses[-count:]
     return [
         {"label": periods.period_label(s.period_start, sla.period),
          "value": formatting.with_unit(s.value, sla.unit), "colour": s.colour,
@@ -226,11 +231,10 @@ def _last_periods(escalation: Escalation, count: int = 6) -> list[dict]:
     ]  # fmt: skip
 
 
-def _forecast_rows(sla, health) -> list[dict]:
+def _forecast_rows(sla, health, places: int) -> list[dict]:
     """The forecast for the next periods with its 80 % band, rounded like the data."""
     if health is None or not health.enough_data or not health.forecast:
         return []
-    places = formatting.places_of([health.value, health.target, health.minimum], sla.unit)
     rows = []
     for point in health.forecast:
         start = date.fromisoformat(point["period"])
@@ -245,18 +249,19 @@ def _forecast_rows(sla, health) -> list[dict]:
     return rows
 
 
-def outlook_lines(sla, health) -> list[str]:
-    """What the trend says, in sentences with units (e-mails and digests)."""
+def outlook_lines(sla, health, places: int = 0) -> list[str]:
+    """
+    What the trend says, in sentences with units (e-mails and digests); `places`:
+    the decimals the data is written with.
+    """
     lines = [trends.outlook(health, sla.period, sla.unit)]
     if health is None or not health.enough_data:
         return lines
     if health.colour != Colour.RED and health.risk:
         lines.append(trends.risk_words(health.risk, sla.period))
     if health.slope is not None:
-        places = formatting.places_of([health.value], sla.unit) + 1
-        slope = formatting.with_unit(abs(health.slope), sla.unit, places)
-        sign = "+" if health.slope > 0 else "-" if health.slope < 0 else "±"
-        lines.append(f"Trend: {sign}{slope} a {periods.unit_name(sla.period)}.")
+        rate = formatting.rate(health.slope, sla.unit, places + 1, periods.unit_name(sla.period))
+        lines.append(f"Trend: {rate}.")
     if health.drifting and health.drift_note:
         lines.append(f"Drifting: {health.drift_note}.")
     if health.anomaly and health.anomaly_note:
@@ -292,14 +297,16 @@ def render(notification: Notification) -> EmailMultiAlternatives:
     escalation = notification.escalation
     sla = escalation.service_level
     org_slug = escalation.contract.organization.slug
+    recent = _recent_statuses(escalation)
+    places = formatting.places_of([s.value for s in recent], sla.unit)
     context = {
         "event": event,
         "escalation": escalation,
         "sla": sla,
         "contract": escalation.contract,
-        "periods": _last_periods(escalation),
-        "outlook": outlook_lines(sla, getattr(sla, "health", None)),
-        "forecast": _forecast_rows(sla, getattr(sla, "health", None))
+        "periods": _last_periods(escalation, recent),
+        "outlook": outlook_lines(sla, getattr(sla, "health", None), places),
+        "forecast": _forecast_rows(sla, getattr(sla, "health", None), places)
         if event.kind == EscalationEvent.Kind.FORECAST
         else [],
         "due_by": event.due_by,

@@ -131,6 +131,7 @@ def escalation_resolve(request: HttpRequest, org_slug: str, escalation_id: int):
     escalation = _get(request.tenant, escalation_id)
     if refused := _post_only(request):
         return refused
+    request.tenant.require_manage()  # who may resolve, before what they sent is judged
     form = ResolveForm(request.POST)
     if form.is_valid():
         try:

@@ -224,10 +224,18 @@ def forecast(
     minimum: float | None,
     target: float | None,
     higher_is_better: bool,
+    ahead: Sequence[float | None] | None = None,
+    red: Sequence[bool] | None = None,
 ) -> Forecast:
     """
     The forecast of an SLA from its recent values: (period start, value),
     oldest first. Without a minimum there is no risk to speak of.
+
+    `ahead`: the minimum in force for each of the next `PATH_HORIZON` periods
+    when it changes (an improvement clause tightening it next contract year,
+    renegotiated terms); else `minimum` throughout. `red`: which of the points
+    were red when judged by the thresholds of their own period; else judged
+    by `minimum`.
     """
     if len(points) < MIN_POINTS:
         return Forecast(enough=False)
@@ -254,10 +262,12 @@ def forecast(
     sigma = max(noise, floor, scale * 1e-6)
 
     # The story starts again after the latest red period: a fix is not a trend.
+    if red is None:
+        red = [minimum is not None and worse(v, minimum, higher_is_better) for v in values]
     recent = series
-    if minimum is not None and not worse(values[-1], minimum, higher_is_better):
+    if not red[-1]:
         offset = len(values) - len(series)
-        reds = [i for i, v in enumerate(values) if worse(v, minimum, higher_is_better)]
+        reds = [i for i, was_red in enumerate(red) if was_red]
         if reds:
             recent = series[max(reds[-1] + 1 - offset, 0) :]
     recent = recent[-WINDOW:]
@@ -270,6 +280,7 @@ def forecast(
     total = sum(weights)
     weights = [w / total for w in weights]
 
+    minimums = list(ahead) if ahead is not None else [minimum] * PATH_HORIZON
     path, spread, risk = [], [], []
     for h in range(PATH_HORIZON):
         mean = sum(w * m.mean[h] for w, m in zip(weights, models, strict=True)) + base[h]
@@ -281,9 +292,10 @@ def forecast(
         path.append(mean)
         spread.append(math.sqrt(var))
         if minimum is not None and h < RISK_HORIZON:
+            line = minimums[h] if minimums[h] is not None else minimum
             p = 0.0
             for w, m in zip(weights, models, strict=True):
-                z = (m.mean[h] + base[h] - minimum) / math.sqrt(m.var[h])
+                z = (m.mean[h] + base[h] - line) / math.sqrt(m.var[h])
                 p += w * (_phi(-z) if higher_is_better else _phi(z))
             risk.append(min(max(p, 0.0), 1.0))
     return Forecast(

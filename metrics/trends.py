@@ -159,12 +159,15 @@ def _times(ratio: float) -> str:
 
 
 def drift_of(
-    series: list[float], *, higher_is_better: bool, kind: str, seasonal: bool = False
-) -> str:
+    series: list[float], *, higher_is_better: bool, kind: str, seasonal: bool = False,
+    floor: float = 0.0,
+) -> str:  # fmt: skip
     """
     The drift in words ("3 rises in a row, 2.4 times the usual month-to-month
     change", with the multiplication sign), or "" when the latest moves are
-    not a drift.
+    not a drift. `floor`: the least noise to assume (the precision the values
+    are written with, a share of the yellow band), so that a series that never
+    moved doesn't make a thousandth look like a drift.
     """
     moves = [b - a for a, b in itertools.pairwise(series)]
     run = 0
@@ -184,7 +187,7 @@ def drift_of(
     if len(earlier) < DRIFT_MOVES:
         earlier = moves
     centre = _median(earlier)
-    noise = 1.4826 * _median([abs(m - centre) for m in earlier])
+    noise = max(1.4826 * _median([abs(m - centre) for m in earlier]), floor)
     if noise and average < DRIFT_RATIO * noise:
         return ""  # within the series' own noise
     unit = periods.unit_name(kind)
@@ -222,8 +225,14 @@ def trend_for(
     higher_is_better: bool,
     minimum: float | None,
     target: float | None = None,
+    ahead: Sequence[float | None] | None = None,
+    red: Sequence[bool] | None = None,
 ) -> Trend:
-    """The trend of an SLA from its recent values: (period start, value), oldest first."""
+    """
+    The trend of an SLA from its recent values: (period start, value), oldest first.
+    `ahead` and `red` as for `metrics.forecast.forecast`: the minimum in force for
+    each coming period, and which values were red by their own period's terms.
+    """
     points = list(points)
     values = [v for _, v in points]
     n = len(values)
@@ -232,16 +241,25 @@ def trend_for(
     recent = values[-HISTORY:]
     slope, _ = theil_sen(recent[-SLOPE_WINDOW:])
     outlook = forecasting.forecast(
-        points, kind=kind, minimum=minimum, target=target, higher_is_better=higher_is_better
-    )
-    red = minimum is not None and worse(values[-1], minimum, higher_is_better)
+        points, kind=kind, minimum=minimum, target=target, higher_is_better=higher_is_better,
+        ahead=ahead, red=red,
+    )  # fmt: skip
+    if red is not None:
+        is_red = bool(red[-1])
+    else:
+        is_red = minimum is not None and worse(values[-1], minimum, higher_is_better)
+    minimums = list(ahead) if ahead is not None else [minimum] * len(outlook.path)
     breach = None
     if minimum is not None:
-        if red:
+        if is_red:
             breach = 0
         else:
             breach = next(
-                (h for h, v in enumerate(outlook.path, 1) if worse(v, minimum, higher_is_better)),
+                (
+                    h
+                    for h, (v, line) in enumerate(zip(outlook.path, minimums, strict=False), 1)
+                    if worse(v, line if line is not None else minimum, higher_is_better)
+                ),
                 None,
             )
     if outlook.seasonal:
@@ -253,11 +271,11 @@ def trend_for(
         ]
     else:
         series = values
-    drift_note = "" if red else drift_of(
-        series[-HISTORY - 1 :], higher_is_better=higher_is_better, kind=kind,
-        seasonal=outlook.seasonal,
-    )  # fmt: skip
     band = target - minimum if target is not None and minimum is not None else None
+    drift_note = "" if is_red else drift_of(
+        series[-HISTORY - 1 :], higher_is_better=higher_is_better, kind=kind,
+        seasonal=outlook.seasonal, floor=_floor(values, band),
+    )  # fmt: skip
     direction = unusual(values[-1], values[:-1], higher_is_better=higher_is_better, band=band)
     anomaly_note = ""
     if direction:

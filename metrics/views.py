@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from contracts import selectors
+from contracts import periods, selectors
 from contracts.forms import ReadingForm
 from contracts.periods import period_label
 from escalations import selectors as escalation_selectors
@@ -59,6 +59,8 @@ def sla_detail(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse
         for status in reversed(statuses)
     ]
     room = headroom_of(health)
+    # Forecasts and trends are rounded like the data they come from.
+    places = formatting.places_of([s.value for s in valued[-12:]], sla.unit)
     credit_years: dict[int, Decimal] = {}
     for status in statuses:
         if status.credit_amount:
@@ -74,7 +76,12 @@ def sla_detail(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse
         else "",
         "headroom": room,
         "headroom_words": headroom_words(room, sla.unit) if room else None,
-        "forecast_rows": _forecast_rows(sla, health),
+        "forecast_rows": _forecast_rows(sla, health, places),
+        "trend_text": formatting.rate(
+            health.slope, sla.unit, places + 1, periods.unit_name(sla.period)
+        )
+        if health is not None and health.slope is not None
+        else "",
         "history": history,
         "timeline": timeline,
         "credit_years": sorted(credit_years.items()),
@@ -92,11 +99,10 @@ def sla_detail(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse
     return render(request, "metrics/sla_detail.html", context)
 
 
-def _forecast_rows(sla, health) -> list[dict]:
-    """The forecast for the next periods, rounded like the data, with units."""
+def _forecast_rows(sla, health, places: int) -> list[dict]:
+    """The forecast for the next periods, rounded like the data (`places`), with units."""
     if health is None or not health.enough_data:
         return []
-    places = formatting.places_of([health.value, health.target, health.minimum], sla.unit)
     return [
         {
             "start": date.fromisoformat(point["period"]),

@@ -52,9 +52,11 @@ def number(value, places: int | None = None) -> str:
         figure = figure.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
         text = f"{figure:,.{places}f}"
     else:
-        figure = figure.normalize()
+        # As stored (at most 6 decimals, what a value may have), trailing zeros dropped:
+        # a float's binary noise (0.1 + 0.2) is rounded away, never cut.
+        figure = figure.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP).normalize()
         places = max(-figure.as_tuple().exponent, 0) if figure != 0 else 0
-        text = f"{figure:,.{min(places, 6)}f}"
+        text = f"{figure:,.{places}f}"
     if text.startswith("-") and Decimal(text.replace(",", "")) == 0:
         text = text[1:]  # never "-0"
     return text
@@ -70,6 +72,21 @@ def with_unit(value, unit: str | None, places: int | None = None) -> str:
     if unit == "days":
         return f"{text} day" if text in {"1", "-1"} else f"{text} days"
     return f"{text}{SUFFIX.get(unit, ' ' + unit)}"
+
+
+def signed(value, unit: str | None, places: int) -> str:
+    """
+    `+2.3 h`, `\u22120.5 h` (a minus sign), `±0 h`: rounded first, so a change that
+    rounds to nothing has no sign.
+    """
+    figure = _decimal(value)
+    if figure is None:
+        return "\u2014"
+    rounded = figure.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    if rounded == 0:
+        return f"\u00b1{with_unit(0, unit, 0)}"
+    sign = "+" if rounded > 0 else "\u2212"
+    return f"{sign}{with_unit(abs(rounded), unit, places)}"
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
@@ -98,3 +115,8 @@ def improvement(kind: str, rate, bound, unit: str | None, direction: str) -> str
     if bound is not None and _decimal(bound) is not None:
         text += f", {'up' if better_up else 'down'} to {with_unit(bound, unit)}"
     return text
+
+
+def rate(slope, unit: str | None, places: int, period_word: str) -> str:
+    """`+2.3 h a month`: a trend per period, signed after rounding."""
+    return f"{signed(slope, unit, places)} a {period_word}"

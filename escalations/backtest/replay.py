@@ -92,6 +92,9 @@ class _World:
     starts: dict[str, list[date]]  # series key → period starts
 
 
+TAG = "backtest-"
+
+
 def _last_closed(today: date, kind: str) -> date:
     return periods.last_closed_period(today, kind)
 
@@ -99,11 +102,11 @@ def _last_closed(today: date, kind: str) -> date:
 def _build(series: list[Series], today: date) -> _World:
     user_model = get_user_model()
     tag = secrets.token_hex(4)
-    organization = Organization.objects.create(slug=f"backtest-{tag}", name=f"Back-test {tag}")
+    organization = Organization.objects.create(slug=f"{TAG}{tag}", name=f"Back-test {tag}")
     owner = user_model.objects.create_user(
-        f"backtest-owner-{tag}", OWNER_EMAIL, None, first_name="Owner"
+        f"{TAG}owner-{tag}", OWNER_EMAIL, None, first_name="Owner"
     )
-    submitter = user_model.objects.create_user(f"backtest-vendor-{tag}", "", None)
+    submitter = user_model.objects.create_user(f"{TAG}vendor-{tag}", "", None)
     vendor = Vendor.objects.create(organization=organization, name="Synthetic Services")
     contact = VendorContact.objects.create(
         organization=organization, vendor=vendor, name="Vendor contact",
@@ -130,7 +133,8 @@ def _build(series: list[Series], today: date) -> _World:
                 reference=f"BT-{kind[0].upper()}{group_start // PER_CONTRACT + 1:02d}",
                 title=f"Synthetic {kind} services", category=Contract.Category.IT_OUTSOURCING,
                 annual_value=Decimal("1000000"), currency="EUR", start_date=first,
-                end_date=periods.add_periods(first, periods.Period.MONTHLY, 120)
+                # A year past today: every period replayed lies inside the term.
+                end_date=periods.add_periods(today.replace(day=1), periods.Period.MONTHLY, 12)
                 - timedelta(days=1),
                 owner=owner, submission_deadline_days=5,
             )  # fmt: skip
@@ -303,3 +307,30 @@ def _delete(world: _World) -> None:
         world.organization.delete()
         for user in world.users:
             user.delete()
+
+
+@scopes_disabled()
+def remove_leftovers() -> int:
+    """
+    Organisations a run killed outright left behind: named `backtest-<8 hex>`, with
+    no members but the run's own two users. Returns how many were removed.
+    """
+    import re
+
+    user_model = get_user_model()
+    removed = 0
+    for organization in Organization.objects.filter(slug__startswith=TAG):
+        tag = organization.slug.removeprefix(TAG)
+        if not re.fullmatch(r"[0-9a-f]{8}", tag):
+            continue
+        names = set(
+            Membership.objects.filter(organization=organization).values_list(
+                "user__username", flat=True
+            )
+        )
+        if not names <= {f"{TAG}owner-{tag}", f"{TAG}vendor-{tag}"}:
+            continue  # someone real belongs to it: not the back-test's
+        users = list(user_model.objects.filter(username__in=names))
+        _delete(_World(organization, None, None, users, {}, {}, {}))
+        removed += 1
+    return removed

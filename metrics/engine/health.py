@@ -20,8 +20,9 @@ from django.utils import timezone
 
 from contracts import periods
 from contracts.models import ServiceLevel
-from contracts.rules import Colour, Direction
+from contracts.rules import Colour, Direction, Improvement
 from metrics import trends
+from metrics.engine.terms import timelines_for
 from metrics.models import PeriodStatus, SlaHealth
 
 # Statuses read per SLA: enough for a year of history and a year more.
@@ -35,8 +36,30 @@ def _r(x: float | None) -> float | None:
     return None if x is None else round(x, 6)
 
 
-def health_of(sla: ServiceLevel, statuses: list) -> dict:
-    """What an SLA's health row should hold, from its recent statuses (oldest first)."""
+def minimums_ahead(sla: ServiceLevel, timeline, last: date) -> list[float | None] | None:
+    """
+    The minimum in force for each period the forecast looks at after `last`, when
+    it changes within them (an improvement clause's next contract year, terms
+    agreed from a later date); None when it stays as it is.
+    """
+    if timeline is None or not timeline:
+        return None
+    current = timeline.at(last)
+    later = any(item.effective_from > last for item in timeline.items)
+    if not later and current.spec.improvement == Improvement.NONE:
+        return None
+    ahead = []
+    for h in range(1, trends.BREACH_HORIZON + 1):
+        found = timeline.thresholds(periods.add_periods(last, sla.period, h))
+        ahead.append(float(found[0].minimum) if found else None)
+    return ahead
+
+
+def health_of(sla: ServiceLevel, statuses: list, timeline=None) -> dict:
+    """
+    What an SLA's health row should hold, from its recent statuses (oldest
+    first) and its terms (`TermsTimeline`, for the minimum in force ahead).
+    """
     latest = next(
         (s for s in reversed(statuses) if s.colour != Colour.NO_DATA or s.value is not None), None
     )
@@ -56,6 +79,8 @@ def health_of(sla: ServiceLevel, statuses: list) -> dict:
         higher_is_better=sla.direction == Direction.HIGHER,
         minimum=float(last.minimum) if known else None,
         target=float(last.target) if known else None,
+        ahead=minimums_ahead(sla, timeline, last.period_start) if known else None,
+        red=[s.colour == Colour.RED for s in valued],
     )
     forecast = []
     if trend.enough:
@@ -183,6 +208,7 @@ def refresh(*, organization_id: int, slas: list[ServiceLevel], today: date) -> i
     """Recompute the health rows of these SLAs. Returns how many changed."""
     ids = [s.pk for s in slas]
     recent = _recent(organization_id, slas, today)
+    timelines = timelines_for(slas)
     existing = {
         h.service_level_id: h
         for h in SlaHealth.objects.filter(organization_id=organization_id, service_level_id__in=ids)
@@ -190,7 +216,7 @@ def refresh(*, organization_id: int, slas: list[ServiceLevel], today: date) -> i
     now = timezone.now()
     changed: list[SlaHealth] = []
     for sla in slas:
-        wanted = health_of(sla, recent[sla.pk])
+        wanted = health_of(sla, recent[sla.pk], timelines.get(sla.pk))
         health = existing.get(sla.pk)
         if health is not None and all(getattr(health, k) == v for k, v in wanted.items()):
             continue

@@ -91,14 +91,3 @@ def improvement_text(terms, sla) -> str:
     return formatting.improvement(
         terms.improvement, terms.improvement_rate, terms.improvement_bound, sla.unit, sla.direction
     )
-
-
-@register.filter
-def per_period(slope, sla) -> str:
-    """`{{ health.slope|per_period:sla }}` → `+2.3 h a month` (one decimal more than the data)."""
-    if slope is None:
-        return "—"
-    places = formatting.places_of([getattr(getattr(sla, "health", None), "value", None)], sla.unit)
-    text = formatting.with_unit(abs(slope), sla.unit, places + 1)
-    sign = "+" if slope > 0 else "\u2212" if slope < 0 else "±"
-    return f"{sign}{text} a {unit_name(sla.period)}"

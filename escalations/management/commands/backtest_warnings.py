@@ -6,6 +6,7 @@ against what happened (`escalations.backtest`).
 
 from __future__ import annotations
 
+import signal
 import time
 from collections import Counter
 
@@ -14,7 +15,15 @@ from django.utils import timezone
 
 from escalations.backtest import portfolio, replay, score
 
+MAX_MONTHS = 120
+MAX_WEEKS = 520
 TARGET_RECALL = 0.9
+
+
+def _stop(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 TARGET_PRECISION = 0.8
 
 
@@ -32,12 +41,29 @@ class Command(BaseCommand):
         parser.add_argument(
             "--keep", action="store_true", help="Keep the throwaway organisation to look at."
         )
+        parser.add_argument(
+            "--clean", action="store_true",
+            help="Only remove organisations that runs killed outright (kill -9) left behind.",
+        )  # fmt: skip
 
     def handle(self, *args, **options):
+        if options["clean"]:
+            removed = replay.remove_leftovers()
+            self.stdout.write(f"Removed {removed} organisation(s) left by earlier runs.")
+            return
+        if options["seed"] < 0:
+            raise CommandError("--seed must be 0 or more.")
         if min(options["months"], options["weeks"]) < portfolio.MIN_PERIODS:
             raise CommandError(
                 f"--months and --weeks must be at least {portfolio.MIN_PERIODS} periods."
             )
+        if options["months"] > MAX_MONTHS or options["weeks"] > MAX_WEEKS:
+            raise CommandError(
+                f"--months can be at most {MAX_MONTHS} and --weeks at most {MAX_WEEKS} "
+                "(ten years of history)."
+            )
+        # Stopped by `kill`, `timeout` or a cancelled job: clean up as on Ctrl-C.
+        signal.signal(signal.SIGTERM, _stop)
         series = portfolio.build(
             seed=options["seed"], months=options["months"], weeks=options["weeks"]
         )
