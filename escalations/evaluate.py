@@ -51,6 +51,8 @@ from metrics import forecast
 from metrics.engine import deadline
 from metrics.engine.health import recent_colours
 from metrics.models import SlaHealth
+from reviews.models import VendorWarning
+from reviews.vendor_warnings import warnings_note_breaches
 from slagov.jobs import JobReport
 from slagov.models import Organization
 
@@ -74,6 +76,7 @@ class Facts:
     compliance: bool
     risk: tuple[float, ...] = ()  # the chance each of the next periods is red
     latest_period: date | None = None  # the latest period with a value
+    warning: str = ""  # the title of the vendor's open warning on the SLA, if any
 
     def state_days(self, state: str) -> int:
         if state == EscalationStep.State.RED:
@@ -115,7 +118,7 @@ def _light_slas(organization_id: int, ids: list[int]) -> list[ServiceLevel]:
 
 def facts_of(
     sla: ServiceLevel, recent, periods_to_breach: int | None, today: date, compliance: bool,
-    risk=(), latest_period: date | None = None,
+    risk=(), latest_period: date | None = None, warning: str = "",
 ) -> Facts:  # fmt: skip
     """`recent`: the SLA's latest statuses, oldest first."""
     newest_first = list(reversed(recent))
@@ -143,6 +146,7 @@ def facts_of(
         compliance=compliance,
         risk=tuple(risk or ()),
         latest_period=latest_period,
+        warning=warning,
     )
 
 
@@ -157,6 +161,8 @@ def holds(step: EscalationStep, facts: Facts) -> bool:
         )
     if step.condition == Condition.DATA_LATE:
         return facts.late_days >= max(step.threshold, 1)
+    if step.condition == Condition.VENDOR_WARNING:
+        return bool(facts.warning)
     return False
 
 
@@ -167,6 +173,8 @@ def describe(step: EscalationStep, facts: Facts, sla: ServiceLevel) -> str:
         return f"{sla.code} has been {what} for {days} days ({step.threshold} or more)"
     if step.condition == Condition.FORECAST:
         return forecast_words(facts, sla, max(step.threshold, 1))
+    if step.condition == Condition.VENDOR_WARNING:
+        return f"The vendor warns about {sla.code}: {facts.warning}"
     day_word = "day" if facts.late_days == 1 else "days"
     return f"{sla.code} data is late by {facts.late_days} {day_word}"
 
@@ -238,6 +246,14 @@ def evaluate(
             ).exclude(state=Escalation.State.RESOLVED)
         }
         last_resolved = _last_resolved(organization_id, chunk, now)
+        warnings = dict(
+            VendorWarning.objects.filter(
+                organization_id=organization_id, service_level_id__in=chunk
+            )
+            .exclude(state=VendorWarning.State.CLOSED)
+            .order_by("raised_at")
+            .values_list("service_level_id", "title")
+        )
         episodes = {
             e.service_level_id: e
             for e in ForecastEpisode.objects.filter(
@@ -246,14 +262,15 @@ def evaluate(
             )
         }  # fmt: skip
         policy = steps_by_contract(organization_id, {s.contract_id for s in slas})
-        plans = []
+        plans, reds = [], []
         for sla in slas:
             try:
                 if sla.contract_id not in modes:
                     modes[sla.contract_id] = sla.contract.effective_mode == Mode.COMPLIANCE
                 ptb, risk, latest = healths.get(sla.pk, (None, (), None))
                 facts = facts_of(sla, recent[sla.pk], ptb, today, modes[sla.contract_id],
-                                 risk=risk, latest_period=latest)  # fmt: skip
+                                 risk=risk, latest_period=latest,
+                                 warning=warnings.get(sla.pk, ""))  # fmt: skip
                 plan = _plan(sla, facts, policy[sla.contract_id], open_ones, last_resolved,
                              episodes.get(sla.pk), now, today)  # fmt: skip
             except Exception:
@@ -261,6 +278,8 @@ def evaluate(
                 continue
             if plan.actions:
                 plans.append(plan)
+            if facts.colour == Colour.RED and sla.pk in warnings:
+                reds.append(sla.pk)
         if plans and recipients is None:
             recipients = Recipients(organization_id)
         # One transaction per chunk (a savepoint per opening); the outbox is
@@ -269,6 +288,10 @@ def evaluate(
             for plan in plans:
                 for done in _apply(plan, now=now, recipients=recipients):
                     counts[done] += 1
+        if reds and warnings:
+            # A vendor that warned ahead of this breach: kept, with how far ahead.
+            warnings_note_breaches(organization_id=organization_id, service_level_ids=reds,
+                                   today=today)  # fmt: skip
     counts["failed"] = report.failed
     return counts
 
@@ -302,7 +325,7 @@ def _plan(sla, facts: Facts, steps, open_ones, last_resolved, episode, now, toda
     unknown = facts.colour in (Colour.LATE, Colour.NO_DATA)
     cleared = not warns and not unknown and facts.colour != Colour.RED
     for kind, conditions in (
-        (Kind.PERFORMANCE, {Condition.STATE}),
+        (Kind.PERFORMANCE, {Condition.STATE, Condition.VENDOR_WARNING}),
         (Kind.DATA, {Condition.DATA_LATE}),
     ):
         target = _target(steps, facts, conditions)
@@ -323,9 +346,16 @@ def _plan(sla, facts: Facts, steps, open_ones, last_resolved, episode, now, toda
                 # An early warning stands for its forecast: it ends when the forecast
                 # has cleared, whatever the colour.
                 if cleared:
-                    plan.actions.append(
-                        ("resolve", current, Escalation.Resolution.FORECAST_CLEARED)
+                    by_warning = current.step_id is not None and any(
+                        s.pk == current.step_id and s.condition == Condition.VENDOR_WARNING
+                        for s in steps
                     )
+                    resolution = (
+                        Escalation.Resolution.WARNING_CLOSED
+                        if by_warning
+                        else Escalation.Resolution.FORECAST_CLEARED
+                    )
+                    plan.actions.append(("resolve", current, resolution))
             elif target is None and back:
                 plan.actions.append(("resolve", current, resolution))
             continue

@@ -71,6 +71,8 @@ class EscalationStep(models.Model):
       green or yellow (an early warning; not for compliance-mode contracts).
     - `missed_due`: an escalation's due-by passed unmet: one level up.
     - `data_late`: the SLA's data is late by at least `threshold` days.
+    - `vendor_warning`: the vendor raised a warning on the SLA that is still open
+      (an early warning; the owner is told once per warning).
     """
 
     class Condition(models.TextChoices):
@@ -78,6 +80,7 @@ class EscalationStep(models.Model):
         FORECAST = "forecast", "Forecast to turn red within N periods"
         MISSED_DUE = "missed_due", "Due-by missed"
         DATA_LATE = "data_late", "Data late by N days"
+        VENDOR_WARNING = "vendor_warning", "The vendor raised a warning on it"
 
     class State(models.TextChoices):
         YELLOW_OR_WORSE = "yellow_or_worse", "Yellow or worse"
@@ -86,7 +89,7 @@ class EscalationStep(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
     policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="steps")
     order = models.PositiveSmallIntegerField()
-    condition = models.CharField(max_length=12, choices=Condition.choices)
+    condition = models.CharField(max_length=16, choices=Condition.choices)
     state = models.CharField(max_length=16, choices=State.choices, blank=True)
     threshold = models.PositiveSmallIntegerField(
         default=0, help_text="Days (state, data late) or periods (forecast)."
@@ -119,7 +122,7 @@ class EscalationStep(models.Model):
     @property
     def early_warning(self) -> bool:
         """Steps that act before a breach: not for compliance-mode contracts."""
-        return self.condition == self.Condition.FORECAST or (
+        return self.condition in (self.Condition.FORECAST, self.Condition.VENDOR_WARNING) or (
             self.condition == self.Condition.STATE and self.state == self.State.YELLOW_OR_WORSE
         )
 
@@ -152,6 +155,7 @@ class Escalation(models.Model):
     class Resolution(models.TextChoices):
         BACK_TO_GREEN = "back_to_green", "Back to green"
         FORECAST_CLEARED = "forecast_cleared", "Forecast cleared"
+        WARNING_CLOSED = "warning_closed", "Vendor warning closed"
         DATA_RECEIVED = "data_received", "No data late any more"
         BY_HAND = "by_hand", "Resolved by hand"
 
@@ -335,10 +339,12 @@ def new_ack_nonce() -> str:
 
 class Notification(models.Model):
     """
-    The outbox: one row per escalation event and recipient, written in the
-    same transaction as the event. A worker claims a row (SELECT … FOR UPDATE
-    SKIP LOCKED), sends it, and marks it sent before releasing it; SMTP
-    errors are retried with backoff.
+    The outbox: one row per message and recipient, written in the same
+    transaction as what it tells (an escalation's event, a review's
+    invitation, an action item's reminder). A worker claims a row (SELECT …
+    FOR UPDATE SKIP LOCKED), sends it, and marks it sent before releasing it;
+    SMTP errors are retried with backoff. `key` names the message: one row per
+    key and address, however often it is queued.
 
     States: pending → sent | failed (after too many attempts); digest rows
     stay pending until the digest that carries them is sent.
@@ -353,13 +359,29 @@ class Notification(models.Model):
         IMMEDIATE = "immediate", "Immediately"
         DIGEST = "digest", "In the daily digest"
 
+    class Kind(models.TextChoices):
+        ESCALATION = "escalation", "Escalation"
+        INVITATION = "invitation", "Review invitation"
+        ACTION_DUE = "action_due", "Action item due soon"
+        ACTION_OVERDUE = "action_overdue", "Action item overdue"
+
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.ESCALATION)
+    key = models.CharField(max_length=120, help_text="What message this is (one per address).")
     event = models.ForeignKey(
-        EscalationEvent, on_delete=models.CASCADE, related_name="notifications"
-    )
+        EscalationEvent, null=True, blank=True, on_delete=models.CASCADE,
+        related_name="notifications",
+    )  # fmt: skip
     escalation = models.ForeignKey(
-        Escalation, on_delete=models.CASCADE, related_name="notifications"
+        Escalation, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
     )
+    review = models.ForeignKey(
+        "reviews.Review", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    action_item = models.ForeignKey(
+        "reviews.ActionItem", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    payload = models.JSONField(default=dict, blank=True, help_text="What the message says.")
     email = models.EmailField()
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -380,7 +402,7 @@ class Notification(models.Model):
         ordering = ["created_at", "pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["organization", "event", "email"], name="notification_once_per_event"
+                fields=["organization", "key", "email"], name="notification_once_per_key"
             ),
         ]
         indexes = [
@@ -393,4 +415,4 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.event_id} → {self.email} ({self.state})"
+        return f"{self.key} → {self.email} ({self.state})"

@@ -13,14 +13,14 @@ from __future__ import annotations
 import logging
 import smtplib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -120,6 +120,7 @@ def queue(
     rows = [
         Notification(
             organization_id=escalation.organization_id, event=event, escalation=escalation,
+            kind=Notification.Kind.ESCALATION, key=f"event:{event.pk}",
             email=email, user=user, delivery=recipients.delivery(user, level),
             next_attempt_at=now,
         )
@@ -292,7 +293,23 @@ def message_id(notification: Notification) -> str:
     return f"<notification-{notification.organization_id}-{notification.pk}@{host}>"
 
 
-def render(notification: Notification) -> EmailMultiAlternatives:
+# Other messages the outbox carries: kind → a function that renders one as its e-mail.
+RENDERERS: dict[str, Callable[[Notification], EmailMessage]] = {}
+
+
+def renderer(kind: str):
+    """Register how to render the outbox's messages of `kind` (reviews, action items)."""
+
+    def register(function):
+        RENDERERS[kind] = function
+        return function
+
+    return register
+
+
+def render(notification: Notification) -> EmailMessage:
+    if notification.kind != Notification.Kind.ESCALATION:
+        return RENDERERS[notification.kind](notification)
     event = notification.event
     escalation = notification.escalation
     sla = escalation.service_level
@@ -349,7 +366,8 @@ def _claim_one(now: datetime) -> Notification | None:
     return (
         rows.select_related(
             "event", "escalation__service_level__health", "escalation__contract__organization",
-            "escalation__contract__vendor",
+            "escalation__contract__vendor", "review__contract__organization",
+            "review__contract__vendor", "action_item__contract__organization",
         ).first()
     )  # fmt: skip
 

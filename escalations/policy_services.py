@@ -26,6 +26,8 @@ def step_errors(step: dict) -> dict[str, str]:
         errors["state"] = "Say which state: yellow or worse, or red."
     if condition != Condition.STATE:
         step["state"] = ""
+    if condition == Condition.VENDOR_WARNING:
+        step["threshold"] = 0
     if condition in NEEDS_THRESHOLD and not step.get("threshold"):
         unit = "periods" if condition == Condition.FORECAST else "days"
         errors["threshold"] = f"How many {unit}? It must be at least 1."

@@ -77,7 +77,16 @@ def escalation_open(
     )  # fmt: skip
     notify.queue(event=event, step=step, now=now, recipients=recipients)
     notify.send_after_commit()
+    _meeting(escalation, now)
     return escalation
+
+
+def _meeting(escalation: Escalation, now: datetime) -> None:
+    """A step that asks both sides to meet by its due-by plans (or links) that review."""
+    if escalation.due_by is not None:
+        from reviews.services import review_for_escalation
+
+        review_for_escalation(escalation=escalation, now=now)
 
 
 @transaction.atomic
@@ -114,6 +123,8 @@ def escalation_raise(
     )
     notify.queue(event=event, step=step, now=now, recipients=recipients)
     notify.send_after_commit()
+    if step.due_hours:
+        _meeting(escalation, now)
     return escalation
 
 
@@ -238,6 +249,7 @@ RESOLVED_ON_ITS_OWN = {
     Escalation.Resolution.FORECAST_CLEARED: (
         "Resolved on its own: the forecast no longer shows a breach."
     ),
+    Escalation.Resolution.WARNING_CLOSED: "Resolved on its own: the vendor's warning is closed.",
     Escalation.Resolution.DATA_RECEIVED: "Resolved on its own: no data is late any more.",
 }
 
@@ -364,17 +376,32 @@ def escalation_record_meeting(
     people = attendee_lines(attendees)
     if len(people) < 2:
         raise ValidationError({"attendees": "List who took part from both sides (one per line)."})
-    review = Review.objects.create(
-        organization_id=escalation.organization_id,
-        contract_id=escalation.contract_id,
-        service_level_id=escalation.service_level_id,
-        escalation=escalation,
-        kind=Review.Kind.ESCALATION,
-        held_at=held_at,
-        attendees="\n".join(people),
-        notes=notes,
-        created_by=actor,
+    # The meeting the escalation called for is its review: hold the one planned for it,
+    # else record it as held.
+    review = (
+        Review.objects.filter(escalation=escalation, state=Review.State.PLANNED)
+        .order_by("scheduled_at")
+        .first()
     )
+    if review is None:
+        review = Review(
+            organization_id=escalation.organization_id, contract_id=escalation.contract_id,
+            service_level_id=escalation.service_level_id, escalation=escalation,
+            kind=Review.Kind.ESCALATION, scheduled_at=held_at, created_by=actor,
+        )  # fmt: skip
+    review.state = Review.State.HELD
+    review.held_at = held_at
+    review.attendees = "\n".join(people)
+    review.notes = notes
+    review.save()
+    escalation_meeting_held(escalation=escalation, held_at=held_at, people=people, actor=actor)
+    return review
+
+
+def escalation_meeting_held(*, escalation: Escalation, held_at: datetime, people: list[str],
+                            actor) -> None:  # fmt: skip
+    """The meeting the escalation called for took place: in time, it meets the due-by."""
+    now = timezone.now()
     in_time = escalation.due_by is None or held_at <= escalation.due_by
     if escalation.due_by and in_time and escalation.due_met_at is None:
         Escalation.objects.filter(pk=escalation.pk).update(due_met_at=held_at)
@@ -390,7 +417,6 @@ def escalation_record_meeting(
         now=now,
         actor=actor,
     )
-    return review
 
 
 @transaction.atomic

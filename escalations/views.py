@@ -18,6 +18,7 @@ from escalations.forms import MeetingForm, ResolveForm, StepFormSet
 from escalations.models import Escalation, EscalationPolicy, EscalationStep
 from escalations.policies import ensure_default_policy
 from metrics import selectors as metrics_selectors
+from reviews import actions, vendor_warnings
 from slagov.filters import FilterSet
 from slagov.models import Organization
 from slagov.tenancy import resolve_tenant, tenant_scope
@@ -172,6 +173,8 @@ def leadership(request: HttpRequest, org_slug: str) -> HttpResponse:
         "reds": summary.reds,
         "watch": list(metrics_selectors.watch_list()),
         "outcomes": outcomes,
+        "overdue_actions": actions.overdue_action_items(limit=20),
+        "vendor_warnings": vendor_warnings.open_warnings(limit=20),
     }
     return render(request, "escalations/leadership.html", context)
 
