@@ -41,6 +41,16 @@ app.conf.beat_schedule = {
         "task": "escalations.tasks.send_daily_digests",
         "schedule": crontab(minute=0, hour=7),
     },
+    # Joint reviews: the next one planned from each proactive contract's cadence.
+    "plan-reviews": {
+        "task": "reviews.tasks.plan_reviews",
+        "schedule": crontab(minute=10, hour=5),
+    },
+    # Action items: a reminder before the due date, a notice once overdue.
+    "action-reminders": {
+        "task": "reviews.tasks.send_action_reminders",
+        "schedule": crontab(minute=40, hour=6),
+    },
     "leadership-digest": {
         "task": "escalations.tasks.send_leadership_digests",
         "schedule": crontab(minute=0, hour=7, day_of_week="mon"),

@@ -417,6 +417,9 @@ SPECTACULAR_SETTINGS = {
         "SubmissionStateEnum": "metrics.models.submissions.Submission.State",
         "EscalationStateEnum": "escalations.models.Escalation.State",
         "EscalationStepStateEnum": "escalations.models.EscalationStep.State",
+        "SideEnum": "reviews.models.Side",
+        "ReviewKindEnum": "reviews.models.Review.Kind",
+        "ReviewStateEnum": "reviews.models.Review.State",
     },
 }
 

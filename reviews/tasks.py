@@ -1,0 +1,21 @@
+"""Thin, idempotent tasks: they take ids and call one service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task
+def plan_reviews() -> dict:
+    """Scheduled daily: every proactive contract has its next cadence review planned."""
+    from reviews.services import reviews_plan_all
+
+    return reviews_plan_all().as_dict()
+
+
+@shared_task
+def send_action_reminders() -> dict:
+    """Scheduled daily: a reminder before an action item's due date, a notice once overdue."""
+    from reviews.actions import action_reminders_send
+
+    return action_reminders_send().as_dict()
