@@ -20,6 +20,7 @@ from escalations.models import EscalationPolicy
 from metrics import charts
 from metrics import selectors as metrics_selectors
 from metrics.models import PeriodStatus
+from reviews import actions, vendor_warnings
 
 CHART_MONTHS = 18
 
@@ -48,6 +49,13 @@ def portfolio(request: HttpRequest, org_slug: str) -> HttpResponse:
         "contracts": contracts,
         "colour_counts": [(Colour(c), n) for c, n in counts.items()],
         "watch": [] if request.htmx else list(metrics_selectors.watch_list()),
+        # Of the contracts shown: a filter narrows them too.
+        "vendor_warnings": []
+        if request.htmx
+        else vendor_warnings.open_warnings(contract_ids=[c.pk for c in contracts], limit=10),
+        "overdue_actions": []
+        if request.htmx
+        else actions.overdue_action_items(contract_ids=[c.pk for c in contracts], limit=10),
         "tenant": tenant,
     }
     return render_page(request, "contracts/portfolio.html", context, partial="table")

@@ -9,6 +9,8 @@ from metrics.api import (
     SubmissionViewSet,
     TrendViewSet,
 )
+from reviews import api as review_routes
+from reviews import api_actions as action_routes
 
 router = SimpleRouter()
 router.register("vendors", VendorViewSet, basename="vendor")
@@ -21,3 +23,5 @@ router.register("trends", TrendViewSet, basename="trend")
 router.register("credits", CreditViewSet, basename="credit")
 router.register("escalations", EscalationViewSet, basename="escalation")
 router.register("escalation-policies", PolicyViewSet, basename="policy")
+for prefix, viewset, basename in [*review_routes.ROUTES, *action_routes.ROUTES]:
+    router.register(prefix, viewset, basename=basename)

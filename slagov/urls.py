@@ -14,6 +14,7 @@ org_patterns = [
     path("", include("contracts.urls")),
     path("", include("metrics.urls")),
     path("", include("escalations.urls")),
+    path("", include("reviews.urls")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,344 @@
+"""
+Action-item pages: "my action items" (and, for anyone, everyone's they may
+see), one item with its timeline, creating and editing. State changes work
+inline with htmx and as plain forms without JavaScript.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import django_filters
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from contracts import selectors as contract_selectors
+from contracts.models import Contract, ServiceLevel
+from contracts.views import render_page
+from escalations.models import Escalation
+from reviews import actions
+from reviews.models import ActionItem, Review, VendorWarning
+from slagov.filters import ASCII_DIGITS, FilterSet, ModelChoiceByIdField, parse_digits
+
+DEFAULT_DUE_DAYS = 14
+LIST_LIMIT = 300
+
+
+def _contracts(request):
+    return Contract.objects.order_by("reference")
+
+
+class ActionFilter(FilterSet):
+    show = django_filters.ChoiceFilter(
+        choices=[("mine", "Mine"), ("all", "Everyone's")], method="by_owner",
+        empty_label=None, label="Whose",
+    )  # fmt: skip
+    state = django_filters.ChoiceFilter(
+        choices=[("open", "Open"), ("closed", "Done or cancelled"), ("all", "Any state")],
+        method="by_state", empty_label=None, label="State",
+    )  # fmt: skip
+    contract = django_filters.ModelChoiceFilter(queryset=_contracts, empty_label="All contracts")
+
+    class Meta:
+        model = ActionItem
+        fields = ["show", "state", "contract"]
+
+    def by_owner(self, queryset, name, value):
+        return queryset.filter(owner=self.request.user) if value == "mine" else queryset
+
+    def by_state(self, queryset, name, value):
+        if value == "open":
+            return queryset.filter(state__in=actions.OPEN_STATES)
+        if value == "closed":
+            return queryset.filter(state__in=actions.CLOSED_STATES)
+        return queryset
+
+
+def _with_moves(tenant, item: ActionItem) -> ActionItem:
+    """What the member may do with the item, for its buttons (no query)."""
+    item.can_update = actions.may_update(tenant, item)
+    item.moves = actions.next_states(item) if item.can_update else []
+    return item
+
+
+def _next(request: HttpRequest) -> str | None:
+    """Where a plain form goes back to: a page of this site only."""
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return None
+
+
+def _post_only(request: HttpRequest) -> HttpResponse | None:
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    return None
+
+
+def _errors_to_form(form: forms.Form, exc: ValidationError) -> None:
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for field, errors in exc.message_dict.items():
+        for error in errors:
+            form.add_error(field if field in form.fields else None, error)
+
+
+def my_actions(request: HttpRequest, org_slug: str) -> HttpResponse:
+    """The items the member owns, open ones first and the overdue at the top; or everyone's."""
+    data = request.GET.copy()
+    data.setdefault("show", "mine")
+    data.setdefault("state", "open")
+    filterset = ActionFilter(
+        data, queryset=actions.action_items_listed(state="all"), request=request
+    )
+    items = [_with_moves(request.tenant, item) for item in filterset.qs[:LIST_LIMIT]]
+    context = {
+        "filter": filterset,
+        "items": items,
+        "overdue": sum(1 for item in items if item.overdue),
+        "limit": LIST_LIMIT,
+        "back": request.get_full_path(),
+    }
+    return render_page(request, "reviews/actions/list.html", context, partial="table")
+
+
+def _detail_context(request: HttpRequest, item: ActionItem, **forms_given) -> dict:
+    tenant = request.tenant
+    return {
+        "item": _with_moves(tenant, item),
+        "events": actions.item_events(item),
+        "comment_form": forms_given.get("comment_form") or CommentForm(),
+        "can_edit": actions.may_edit(tenant) and item.is_open,
+        "back": request.get_full_path(),
+    }
+
+
+def action_detail(request: HttpRequest, org_slug: str, item_id: int) -> HttpResponse:
+    item = actions.action_item_get(request.tenant, item_id)
+    return render(request, "reviews/actions/detail.html", _detail_context(request, item))
+
+
+def action_transition(request: HttpRequest, org_slug: str, item_id: int) -> HttpResponse:
+    """
+    A state button: inline for htmx (the row again, with a message if it was
+    refused), else back to the page it was pressed on.
+    """
+    tenant = request.tenant
+    item = actions.action_item_get(tenant, item_id)
+    if refused := _post_only(request):
+        return refused
+    to = request.POST.get("to", "")
+    error, changed = "", False
+    try:
+        changed = actions.action_item_transition(
+            item=item, actor=request.user, tenant=tenant, to=to
+        )
+    except actions.ActionStateError as exc:
+        error = str(exc)
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+    if request.htmx:
+        item = _with_moves(tenant, actions.action_item_get(tenant, item_id))
+        context = {"item": item, "error": error, "back": _next(request) or ""}
+        return render(request, "reviews/actions/list.html#row", context)
+    if error:
+        messages.error(request, error)
+    elif changed:
+        messages.success(request, f"“{item.title}” is now {item.get_state_display().lower()}.")
+    else:
+        messages.info(request, f"“{item.title}” was already {item.get_state_display().lower()}.")
+    return redirect(_next(request) or _item_url(org_slug, item))
+
+
+def _item_url(org_slug: str, item: ActionItem) -> str:
+    return reverse("reviews:action", kwargs={"org_slug": org_slug, "item_id": item.pk})
+
+
+class CommentForm(forms.Form):
+    text = forms.CharField(
+        label="Comment", widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=actions.TEXT_MAX, help_text="Both sides see it.",
+    )  # fmt: skip
+
+
+def action_comment(request: HttpRequest, org_slug: str, item_id: int) -> HttpResponse:
+    tenant = request.tenant
+    item = actions.action_item_get(tenant, item_id)
+    if refused := _post_only(request):
+        return refused
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.action_item_comment(
+                item=item, actor=request.user, tenant=tenant, text=form.cleaned_data["text"]
+            )
+        except ValidationError as exc:
+            _errors_to_form(form, exc)
+        else:
+            messages.success(request, "Comment added.")
+            return redirect(_item_url(org_slug, item) + "#events")
+    context = _detail_context(request, item, comment_form=form)
+    return render(request, "reviews/actions/detail.html", context, status=400)
+
+
+# --- Creating and editing (admins and account managers) -----------------------------------
+
+
+class ActionItemForm(forms.Form):
+    title = forms.CharField(max_length=actions.TITLE_MAX, help_text="What has to be done.")
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=actions.TEXT_MAX
+    )
+    owner = forms.ChoiceField(help_text="Someone of either side: they get the reminders.")
+    due_date = forms.DateField(
+        label="Due date",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d"],
+        help_text="A reminder goes out three days before; a notice once it is overdue.",
+    )
+    service_level = ModelChoiceByIdField(
+        queryset=ServiceLevel.objects.none(), required=False, label="SLA"
+    )
+    review = ModelChoiceByIdField(queryset=Review.objects.none(), required=False)
+    escalation = ModelChoiceByIdField(queryset=Escalation.objects.none(), required=False)
+    warning = ModelChoiceByIdField(
+        queryset=VendorWarning.objects.none(), required=False, label="Vendor warning"
+    )
+
+    LINKS = ("service_level", "review", "escalation", "warning")
+
+    def __init__(self, *args, organization, contract: Contract, links: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not links:  # editing: an owner left empty stays who it is
+            self.fields["owner"].required = False
+        self.owners = {
+            str(m.user_id): m
+            for m in actions.owner_memberships(organization_id=organization.pk, contract=contract)
+        }
+        self.fields["owner"].choices = [("", "—"), *(
+            (key, actions.owner_label(m)) for key, m in self.owners.items()
+        )]  # fmt: skip
+        if not links:
+            for name in self.LINKS:
+                del self.fields[name]
+            return
+        self.fields["service_level"].queryset = ServiceLevel.objects.filter(
+            contract=contract
+        ).order_by("code")
+        self.fields["service_level"].label_from_instance = lambda s: f"{s.code} · {s.name}"
+        self.fields["review"].queryset = Review.objects.filter(contract=contract).order_by(
+            "-scheduled_at"
+        )
+        self.fields["review"].label_from_instance = lambda r: (
+            f"{r.get_kind_display()} on {r.scheduled_at:%d %b %Y}"
+        )
+        self.fields["escalation"].queryset = (
+            Escalation.objects.filter(contract=contract)
+            .select_related("service_level")
+            .order_by("-opened_at")
+        )
+        self.fields["escalation"].label_from_instance = lambda e: (
+            f"#{e.pk} level {e.level} · {e.service_level.code} ({e.get_state_display()})"
+        )
+        self.fields["warning"].queryset = VendorWarning.objects.filter(contract=contract).order_by(
+            "-raised_at"
+        )
+        self.fields["warning"].label_from_instance = lambda w: (
+            f"{w.title} ({w.get_state_display()})"
+        )
+
+    def clean_owner(self):
+        membership = self.owners.get(self.cleaned_data["owner"])
+        return membership.user if membership else None
+
+
+def _prefill(request: HttpRequest, contract: Contract) -> dict:
+    """A new item's first values: from a vendor warning it follows up, or links given."""
+    initial: dict = {"due_date": timezone.localdate() + timedelta(days=DEFAULT_DUE_DAYS)}
+    ids = {}
+    for name in ActionItemForm.LINKS:
+        text = request.GET.get(name, "")
+        if ASCII_DIGITS.fullmatch(text) and len(text) <= 18:
+            ids[name] = parse_digits(text)
+    if "warning" in ids:
+        warning = VendorWarning.objects.filter(pk=ids["warning"], contract=contract).first()
+        if warning is not None:
+            initial.update(
+                title=f"Follow up: {warning.title}"[: actions.TITLE_MAX],
+                description=warning.mitigation or warning.impact,
+                service_level=warning.service_level_id,
+                warning=warning.pk,
+            )
+    for name in ("service_level", "review", "escalation"):
+        if name in ids:
+            initial[name] = ids[name]  # a value not of this contract is simply not a choice
+    return initial
+
+
+def action_create(request: HttpRequest, org_slug: str, contract_id: int) -> HttpResponse:
+    tenant = request.tenant
+    contract = contract_selectors.contract_get(tenant, contract_id)
+    tenant.require_manage()
+    form = ActionItemForm(
+        request.POST or None, organization=tenant.organization, contract=contract,
+        initial=_prefill(request, contract) if request.method != "POST" else None,
+    )  # fmt: skip
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            item = actions.action_item_create(
+                organization=tenant.organization, actor=request.user, tenant=tenant,
+                contract=contract, title=data["title"], description=data["description"],
+                owner=data["owner"], due_date=data["due_date"],
+                **{name: data.get(name) for name in ActionItemForm.LINKS},
+            )  # fmt: skip
+        except ValidationError as exc:
+            _errors_to_form(form, exc)
+        else:
+            owner = item.owner.get_full_name() or item.owner.username
+            messages.success(request, f"Action item created for {owner}.")
+            return redirect(_item_url(org_slug, item))
+    status = 400 if request.method == "POST" else 200
+    context = {"form": form, "contract": contract, "item": None}
+    return render(request, "reviews/actions/form.html", context, status=status)
+
+
+def action_edit(request: HttpRequest, org_slug: str, item_id: int) -> HttpResponse:
+    tenant = request.tenant
+    item = actions.action_item_get(tenant, item_id)
+    tenant.require_manage()
+    initial = {
+        "title": item.title, "description": item.description, "owner": str(item.owner_id or ""),
+        "due_date": item.due_date,
+    }  # fmt: skip
+    form = ActionItemForm(
+        request.POST or None, organization=tenant.organization, contract=item.contract,
+        links=False, initial=initial,
+    )  # fmt: skip
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            changed = actions.action_item_update(
+                item=item, actor=request.user, tenant=tenant, title=data["title"],
+                description=data["description"], owner=data["owner"], due_date=data["due_date"],
+            )  # fmt: skip
+        except actions.ActionStateError as exc:
+            messages.error(request, str(exc))
+            return redirect(_item_url(org_slug, item))
+        except ValidationError as exc:
+            _errors_to_form(form, exc)
+        else:
+            messages.success(request, "Saved." if changed else "Nothing changed.")
+            return redirect(_item_url(org_slug, item))
+    status = 400 if request.method == "POST" else 200
+    context = {"form": form, "contract": item.contract, "item": item}
+    return render(request, "reviews/actions/form.html", context, status=status)

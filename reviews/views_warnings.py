@@ -1,0 +1,229 @@
+"""
+Vendor early-warning pages: the list (with how much notice each vendor has
+given), raising one on an SLA, one warning with its answer, closing it, its
+attachment (served only to those who can see the warning).
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from contracts import periods
+from contracts import selectors as contract_selectors
+from contracts.models import Contract
+from contracts.views import render_page
+from reviews import vendor_warnings
+from reviews.models import VendorWarning
+from reviews.views_actions import _errors_to_form, _post_only
+from slagov.filters import FilterSet
+
+LIST_LIMIT = 200
+# A request this much larger than the attachment limit is refused before it is read.
+REQUEST_SLACK = 512 * 1024
+
+
+def _contracts(request):
+    return Contract.objects.order_by("reference")
+
+
+class WarningFilter(FilterSet):
+    state = django_filters.ChoiceFilter(
+        choices=[("open", "Open or acknowledged"), ("closed", "Closed"), ("all", "Any state")],
+        method="by_state", empty_label=None, label="State",
+    )  # fmt: skip
+    contract = django_filters.ModelChoiceFilter(queryset=_contracts, empty_label="All contracts")
+
+    class Meta:
+        model = VendorWarning
+        fields = ["state", "contract"]
+
+    def by_state(self, queryset, name, value):
+        if value == "open":
+            return queryset.filter(state__in=vendor_warnings.OPEN_STATES)
+        if value == "closed":
+            return queryset.filter(state=VendorWarning.State.CLOSED)
+        return queryset
+
+
+def warning_list(request: HttpRequest, org_slug: str) -> HttpResponse:
+    data = request.GET.copy()
+    data.setdefault("state", "open")
+    filterset = WarningFilter(
+        data, queryset=vendor_warnings.warnings_listed(state="all"), request=request
+    )
+    context = {
+        "filter": filterset,
+        "warnings": list(filterset.qs[:LIST_LIMIT]),
+        "limit": LIST_LIMIT,
+        "notice": []
+        if request.htmx
+        else vendor_warnings.warning_honesty(request.tenant.organization),
+    }
+    return render_page(request, "reviews/warnings/list.html", context, partial="table")
+
+
+class WarningForm(forms.Form):
+    title = forms.CharField(
+        max_length=vendor_warnings.TITLE_MAX, help_text="What is at risk, in a line."
+    )
+    impact = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=vendor_warnings.TEXT_MAX,
+        label="Expected impact", help_text="What it will do to the service, and how much.",
+    )  # fmt: skip
+    period_from = forms.CharField(max_length=40, label="From period")
+    period_to = forms.CharField(
+        max_length=40, required=False, label="To period", help_text="Empty: not known yet."
+    )
+    mitigation = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False,
+        max_length=vendor_warnings.TEXT_MAX, help_text="What you are doing about it.",
+    )  # fmt: skip
+    attachment = forms.FileField(
+        required=False,
+        help_text=vendor_warnings.ATTACHMENT_HELP,
+        widget=forms.ClearableFileInput(
+            attrs={"accept": ",".join(vendor_warnings.ATTACHMENT_KINDS)}
+        ),
+    )
+
+    def __init__(self, *args, sla, **kwargs):
+        super().__init__(*args, **kwargs)
+        current = periods.period_start(timezone.localdate(), sla.period)
+        example = periods.period_label(current, sla.period)
+        self.fields["period_from"].help_text = (
+            f"This SLA is measured {sla.get_period_display().lower()}: write {example}, "
+            "or a date inside the period."
+        )
+        self.fields["period_from"].widget.attrs["placeholder"] = example
+        self.fields["period_to"].widget.attrs["placeholder"] = example
+
+
+def warning_raise(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse:
+    tenant = request.tenant
+    sla = contract_selectors.service_level_get(tenant, sla_id)
+    if not vendor_warnings.may_raise(tenant, sla):
+        if request.method == "POST":
+            raise PermissionDenied("Only the vendor's users raise early warnings on its SLAs.")
+        messages.info(
+            request,
+            f"Early warnings on {sla.code} are raised by {sla.contract.vendor.name}'s users.",
+        )
+        return redirect("metrics:sla", org_slug=org_slug, sla_id=sla.pk)
+    too_big = (
+        int(request.META.get("CONTENT_LENGTH") or 0)
+        > vendor_warnings.ATTACHMENT_MAX_BYTES + REQUEST_SLACK
+    )
+    # Too big: refused before Django reads (and spools to disk) the whole body.
+    refused = "The upload is larger than 5 MB: attach a smaller file." if too_big else ""
+    if too_big:
+        form = WarningForm(sla=sla)
+    else:
+        form = WarningForm(request.POST or None, request.FILES or None, sla=sla)
+    if request.method == "POST" and not too_big and form.is_valid():
+        data = form.cleaned_data
+        try:
+            warning = vendor_warnings.warning_raise(
+                organization=tenant.organization, actor=request.user, tenant=tenant,
+                service_level=sla, title=data["title"], impact=data["impact"],
+                period_from=data["period_from"], period_to=data["period_to"],
+                mitigation=data["mitigation"], attachment=data["attachment"],
+            )  # fmt: skip
+        except ValidationError as exc:
+            _errors_to_form(form, exc)
+        else:
+            messages.success(request, "Warning raised: the customer side sees it now.")
+            return redirect("reviews:warning", org_slug=org_slug, warning_id=warning.pk)
+    status = 400 if request.method == "POST" else 200
+    context = {"form": form, "sla": sla, "refused": refused}
+    return render(request, "reviews/warnings/form.html", context, status=status)
+
+
+class AnswerForm(forms.Form):
+    answer = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=vendor_warnings.TEXT_MAX,
+        label="Your answer", help_text="The vendor sees it: what you will do with the warning.",
+    )  # fmt: skip
+
+
+def _detail(request: HttpRequest, warning: VendorWarning, answer_form=None, status=200):
+    tenant = request.tenant
+    context = {
+        "warning": warning,
+        "answer_form": answer_form or AnswerForm(),
+        "can_acknowledge": tenant.can_manage and warning.state == VendorWarning.State.OPEN,
+        "can_close": warning.is_open and vendor_warnings.may_close(tenant, warning),
+        "can_follow_up": tenant.can_manage,
+        "attachment_name": vendor_warnings.attachment_filename(warning),
+        "items": list(warning.action_items.select_related("owner").order_by("due_date", "pk")),
+        "period_from": periods.period_label(warning.period_from, warning.service_level.period),
+        "period_to": periods.period_label(warning.period_to, warning.service_level.period)
+        if warning.period_to
+        else "",
+        "breached": periods.period_label(warning.breached_period, warning.service_level.period)
+        if warning.breached_period
+        else "",
+    }
+    return render(request, "reviews/warnings/detail.html", context, status=status)
+
+
+def warning_detail(request: HttpRequest, org_slug: str, warning_id: int) -> HttpResponse:
+    return _detail(request, vendor_warnings.warning_get(request.tenant, warning_id))
+
+
+def warning_acknowledge(request: HttpRequest, org_slug: str, warning_id: int) -> HttpResponse:
+    tenant = request.tenant
+    warning = vendor_warnings.warning_get(tenant, warning_id)
+    if refused := _post_only(request):
+        return refused
+    tenant.require_manage()
+    form = AnswerForm(request.POST)
+    if form.is_valid():
+        try:
+            done = vendor_warnings.warning_acknowledge(
+                warning=warning, actor=request.user, tenant=tenant,
+                answer=form.cleaned_data["answer"],
+            )  # fmt: skip
+        except vendor_warnings.WarningStateError as exc:
+            messages.error(request, str(exc))
+        except ValidationError as exc:
+            _errors_to_form(form, exc)
+            return _detail(request, warning, form, status=400)
+        else:
+            if done:
+                messages.success(request, "Acknowledged: the vendor sees your answer.")
+            else:
+                messages.info(request, "It was already acknowledged.")
+        return redirect("reviews:warning", org_slug=org_slug, warning_id=warning.pk)
+    return _detail(request, warning, form, status=400)
+
+
+def warning_close(request: HttpRequest, org_slug: str, warning_id: int) -> HttpResponse:
+    tenant = request.tenant
+    warning = vendor_warnings.warning_get(tenant, warning_id)
+    if refused := _post_only(request):
+        return refused
+    if vendor_warnings.warning_close(warning=warning, actor=request.user, tenant=tenant):
+        messages.success(request, "Closed.")
+    else:
+        messages.info(request, "It was already closed.")
+    return redirect("reviews:warning", org_slug=org_slug, warning_id=warning.pk)
+
+
+def warning_attachment(request: HttpRequest, org_slug: str, warning_id: int) -> HttpResponse:
+    """The attachment, as a download, to people who can see the warning."""
+    warning = vendor_warnings.warning_get(request.tenant, warning_id)
+    if not warning.attachment:
+        messages.info(request, "This warning has no attachment.")
+        return redirect("reviews:warning", org_slug=org_slug, warning_id=warning.pk)
+    return FileResponse(
+        warning.attachment.open("rb"),
+        as_attachment=True,
+        filename=vendor_warnings.attachment_filename(warning),
+        content_type="application/octet-stream",
+    )
