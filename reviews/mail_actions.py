@@ -1,0 +1,68 @@
+"""Action-item reminders and overdue notices as the outbox sends them."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.conf import settings
+from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from escalations import notify
+from escalations.models import Notification
+
+
+def _day(day: date) -> str:
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def _render(notification: Notification, *, overdue: bool) -> EmailMessage:
+    """
+    From what was queued (`payload`: the title and due date the reminder is
+    for) and the item as it is now (its state, links).
+    """
+    item = notification.action_item
+    payload = notification.payload
+    due = date.fromisoformat(payload["due_date"])
+    org_slug = item.contract.organization.slug
+    context = {
+        "item": item,
+        "title": payload["title"],
+        "due": _day(due),
+        "contract": payload["contract"],
+        "contract_title": payload.get("contract_title", ""),
+        "vendor": payload.get("vendor", ""),
+        "description": payload.get("description", ""),
+        "overdue": overdue,
+        "still_open": item.is_open,
+        "item_url": settings.SITE_URL
+        + reverse("reviews:action", kwargs={"org_slug": org_slug, "item_id": item.pk}),
+        "mine_url": settings.SITE_URL
+        + reverse("reviews:my_actions", kwargs={"org_slug": org_slug}),
+        "organization": item.contract.organization.name,
+    }
+    head = f"Overdue since {due.day} {due:%b}" if overdue else f"Due {due.day} {due:%b}"
+    subject = " ".join(f"[slagov] {head}: {payload['title']} ({payload['contract']})".split())
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("email/action_reminder.txt", context),
+        to=[notification.email],
+        headers={
+            "X-Slagov-Notification": str(notification.pk),
+            # The same on every attempt: a re-send after a crash is the same message.
+            "Message-ID": notify.message_id(notification),
+        },
+    )
+    message.attach_alternative(render_to_string("email/action_reminder.html", context), "text/html")
+    return message
+
+
+@notify.renderer(Notification.Kind.ACTION_DUE)
+def render_due(notification: Notification) -> EmailMessage:
+    return _render(notification, overdue=False)
+
+
+@notify.renderer(Notification.Kind.ACTION_OVERDUE)
+def render_overdue(notification: Notification) -> EmailMessage:
+    return _render(notification, overdue=True)
