@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+import time_machine
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
@@ -38,6 +39,8 @@ from contracts.models import (
 from escalations import evaluate
 from metrics import engine
 from metrics.models import Reading
+from reviews.services import reviews_plan_all
+from slagov import demo_story
 from slagov.models import Membership, Organization
 
 DEMO_PASSWORD = "slagov-demo-2026"  # noqa: S105 (printed for the demo; not a secret)
@@ -66,6 +69,7 @@ class SlaSpec:
     rate: str = "0"
     bound: str | None = None
     missing_latest: bool = False
+    later: list[float] = field(default_factory=list)  # values that arrive after the story
     decimals: int = 2
     measures_time: bool = False
 
@@ -142,9 +146,10 @@ NORTHWIND_CONTRACTS = [
     ]),
     ContractSpec("NW-FLT-001", "Fleet maintenance and repair", "Fleetfix Services",
                  Cat.LOGISTICS, 650_000, 17, 48, "bob", slas=[
-        # The creeping mean time to repair: green, but three months toward breach.
+        # The creeping mean time to repair: three months toward breach while green, an
+        # early warning, a joint review, a second parts supplier: it stays green.
         sla("mttr", "Mean time to repair", H, DOWN, "24", "25", 15.2, 0.8,
-            tail=[17.0, 19.4, 21.7, 23.9]),
+            tail=[17.0, 19.4, 21.7, 23.9], later=[21.4, 18.2]),
         sla("veh-avail", "Vehicle availability", PCT, UP, "95", "92", 97.1, 0.5,
             tail=[96.6, 96.2, 95.8], credits=[("95", "4"), ("92", "8")]),
         sla("ftf", "First-time fix rate", PCT, UP, "85", "75", 89, 1.6),
@@ -304,9 +309,9 @@ def _months_back(today: date, months: int) -> date:
 
 def _values(spec: SlaSpec, count: int, rng: random.Random) -> list[Decimal]:
     values = [spec.base + rng.gauss(0, spec.noise) for _ in range(count)]
-    tail = spec.tail[-count:] if spec.tail else []
-    if tail:
-        values[-len(tail) :] = tail
+    story = [*spec.tail, *spec.later][-count:]
+    if story:
+        values[-len(story) :] = story
     result = []
     for value in values:
         if spec.unit == Unit.PERCENT:
@@ -426,7 +431,8 @@ def _readings(org, contract, sla, spec: SlaSpec, today: date, last_closed_month:
     values = _values(spec, len(starts), rng)
     if spec.missing_latest:
         starts, values = starts[:-1], values[:-1]
-    submitted_at = timezone.now()
+    if spec.later:  # these arrive after the story (see `_fleet_story`)
+        starts, values = starts[: -len(spec.later)], values[: -len(spec.later)]
     Reading.objects.bulk_create(
         Reading(
             organization=org,
@@ -434,10 +440,16 @@ def _readings(org, contract, sla, spec: SlaSpec, today: date, last_closed_month:
             period_start=start,
             value=value,
             source=Reading.Source.DEMO,
-            submitted_at=submitted_at,
+            submitted_at=_on_time(start, kind),
         )
         for start, value in zip(starts, values, strict=True)
     )
+
+
+def _on_time(start: date, kind: str) -> datetime:
+    """Two days after the period ended: inside every contract's deadline."""
+    day = periods.period_end(start, kind) + timedelta(days=1)
+    return datetime.combine(day, time(8, 0), tzinfo=UTC)
 
 
 @scopes_disabled()
@@ -456,11 +468,21 @@ def seed(today: date | None = None, *, superuser: bool = False) -> list[tuple[st
         user_model = get_user_model()
         if superuser and not user_model.objects.filter(username="operator").exists():
             user_model.objects.create_superuser("operator", "operator@example.com", DEMO_PASSWORD)
+    # The governance loop, played as it happened: the fleet contract's joint review and
+    # its actions, an overdue action, a vendor's warning (slagov/demo_story.py).
+    later = next(
+        s.later for c in NORTHWIND_CONTRACTS if c.reference == "NW-FLT-001"
+        for s in c.slas if s.code == "mttr"
+    )  # fmt: skip
+    with transaction.atomic():
+        demo_story.play(northwind, today, later)
     for org, ids in ((northwind, nw_ids), (globex, gx_ids)):
         engine.recompute_service_levels(organization_id=org.pk, service_level_ids=ids, today=today)
-        # The stories escalate: the availability dip reaches leadership, the
-        # creeping mean time to repair gets an early warning.
+        # The stories escalate: the availability dip reaches leadership, the backlog surge
+        # breaches; the creeping repair time was caught early and stays green.
         evaluate.evaluate(organization_id=org.pk, service_level_ids=ids, today=today)
+    with time_machine.travel(datetime.combine(today, time(5, 10), tzinfo=UTC), tick=False):
+        reviews_plan_all()  # every proactive contract has its next review planned
     logins = []
     for org_name, people in (
         ("Northwind Logistics", NORTHWIND_PEOPLE),

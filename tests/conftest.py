@@ -97,6 +97,9 @@ class Side:
     submission: object = None
     escalation: object = None
     policy: object = None
+    review: object = None
+    action_item: object = None
+    warning: object = None
 
 
 @dataclass
@@ -147,6 +150,36 @@ def make_escalation(sla):
             reason="test",
             opened_at=timezone.now(),
         )
+
+
+def make_governance(side: Side, vendor_user):
+    """A planned review, an action item for the vendor and a vendor warning of one side."""
+    from datetime import UTC, datetime
+
+    from django_scopes import scopes_disabled
+
+    from reviews.models import ActionItem, Review, VendorWarning
+    from reviews.models import Side as Party
+
+    org_id = side.contract.organization_id
+    now = datetime(2026, 2, 10, 9, 0, tzinfo=UTC)
+    with scopes_disabled():
+        review = Review.objects.create(
+            organization_id=org_id, contract=side.contract, scheduled_at=now,
+            location="Room 1", state=Review.State.HELD, held_at=now,
+            decisions="Keep the parts stock at two weeks.",
+        )  # fmt: skip
+        warning = VendorWarning.objects.create(
+            organization_id=org_id, contract=side.contract, service_level=side.sla,
+            title="Parts shortage", impact="Slower repairs", period_from=date(2026, 2, 1),
+            raised_by=vendor_user, raised_at=now,
+        )  # fmt: skip
+        item = ActionItem.objects.create(
+            organization_id=org_id, contract=side.contract, review=review,
+            title="Find a second parts supplier", owner=vendor_user, owner_side=Party.VENDOR,
+            due_date=date(2026, 3, 1), created_by=vendor_user, created_at=now,
+        )  # fmt: skip
+    return review, item, warning
 
 
 def make_policy(contract):
@@ -220,6 +253,7 @@ def world(db) -> World:
         )
         side.escalation = make_escalation(side.sla)
         side.policy = make_policy(side.contract)
+        side.review, side.action_item, side.warning = make_governance(side, user)
         side.submission = submission_receive(
             organization=side_org,
             actor=user,

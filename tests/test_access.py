@@ -37,6 +37,9 @@ KWARG_OBJECTS = {
     "token_id": "token",
     "submission_id": "submission",
     "escalation_id": "escalation",
+    "review_id": "review",
+    "item_id": "action_item",
+    "warning_id": "warning",
 }
 API_PK_OBJECTS = {
     "api:vendor": "vendor",
@@ -47,6 +50,9 @@ API_PK_OBJECTS = {
     "api:trend": "sla",
     "api:escalation": "escalation",
     "api:policy": "policy",
+    "api:review": "review",
+    "api:action-item": "action_item",
+    "api:vendor-warning": "warning",
 }
 
 

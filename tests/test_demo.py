@@ -56,11 +56,44 @@ def test_northwind_has_twelve_contracts_some_in_compliance_mode(demo):
 
 
 @scopes_disabled()
-def test_creeping_mttr_is_still_green_but_rising_three_periods(demo):
-    statuses = _last(_sla("NW-FLT-001", "mttr"), 4)
-    assert [s.colour for s in statuses[1:]] == ["green", "green", "green"]
-    values = [s.value for s in statuses]
-    assert values[0] < values[1] < values[2] < values[3]
+def test_the_creeping_repair_time_was_reviewed_jointly_and_stays_green(demo):
+    from escalations.models import Escalation, ForecastEpisode
+    from reviews.models import ActionItem, Review
+
+    sla = _sla("NW-FLT-001", "mttr")
+    values = [s.value for s in _last(sla, 6)]
+    assert values[0] < values[1] < values[2] < values[3] > values[4] > values[5]  # up, then down
+    assert {s.colour for s in _last(sla, 6)} == {"green"}
+    # The forecast warned Bob before the review; it has cleared since.
+    (episode,) = ForecastEpisode.objects.filter(service_level=sla)
+    assert episode.cleared_at is not None
+    assert episode.breached_period is None  # never red
+    warning = Escalation.objects.get(service_level=sla, level=0)
+    assert warning.resolution == "forecast_cleared"
+    # The joint review: its agenda listed the creep, it gave two actions, both done, and
+    # both sides signed the pack.
+    review = Review.objects.get(contract__reference="NW-FLT-001", state="signed_off")
+    risks = review.items.get(section="risks").data["rows"]
+    assert {"forecast", "drifting"} <= {r["kind"] for r in risks if r["sla"] == "mttr"}
+    assert review.items.filter(section="topic", added_by__username="vera").exists()
+    items = ActionItem.objects.filter(review=review)
+    assert {(i.owner.username, i.state) for i in items} == {("vera", "done"), ("bob", "done")}
+    assert {s.side for s in review.signatures.all()} == {"customer", "vendor"}
+    assert len({s.sha256 for s in review.signatures.all()}) == 1
+
+
+@scopes_disabled()
+def test_the_demo_has_an_overdue_action_a_vendor_warning_and_the_next_reviews(demo):
+    from reviews.models import ActionItem, Review, VendorWarning
+
+    (overdue,) = ActionItem.objects.filter(state="open", due_date__lt=TODAY)
+    assert (overdue.contract.reference, overdue.owner.username) == ("NW-ITO-001", "victor")
+    (warning,) = VendorWarning.objects.filter(state="open")
+    assert (warning.service_level.code, warning.raised_by.username) == ("p1-res", "victor")
+    planned = Review.objects.filter(state="planned", kind="scheduled")
+    proactive = [c for c in Contract.objects.all() if c.effective_mode == "proactive"]
+    assert {r.contract_id for r in planned} == {c.pk for c in proactive}
+    assert all(r.scheduled_at.date() >= TODAY for r in planned)
 
 
 @scopes_disabled()
@@ -105,9 +138,7 @@ def test_the_stories_escalate(demo):
         )
 
     assert escalation("NW-NET-001", "avail").level == 2  # the dip reaches leadership
-    mttr = escalation("NW-FLT-001", "mttr")  # still green: an early warning first
-    assert mttr.level == 0
-    assert "forecast to turn red" in mttr.reason
+    assert escalation("NW-ITO-001", "backlog").level == 2  # the surge breached
 
 
 @pytest.mark.parametrize(
@@ -165,6 +196,7 @@ def test_replaying_the_demo_history_warns_the_owner_by_email_before_the_breach(
             warnings = [
                 m for m in mail.outbox
                 if m.to == [owner.email] and m.subject.startswith("[slagov] Early warning")
+                and f"{reference} {sla.name}" in m.subject
             ]  # fmt: skip
             if warnings and warned_with is None:
                 warned_with = reading.period_start

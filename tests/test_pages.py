@@ -101,8 +101,8 @@ def test_portfolio_query_count_does_not_grow_with_contracts(
     client.force_login(world.bob)
     # 1 session, 2 user, 3 membership (tenant), 4 vendor choices, 5 owner choices,
     # 6 contracts with worst colour, 7 their SLAs with health, 8 the watch list,
-    # 9 switcher memberships
-    with django_assert_num_queries(9):
+    # 9 open vendor warnings, 10 overdue action items, 11 switcher memberships
+    with django_assert_num_queries(11):
         response = client.get(_portfolio(world.org))
     assert response.status_code == 200
 
@@ -125,8 +125,9 @@ def test_contract_page_query_count_does_not_grow_with_slas_or_history(
     client.force_login(world.bob)
     # 1 session, 2 user, 3 membership, 4 contract, 5 SLAs with health, 6 their terms,
     # 7 credit tiers of those terms, 8 statuses for the charts and heatmap, 9 credits,
-    # 10 contacts, 11 open escalations, 12 has it its own policy?, 13 switcher memberships
-    with django_assert_num_queries(13):
+    # 10 contacts, 11 open escalations, 12 has it its own policy?, 13 switcher memberships,
+    # 14 the contract's reviews, 15 open vendor warnings, 16 open action items
+    with django_assert_num_queries(16):
         response = client.get(reverse("contracts:contract", args=[world.org.slug, contract.pk]))
     assert response.status_code == 200
     assert response.content.decode().count('class="chart"') == slas + 1
@@ -388,8 +389,8 @@ def test_sla_page_query_count_does_not_grow_with_history(
     client.force_login(world.bob)
     # 1 session, 2 user, 3 membership, 4 SLA with contract and health, 5 statuses with
     # their readings, 6 terms, 7 credit tiers, 8 revisions, 9 open escalations, 10 a running
-    # breach forecast, 11 switcher memberships
-    with django_assert_num_queries(11):
+    # breach forecast, 11 switcher memberships, 12 open vendor warnings, 13 open action items
+    with django_assert_num_queries(13):
         response = client.get(reverse("metrics:sla", args=[world.org.slug, sla.pk]))
     assert response.status_code == 200
 
