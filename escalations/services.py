@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from contracts.models import ServiceLevel
@@ -379,8 +379,9 @@ def escalation_record_meeting(
     # The meeting the escalation called for is its review: hold the one planned for it,
     # else record it as held.
     review = (
-        Review.objects.filter(escalation=escalation, state=Review.State.PLANNED)
-        .order_by("scheduled_at")
+        Review.objects.filter(Q(escalation=escalation) | Q(also_for=escalation))
+        .filter(state=Review.State.PLANNED)
+        .order_by("scheduled_at", "pk")
         .first()
     )
     if review is None:
@@ -394,7 +395,10 @@ def escalation_record_meeting(
     review.attendees = "\n".join(people)
     review.notes = notes
     review.save()
-    escalation_meeting_held(escalation=escalation, held_at=held_at, people=people, actor=actor)
+    for answered in review.escalations_answered():  # one meeting for all it was planned for
+        if answered.is_open:
+            escalation_meeting_held(escalation=answered, held_at=held_at, people=people,
+                                    actor=actor)  # fmt: skip
     return review
 
 

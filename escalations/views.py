@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
@@ -73,11 +74,22 @@ def _get(tenant, escalation_id: int) -> Escalation:
     )  # fmt: skip
 
 
+def _meetings(escalation: Escalation) -> list:
+    """The meetings (reviews) this escalation called or shares, soonest first."""
+    from reviews.models import Review
+
+    return list(
+        Review.objects.filter(Q(escalation=escalation) | Q(also_for=escalation))
+        .distinct()
+        .order_by("scheduled_at", "pk")
+    )
+
+
 def _detail_context(escalation: Escalation, *, meeting_form: MeetingForm | None = None) -> dict:
     return {
         "escalation": escalation,
         "events": list(escalation.events.select_related("actor")),
-        "meetings": list(escalation.meetings.all()),
+        "meetings": _meetings(escalation),
         "meeting_form": MeetingForm() if meeting_form is None else meeting_form,
         "resolve_form": ResolveForm(),
         "notifications": list(escalation.notifications.select_related("event")),

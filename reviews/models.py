@@ -61,6 +61,13 @@ class Review(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="meetings",
+        help_text="The escalation that called this meeting.",
+    )
+    also_for = models.ManyToManyField(
+        "escalations.Escalation",
+        blank=True,
+        related_name="shared_meetings",
+        help_text="The contract's other escalations this meeting answers: one meeting for all.",
     )
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.SCHEDULED)
     state = models.CharField(max_length=12, choices=State.choices, default=State.PLANNED)
@@ -121,6 +128,18 @@ class Review(models.Model):
     @property
     def attendee_list(self) -> list[str]:
         return attendee_lines(self.attendees)
+
+    def escalation_ids(self) -> list[int]:
+        """The ids of escalations answered (no query for a review no escalation called)."""
+        if not self.escalation_id:
+            return []
+        others = self.also_for.exclude(pk=self.escalation_id).order_by("pk")
+        return [self.escalation_id, *others.values_list("pk", flat=True)]
+
+    def escalations_answered(self) -> list:
+        """The escalations whose meeting this is: the one that called it, then the others."""
+        first = [self.escalation] if self.escalation_id else []
+        return first + [e for e in self.also_for.order_by("pk") if e.pk != self.escalation_id]
 
     @property
     def frozen(self) -> bool:

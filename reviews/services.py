@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -31,6 +31,7 @@ PLAN_AHEAD = timedelta(days=7)  # the first cadence review: a week from now
 LATEST_AHEAD_DAYS = 731  # a review can be planned up to two years ahead
 DURATION = (15, 480)  # minutes
 REVIEW_HOUR = time(10, 0)
+MEETING_HOURS = (9, 16)  # an escalation meeting starts on the hour, from 9:00 to 16:00
 
 
 def _event(review: Review, kind: str, message: str, *, now, actor=None) -> ReviewEvent:
@@ -45,7 +46,8 @@ def _who(user) -> str:
 
 
 def _when(at: datetime) -> str:
-    return f"{timezone.localtime(at):%d %b %Y %H:%M}"
+    local = timezone.localtime(at)
+    return f"{local.day} {local:%b %Y %H:%M}"  # 9 Dec 2026 06:55, like the pages
 
 
 def _invite(review: Review, *, now, reason: str) -> None:
@@ -336,10 +338,9 @@ def review_hold(*, review: Review, actor, tenant, record: Minutes, now=None) -> 
     _event(locked, Kind.HELD, f"Held {_when(record.held_at)} with {len(names)} people; "
            f"{len(record.actions)} action item{'' if len(record.actions) == 1 else 's'}.",
            now=now, actor=actor)  # fmt: skip
-    if locked.escalation_id:
-        from escalations.services import escalation_meeting_held
+    from escalations.services import escalation_meeting_held
 
-        escalation = locked.escalation
+    for escalation in locked.escalations_answered():
         if escalation.is_open:
             escalation_meeting_held(escalation=escalation, held_at=record.held_at, people=names,
                                     actor=actor)  # fmt: skip
@@ -429,6 +430,29 @@ def next_cadence_date(contract: Contract, last: Review | None, now: datetime) ->
     return max(proposed, earliest)
 
 
+def _free_hour(contract: Contract, when: datetime) -> datetime:
+    """
+    The first hour from `when` at which the contract's owner has no other planned
+    review: an account manager's cadence reviews fall on the same day, one after
+    another (from 10:00 to 16:00, then the next working day).
+    """
+    taken = set(
+        Review.objects.filter(
+            contract__owner_id=contract.owner_id, state=Review.State.PLANNED,
+            scheduled_at__gte=when, scheduled_at__lt=when + timedelta(days=14),
+        ).values_list("scheduled_at", flat=True)
+    )  # fmt: skip
+    for _ in range(60):
+        if when not in taken:
+            return when
+        local = timezone.localtime(when)
+        if local.hour < MEETING_HOURS[1]:
+            when += timedelta(hours=1)
+        else:
+            when = _weekday_at(local.date() + timedelta(days=1))
+    return when
+
+
 def review_plan_next(*, contract: Contract, now: datetime) -> Review | None:
     """The contract's next cadence review, planned if it has none (and it is proactive)."""
     if contract.effective_mode == Mode.COMPLIANCE:
@@ -449,7 +473,8 @@ def review_plan_next(*, contract: Contract, now: datetime) -> Review | None:
         with transaction.atomic():
             return review_plan(
                 organization=contract.organization, actor=None, contract=contract,
-                scheduled_at=next_cadence_date(contract, last, now), kind=Review.Kind.SCHEDULED,
+                scheduled_at=_free_hour(contract, next_cadence_date(contract, last, now)),
+                kind=Review.Kind.SCHEDULED,
                 location="", now=now,
             )  # fmt: skip
     except IntegrityError:
@@ -471,31 +496,67 @@ def reviews_plan_all(now: datetime | None = None) -> JobReport:
     return report
 
 
+def escalation_meeting_time(
+    due_by: datetime, now: datetime, taken: frozenset[datetime] = frozenset()
+) -> datetime:
+    """
+    When to meet before a due-by: the latest whole hour in working hours (a working
+    day, from 9:00 to 16:00 local, so the hour ends by 17:00) an hour or more before
+    it that is not `taken` (the owner's other meetings); when none is left before
+    the due-by, the next quarter hour.
+    """
+    candidate = timezone.localtime(due_by - timedelta(hours=1)).replace(
+        minute=0, second=0, microsecond=0
+    )
+    while candidate > now:
+        working = candidate.weekday() < 5 and MEETING_HOURS[0] <= candidate.hour <= MEETING_HOURS[1]
+        if working and candidate not in taken:
+            return candidate
+        candidate -= timedelta(hours=1)
+    soon = timezone.localtime(now).replace(second=0, microsecond=0)
+    soon += timedelta(minutes=-soon.minute % 15 or 15)
+    return min(soon, due_by)
+
+
 def review_for_escalation(*, escalation, now: datetime) -> Review | None:
     """
-    The meeting an escalation calls for ("meet within 48 hours") is a review of
-    kind escalation: the planned review due before the deadline is linked, or
-    one is planned at the deadline; holding it meets the due-by.
+    The meeting an escalation calls for ("meet within 48 hours") is a review: the
+    contract's next planned review before the deadline is linked (one meeting for
+    all of the contract's escalations), or one of kind escalation is planned in
+    working hours before it; holding it meets the due-by of each.
     """
     if escalation.due_by is None:
         return None
+    existing = (
+        Review.objects.filter(Q(escalation=escalation) | Q(also_for=escalation))
+        .filter(state=Review.State.PLANNED)
+        .first()
+    )
+    if existing is not None:
+        return existing
     linked = (
         Review.objects.filter(
             contract_id=escalation.contract_id, state=Review.State.PLANNED,
-            scheduled_at__lte=escalation.due_by, escalation__isnull=True,
+            scheduled_at__gte=now, scheduled_at__lte=escalation.due_by,
         )
-        .order_by("scheduled_at")
+        .order_by("scheduled_at", "pk")
         .first()
     )  # fmt: skip
     if linked is not None:
-        Review.objects.filter(pk=linked.pk).update(escalation=escalation)
+        if linked.escalation_id is None:
+            Review.objects.filter(pk=linked.pk).update(escalation=escalation)
+        else:
+            linked.also_for.add(escalation)
         _event(linked, Kind.PLANNED, f"Also the meeting escalation #{escalation.pk} calls for "
-               f"(due by {_when(escalation.due_by)}).", now=now)  # fmt: skip
+               f"(due by {_when(escalation.due_by)}); the agenda is drafted again.",
+               now=now)  # fmt: skip
+        _draft(linked, now=now)  # the new escalation is on the agenda
         return linked
-    existing = Review.objects.filter(escalation=escalation, state=Review.State.PLANNED).first()
-    if existing is not None:
-        return existing
-    when = max(escalation.due_by - timedelta(hours=1), now)
+    owners_meetings = Review.objects.filter(
+        contract__owner_id=escalation.contract.owner_id, state=Review.State.PLANNED,
+        scheduled_at__gte=now, scheduled_at__lte=escalation.due_by,
+    ).values_list("scheduled_at", flat=True)  # fmt: skip
+    when = escalation_meeting_time(escalation.due_by, now, frozenset(owners_meetings))
     return review_plan(
         organization=escalation.contract.organization, actor=None, contract=escalation.contract,
         scheduled_at=when, kind=Review.Kind.ESCALATION, escalation=escalation, invite=False,

@@ -116,6 +116,31 @@ def test_the_planner_plans_the_next_cadence_review_once_a_week_ahead_on_a_workin
     assert sides == [Side.CUSTOMER, Side.VENDOR]  # the owner and the vendor's user
 
 
+def test_one_account_managers_cadence_reviews_follow_one_another_not_all_at_ten():
+    w = World()
+    for n in range(8):  # nine contracts, one owner: 10:00 … 16:00, then the next working day
+        factories.ContractFactory(
+            organization=w.org, vendor=w.vendor, owner=w.bob, reference=f"NW-FLT-1{n}",
+            annual_value=Decimal("650000"), start_date=date(2025, 1, 1),
+            end_date=date(2029, 12, 31),
+        )  # fmt: skip
+    other_owner = w.member("carol", Membership.Role.ACCOUNT_MANAGER)
+    factories.ContractFactory(organization=w.org, vendor=w.vendor, owner=other_owner,
+                              reference="NW-OTH-1", annual_value=Decimal("650000"),
+                              start_date=date(2025, 1, 1), end_date=date(2029, 12, 31))  # fmt: skip
+    with time_machine.travel(NOW, tick=False):
+        assert services.reviews_plan_all().done == 10
+    with scopes_disabled():
+        bobs = sorted(Review.objects.filter(contract__owner=w.bob)
+                      .values_list("scheduled_at", flat=True))  # fmt: skip
+        carols = list(Review.objects.filter(contract__owner=other_owner)
+                      .values_list("scheduled_at", flat=True))  # fmt: skip
+    assert len(set(bobs)) == 9  # never two at once
+    assert [t.hour for t in bobs] == [10, 11, 12, 13, 14, 15, 16, 10, 11]
+    assert [t.day for t in bobs] == [1] * 7 + [2] * 2
+    assert carols == [datetime(2026, 12, 1, 10, 0, tzinfo=UTC)]  # her own day
+
+
 def test_after_a_cadence_review_the_next_one_follows_the_cadence():
     w = World(cadence="quarterly")
     with time_machine.travel(NOW, tick=False):
@@ -237,12 +262,91 @@ def test_an_escalations_meeting_is_a_review_and_holding_it_meets_the_due_by():
         escalation = Escalation.objects.get(service_level=w.sla, level=1)
         review = Review.objects.get(escalation=escalation)
     assert review.kind == Review.Kind.ESCALATION
-    assert review.scheduled_at == escalation.due_by - timedelta(hours=1)
+    # Due by Saturday 09:00: the meeting is the last working hour before, Friday 16:00.
+    assert escalation.due_by == datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+    assert review.scheduled_at == datetime(2026, 12, 4, 16, 0, tzinfo=UTC)
     hold(w, review, held_at=later + timedelta(hours=20), actions=[])
     with scopes_disabled():
         escalation.refresh_from_db()
         assert escalation.due_met_at == later + timedelta(hours=20)
         assert escalation.events.filter(kind="meeting").exists()
+
+
+def test_a_contracts_escalations_share_one_meeting_and_holding_it_meets_every_due_by(client):
+    w = World()
+    backlog = factories.ServiceLevelFactory(
+        organization=w.org, contract=w.contract, code="backlog", name="Open backlog",
+        unit="count", direction="lower",
+    )  # fmt: skip
+    factories.TermsFactory(organization=w.org, service_level=backlog,
+                           target=Decimal("100"), minimum=Decimal("120"))  # fmt: skip
+    factories.ReadingFactory(organization=w.org, service_level=w.sla,
+                             period_start=date(2026, 11, 1), value=Decimal("24.5"))  # fmt: skip
+    for month, value in ((9, "95"), (10, "104"), (11, "115")):
+        factories.ReadingFactory(
+            organization=w.org, service_level=backlog, period_start=date(2026, month, 1),
+            value=Decimal(value),
+        )  # fmt: skip
+    later = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # a Tuesday
+    both = [w.sla.pk, backlog.pk]
+    engine.recompute(organization_id=w.org.pk, service_level_ids=both, today=later.date())
+    with time_machine.travel(later, tick=False):
+        evaluate.evaluate(organization_id=w.org.pk, service_level_ids=both)
+    with scopes_disabled():
+        escalations = list(Escalation.objects.filter(contract=w.contract, level=1).order_by("pk"))
+        meetings = list(Review.objects.filter(contract=w.contract, kind=Review.Kind.ESCALATION))
+    assert len(escalations) == 2
+    assert len(meetings) == 1  # one meeting for both, not one each
+    (meeting,) = meetings
+    # Both due Thursday 09:00: the last working hour before is Wednesday 16:00.
+    assert meeting.scheduled_at == datetime(2026, 12, 2, 16, 0, tzinfo=UTC)
+    with scopes_disabled():
+        assert {e.pk for e in meeting.escalations_answered()} == {e.pk for e in escalations}
+    # Both escalation pages show the one meeting.
+    client.force_login(w.bob)
+    for escalation in escalations:
+        page = client.get(reverse("escalations:detail", args=[w.org.slug, escalation.pk]))
+        assert reverse("reviews:detail", args=[w.org.slug, meeting.pk]) in page.content.decode()
+    hold(w, meeting, held_at=later + timedelta(hours=20), actions=[])
+    with scopes_disabled():
+        for escalation in escalations:
+            escalation.refresh_from_db()
+            assert escalation.due_met_at == later + timedelta(hours=20)
+
+
+@pytest.mark.parametrize(
+    ("now", "due_by", "meeting"),
+    [
+        # Tuesday 09:00 + 48 h: Thursday 08:00 is before hours, so Wednesday 16:00.
+        (datetime(2026, 12, 1, 9, 0), datetime(2026, 12, 3, 9, 0), datetime(2026, 12, 2, 16, 0)),
+        # Due Thursday 15:30: the hour from 14:00.
+        (datetime(2026, 12, 1, 9, 0), datetime(2026, 12, 3, 15, 30), datetime(2026, 12, 3, 14, 0)),
+        # Due Monday 10:00 from Friday 18:00: no working hour before it but Monday 09:00.
+        (datetime(2026, 12, 4, 18, 0), datetime(2026, 12, 7, 10, 0), datetime(2026, 12, 7, 9, 0)),
+        # Due in 40 minutes on a Saturday: the next quarter hour, never after the due-by.
+        (
+            datetime(2026, 12, 5, 11, 7),
+            datetime(2026, 12, 5, 11, 47),
+            datetime(2026, 12, 5, 11, 15),
+        ),
+        (
+            datetime(2026, 12, 5, 11, 7),
+            datetime(2026, 12, 5, 11, 10),
+            datetime(2026, 12, 5, 11, 10),
+        ),
+    ],
+)
+def test_an_escalation_meeting_is_planned_in_working_hours_before_its_due_by(now, due_by, meeting):
+    planned = services.escalation_meeting_time(due_by.replace(tzinfo=UTC), now.replace(tzinfo=UTC))
+    assert planned == meeting.replace(tzinfo=UTC)
+
+
+def test_an_escalation_meeting_avoids_the_owners_other_meetings():
+    now, due_by = datetime(2026, 12, 1, 9, 0, tzinfo=UTC), datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    taken = frozenset({datetime(2026, 12, 2, 16, 0, tzinfo=UTC),
+                       datetime(2026, 12, 2, 15, 0, tzinfo=UTC)})  # fmt: skip
+    planned = services.escalation_meeting_time(due_by, now, taken)
+    assert planned == datetime(2026, 12, 2, 14, 0, tzinfo=UTC)
 
 
 def test_moving_a_review_bumps_its_sequence_and_leaves_an_event():
