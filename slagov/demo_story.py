@@ -85,7 +85,7 @@ def play(organization: Organization, today: date, later: list[float]) -> None:
             "and clutch parts wait eight weeks at the single supplier.",
         },
         attended={p.pk for p in review.people.all()},
-        guests=[("Priya Shah, Fleetfix workshop lead (vendor)", Side.VENDOR)],
+        guests=[("Priya Shah, Fleetfix workshop lead", Side.VENDOR)],
         decisions="Fleetfix qualifies a second parts supplier this month; Northwind shares "
         "its weekly fleet plan so that parts can be ordered ahead.",
         actions=[

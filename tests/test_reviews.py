@@ -508,3 +508,28 @@ def test_recording_the_escalations_meeting_holds_its_planned_review():
         escalation.refresh_from_db()
     assert review.state == Review.State.HELD
     assert escalation.due_met_at == later + timedelta(hours=29)
+
+
+@pytest.mark.parametrize("count", [1, 5])
+def test_api_review_list_and_detail_queries_do_not_grow(count, django_assert_num_queries):
+    from rest_framework.test import APIClient
+
+    w = World()
+    for day in range(count):
+        review = w.plan(at=NOW + timedelta(days=day + 1))
+    services_topic = {"review": review, "actor": w.vera, "tenant": w.tenant(w.vera)}
+    with scopes_disabled(), time_machine.travel(NOW, tick=False):
+        services.topic_add(title="Parts supplier lead times", now=NOW, **services_topic)
+    api = APIClient()
+    api.force_authenticate(w.bob)
+    # 1 membership (tenant), 2 count for pagination, 3 the reviews with their contracts
+    with django_assert_num_queries(3):
+        listed = api.get(reverse("api:review-list", kwargs={"org_slug": w.org.slug}))
+    assert listed.json()["count"] == count
+    # 1 membership, 2 the review, 3 agenda items, 4 who added them, 5 people,
+    # 6 signatures, 7 events, 8 their actors
+    with django_assert_num_queries(8):
+        detail = api.get(
+            reverse("api:review-detail", kwargs={"org_slug": w.org.slug, "pk": review.pk})
+        )
+    assert [i["title"] for i in detail.json()["items"]][-1] == "Parts supplier lead times"
