@@ -208,3 +208,28 @@ def test_replaying_the_demo_history_warns_the_owner_by_email_before_the_breach(
     if first_red is not None:
         assert warned_with < first_red  # told before the breach
     mail.outbox.clear()
+
+
+@pytest.mark.django_db(transaction=True)  # the outbox sends after each commit
+def test_seeding_prints_the_logins_and_keeps_the_story_emails_as_files(settings, tmp_path):
+    from email import message_from_bytes
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    settings.VAR_DIR = tmp_path
+    settings.DEBUG = True
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    lines = out.getvalue().splitlines()
+    files = sorted((tmp_path / "demo-mail").glob("*.eml"))
+    # A screenful: the count and where the e-mails are, then the logins; no e-mail bodies.
+    assert len(lines) < 25
+    assert f"sent {len(files)} e-mails: read them in {tmp_path / 'demo-mail'}/" in lines[0]
+    assert len(files) > 10
+    assert any("  bob " in line for line in lines)
+    assert not any(line.startswith(("Content-Type", "Subject:")) for line in lines)
+    first = message_from_bytes(files[0].read_bytes())
+    assert "@" in first["To"]
+    assert "NW-FLT-001" in first["Subject"]  # the first story: the fleet contract

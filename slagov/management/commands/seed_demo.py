@@ -1,7 +1,25 @@
+import re
+from pathlib import Path
+
 from django.conf import settings
+from django.core import mail
 from django.core.management.base import BaseCommand, CommandError
+from django.test.utils import override_settings
 
 from slagov.demo import DEMO_PASSWORD, seed
+
+CONSOLE = "django.core.mail.backends.console.EmailBackend"
+
+
+def keep_as_files(messages: list, folder: Path) -> Path:
+    """Each message as a numbered .eml file in `folder` (the previous run's files go)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.eml"):
+        old.unlink()
+    for number, message in enumerate(messages, 1):
+        name = re.sub(r"[^a-z0-9]+", "-", message.subject.lower()).strip("-")[:60]
+        (folder / f"{number:03d}-{name or 'message'}.eml").write_bytes(message.message().as_bytes())
+    return folder
 
 
 class Command(BaseCommand):
@@ -25,7 +43,19 @@ class Command(BaseCommand):
                 "load it anyway (without the demo superuser)."
             )
         # The superuser with the published password exists only on a development server.
-        logins = seed(superuser=settings.DEBUG)
+        if settings.EMAIL_BACKEND == CONSOLE:
+            # The demo's story sends dozens of e-mails: kept as files, not printed.
+            with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+                mail.outbox = []
+                logins = seed(superuser=settings.DEBUG)
+                sent, mail.outbox = list(mail.outbox), []
+            folder = keep_as_files(sent, Path(settings.VAR_DIR) / "demo-mail")
+            self.stdout.write(
+                f"The demo's story sent {len(sent)} e-mail{'' if len(sent) == 1 else 's'}: "
+                f"read them in {folder}/ (.eml files). From now on e-mails are printed here."
+            )
+        else:
+            logins = seed(superuser=settings.DEBUG)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready. Log in at {settings.SITE_URL}/"))
         self.stdout.write(f"Password for every demo user: {DEMO_PASSWORD}")
         if not settings.DEBUG:
