@@ -61,6 +61,14 @@ def contract_get(tenant: Tenant, contract_id: int) -> Contract:
     )
 
 
+def mailbox(address: str) -> str:
+    """
+    An address as slagov compares and sends to it: one person with a login and a
+    contact entry that differ only in case or spaces gets one copy.
+    """
+    return address.strip().lower()
+
+
 def vendor_recipients(
     contract: Contract, *, all_contacts_if_none: bool,
     vendor_members: Iterable[Membership] | None = None,
@@ -71,9 +79,9 @@ def vendor_recipients(
     `all_contacts_if_none`, all the vendor's), and the vendor's active users.
     `vendor_members`: the organisation's active vendor memberships, if loaded.
     """
-    found: dict[str, object] = {c.email: None for c in contract.vendor_contacts.all()}
+    found: dict[str, object] = {mailbox(c.email): None for c in contract.vendor_contacts.all()}
     if not found and all_contacts_if_none:
-        found = {c.email: None for c in contract.vendor.contacts.all()}
+        found = {mailbox(c.email): None for c in contract.vendor.contacts.all()}
     if vendor_members is None:
         vendor_members = Membership.objects.filter(
             organization_id=contract.organization_id, vendor_id=contract.vendor_id,
@@ -81,7 +89,7 @@ def vendor_recipients(
         ).select_related("user")  # fmt: skip
     for membership in vendor_members:
         if membership.vendor_id == contract.vendor_id and membership.user.email:
-            found[membership.user.email] = membership.user
+            found[mailbox(membership.user.email)] = membership.user  # one copy per person
     return found
 
 

@@ -170,17 +170,17 @@ def describe(step: EscalationStep, facts: Facts, sla: ServiceLevel) -> str:
     if step.condition == Condition.STATE:
         days = facts.state_days(step.state)
         what = "red" if step.state == EscalationStep.State.RED else "yellow or worse"
-        return f"{sla.code} has been {what} for {days} days ({step.threshold} or more)"
+        return f"{sla.name} has been {what} for {days} days ({step.threshold} or more)"
     if step.condition == Condition.FORECAST:
         return forecast_words(facts, sla, max(step.threshold, 1))
     if step.condition == Condition.VENDOR_WARNING:
-        return f"The vendor warns about {sla.code}: {facts.warning}"
+        return f"The vendor warns about {sla.name}: {facts.warning}"
     day_word = "day" if facts.late_days == 1 else "days"
-    return f"{sla.code} data is late by {facts.late_days} {day_word}"
+    return f"{sla.name}: the data is late by {facts.late_days} {day_word}"
 
 
 def forecast_words(facts: Facts, sla: ServiceLevel, horizon: int) -> str:
-    """`mttr is forecast to turn red in 2027-01: 62 % chance next month, 93 % in 2 months`."""
+    """`Mean time to repair is forecast to turn red in 2027-01 (62 % next month, …)`."""
     from metrics.trends import risk_words
 
     ahead = forecast.warning_horizon(facts.risk, horizon) or 1
@@ -190,7 +190,7 @@ def forecast_words(facts: Facts, sla: ServiceLevel, horizon: int) -> str:
         when = f" in {periods.period_label(breach, sla.period)}"
     chances = risk_words(facts.risk[:horizon], sla.period)
     chances = chances.removeprefix("Chance of red: ").rstrip(".")
-    return f"{sla.code} is forecast to turn red{when} ({chances})"
+    return f"{sla.name} is forecast to turn red{when} ({chances})"
 
 
 def _target(steps, facts: Facts, kinds: set[str]) -> EscalationStep | None:

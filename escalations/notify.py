@@ -29,11 +29,12 @@ from django_scopes import scopes_disabled
 
 from contracts import periods
 from contracts.rules import Colour
-from contracts.selectors import vendor_recipients
+from contracts.selectors import mailbox, vendor_recipients
 from escalations.models import Escalation, EscalationEvent, EscalationStep, Notification, Recipient
 from metrics import trends
 from metrics.models import PeriodStatus
 from slagov import formatting
+from slagov.emails import brand
 from slagov.models import Membership
 
 logger = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ class Recipients:
         found: dict[str, object] = {}
         owner = contract.owner
         if Recipient.OWNER in roles and owner and owner.email and owner.pk in self.preferences:
-            found[owner.email] = owner  # only while they still belong here
+            found[mailbox(owner.email)] = owner  # only while they still belong here
         if Recipient.VENDOR_CONTACTS in roles:
             for address, user in self.vendor_side(contract).items():
                 if user is None:
@@ -91,7 +92,7 @@ class Recipients:
             if role in roles:
                 for membership in self.by_role.get(member_role, []):
                     if membership.user.email:
-                        found[membership.user.email] = membership.user
+                        found[mailbox(membership.user.email)] = membership.user
         return found
 
     def delivery(self, user, level: int) -> str:
@@ -337,7 +338,11 @@ def render(notification: Notification) -> EmailMessage:
         "escalation_url": settings.SITE_URL
         + reverse("escalations:detail", args=[org_slug, escalation.pk]),
         "ack_url": ack_url(notification),
-    }
+        **brand(
+            escalation.contract.organization, owner=escalation.contract.owner,
+            login=notification.user_id is not None,
+        ),
+    }  # fmt: skip
     message = EmailMultiAlternatives(
         subject=subject_for(event, escalation),
         body=render_to_string("email/escalation.txt", context),
@@ -366,8 +371,10 @@ def _claim_one(now: datetime) -> Notification | None:
     return (
         rows.select_related(
             "event", "escalation__service_level__health", "escalation__contract__organization",
-            "escalation__contract__vendor", "review__contract__organization",
-            "review__contract__vendor", "action_item__contract__organization",
+            "escalation__contract__vendor", "escalation__contract__owner",
+            "review__contract__organization", "review__contract__vendor",
+            "review__contract__owner", "action_item__contract__organization",
+            "action_item__contract__owner",
         ).first()
     )  # fmt: skip
 

@@ -27,6 +27,7 @@ from contracts.rules import Colour
 from contracts.selectors import vendor_recipients
 from metrics.engine import deadline
 from metrics.models import DataReminder, PeriodStatus
+from slagov.emails import brand
 from slagov.jobs import JobReport
 
 logger = logging.getLogger(__name__)
@@ -92,7 +93,12 @@ def _send(contract: Contract, kind: str, items: list[tuple[DataReminder, dict]])
     ]
     url = settings.SITE_URL + reverse("metrics:submissions", args=[contract.organization.slug])
     late = kind == DataReminder.Kind.LATE
-    context = {"contract": contract, "lines": lines, "late": late, "url": url}
+    logins = vendor_recipients(contract, all_contacts_if_none=False).values()
+    context = {
+        "contract": contract, "lines": lines, "late": late, "url": url,
+        **brand(contract.organization, owner=contract.owner,
+                login=None if None in logins else True),
+    }  # fmt: skip
     first = lines[0]
     what = first["period"] if len(lines) == 1 else f"{len(lines)} periods"
     when = f"{first['deadline']:%d %b}"

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from escalations import notify
 from escalations.models import Notification
+from slagov.emails import brand
 
 
 def _day(day: date) -> str:
@@ -40,8 +41,9 @@ def _render(notification: Notification, *, overdue: bool) -> EmailMessage:
         + reverse("reviews:action", kwargs={"org_slug": org_slug, "item_id": item.pk}),
         "mine_url": settings.SITE_URL
         + reverse("reviews:my_actions", kwargs={"org_slug": org_slug}),
-        "organization": item.contract.organization.name,
-    }
+        **brand(item.contract.organization, owner=item.contract.owner,
+                login=notification.user_id is not None),
+    }  # fmt: skip
     head = f"Overdue since {due.day} {due:%b}" if overdue else f"Due {due.day} {due:%b}"
     subject = " ".join(f"[slagov] {head}: {payload['title']} ({payload['contract']})".split())
     message = EmailMultiAlternatives(

@@ -26,6 +26,7 @@ from escalations import notify
 from escalations.models import Notification
 from reviews.invitations import CANCEL
 from reviews.models import Review, Side
+from slagov.emails import brand
 
 PRODID = "-//slagov//Joint reviews//EN"
 KIND_WORDS = dict(Review.Kind.choices)
@@ -181,7 +182,9 @@ def render_invitation(notification: Notification) -> EmailMessage:
         ],
         "organizer": _organizer(payload)[0],
         "review_url": link,
-    }
+        **brand(review.contract.organization, owner=review.contract.owner,
+                login=notification.user_id is not None),
+    }  # fmt: skip
     message = EmailMultiAlternatives(
         subject=subject_for(payload),
         body=render_to_string("email/review_invitation.txt", context),

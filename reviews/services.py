@@ -19,7 +19,7 @@ from django_scopes import scopes_disabled
 from contracts import periods
 from contracts.governance import Mode
 from contracts.models import Contract
-from contracts.selectors import vendor_recipients
+from contracts.selectors import mailbox, vendor_recipients
 from reviews import agenda
 from reviews.actions import side_of
 from reviews.models import AgendaItem, Review, ReviewAttendee, ReviewEvent, ReviewSignature, Side
@@ -104,7 +104,7 @@ def _default_people(review: Review) -> list[ReviewAttendee]:
             vendor_id=contract.vendor_id, is_active=True, user__is_active=True,
         ).select_related("user")
     )  # fmt: skip
-    seen = {p.email for p in people}
+    seen = {mailbox(p.email) for p in people}
     for address, user in vendor_recipients(
         contract, all_contacts_if_none=True, vendor_members=vendor_members
     ).items():

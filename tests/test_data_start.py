@@ -137,7 +137,7 @@ def test_periods_from_the_data_start_turn_late_and_open_a_data_escalation_as_bef
     _jobs(running, datetime(2026, 12, 12, 9, tzinfo=UTC))
     (escalation,) = _escalations(running)
     assert (escalation.kind, escalation.level) == ("data", 1)
-    assert escalation.reason == "avail data is late by 7 days"
+    assert escalation.reason == "avail: the data is late by 7 days"
     assert sorted(m.to[0] for m in mail.outbox) == [  # the owner, the vendor's contact and user
         "bob@example.com", "ops@vendor.example", "vic@example.com",
     ]  # fmt: skip

@@ -91,7 +91,7 @@ def test_the_owner_gets_one_forecast_email_before_the_breach_however_often_the_s
     )
     text = message.get_body(preferencelist=("plain",)).get_content()
     next_month = periods.period_label(periods.add_periods(_months_back(0), MONTHLY, 1), MONTHLY)
-    assert f"mttr is forecast to turn red in {next_month}" in text
+    assert f"Mean time to repair is forecast to turn red in {next_month}" in text
     assert "Forecast (expected value, 80 % band):" in text
     assert "23.9 h  Green" in text
     assert "minimum 25 h" in text

@@ -805,8 +805,8 @@ def test_weekly_leadership_digest_is_written_once_for_all_leaders(monkeypatch):
     assert renders == ["email/leadership_digest.txt"]
     assert sorted(m.to[0] for m in mail.outbox) == ["lars@example.com", "lena@example.com"]
     (body,) = {m.body for m in mail.outbox}
-    assert f"- level 2 · {w.contract.reference} avail: " in body
-    assert f"Red SLAs: 1\n- {w.contract.reference} avail {w.sla.name}" in body
+    assert f"- level 2 · {w.contract.reference}: {w.sla.name} has been red for " in body
+    assert f"Red SLAs: 1\n- {w.contract.reference} {w.sla.name}: 99.2 %" in body
     assert mail.outbox[0].subject.endswith(": 1 open escalation, 1 red SLA this week")
 
 
@@ -894,3 +894,44 @@ def test_without_named_contacts_an_escalation_tells_all_the_vendors_contacts_and
         rows = dict(Notification.objects.values_list("email", "user"))
     assert rows == {"bob@example.com": w.bob.pk, "ops@vendor.example": None,
                     "vera@vendor.example": vera.pk}  # fmt: skip
+
+
+def test_a_vendor_user_who_is_also_a_contact_gets_one_copy_whatever_the_case_of_the_address():
+    w = World()
+    ops = factories.UserFactory(username="ops", email=" Ops@Vendor.Example")
+    factories.MembershipFactory(
+        organization=w.org, user=ops, role="vendor", vendor=w.contract.vendor
+    )
+    w.read(date(2026, 10, 1), "99.7")
+    w.evaluate()
+    notify.send_pending()
+    with scopes_disabled():
+        rows = dict(Notification.objects.values_list("email", "user"))
+    # The contact entry and the login are one person: one row, with the login (its link works).
+    assert rows == {"bob@example.com": w.bob.pk, "ops@vendor.example": ops.pk}
+    assert sorted(m.to[0] for m in mail.outbox) == ["bob@example.com", "ops@vendor.example"]
+
+
+def test_escalation_emails_carry_the_brand_and_tell_a_contact_without_a_login_how_to_get_in():
+    w = World()
+    w.bob.first_name, w.bob.last_name = "Bob", "Brennan"
+    w.bob.save()
+    w.read(date(2026, 10, 1), "99.7")
+    w.evaluate()
+    notify.send_pending()
+    by_address = {m.to[0]: m for m in mail.outbox}
+    contact, owner = by_address["ops@vendor.example"], by_address["bob@example.com"]
+    for message in (contact, owner):
+        html = message.alternatives[0][0]
+        header = html.split("</div>", 1)[0]  # the brand bar, before the message
+        assert ">slagov</strong>" in header
+        assert f" · {w.org.name}</span>" in header
+        assert f"slagov, on behalf of {w.org.name}" in message.body
+        assert f"{w.sla.name} (avail)" in message.body  # the SLA by its name
+    ask = (
+        "You have no slagov login: the links ask you to sign in. "
+        "Ask Bob Brennan (bob@example.com) for one."
+    )
+    assert ask in contact.body
+    assert ask in contact.alternatives[0][0]
+    assert "no slagov login" not in owner.body  # a member signs in
