@@ -928,6 +928,9 @@ def test_escalation_emails_carry_the_brand_and_tell_a_contact_without_a_login_ho
         assert f" · {w.org.name}</span>" in header
         assert f"slagov, on behalf of {w.org.name}" in message.body
         assert f"{w.sla.name} (avail)" in message.body  # the SLA by its name
+        # The period's target and minimum, in the HTML table as in the text.
+        assert "(target 99.9 %, minimum 99.5 %)" in message.body
+        assert ">99.9 %</td><td" in html
     ask = (
         "You have no slagov login: the links ask you to sign in. "
         "Ask Bob Brennan (bob@example.com) for one."
