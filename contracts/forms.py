@@ -98,9 +98,18 @@ class ContractForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.tenant = tenant
         self.fields["vendor"].queryset = Vendor.objects.all()
-        self.fields["vendor_contacts"].queryset = VendorContact.objects.select_related("vendor")
-        self.fields["vendor_contacts"].label_from_instance = lambda c: (
-            f"{c.name} ({c.vendor.name}) <{c.email}>"
+        contacts = VendorContact.objects.select_related("vendor").order_by("vendor__name", "name")
+        vendor_id = self._vendor_id()
+        if vendor_id is not None:  # the contract's vendor is known: only its contacts
+            contacts = contacts.filter(vendor_id=vendor_id)
+            self.fields["vendor_contacts"].label_from_instance = lambda c: f"{c.name} <{c.email}>"
+        else:
+            self.fields["vendor_contacts"].label_from_instance = lambda c: (
+                f"{c.name} ({c.vendor.name}) <{c.email}>"
+            )
+        self.fields["vendor_contacts"].queryset = contacts
+        self.fields["vendor_contacts"].error_messages["invalid_choice"] = (
+            "Pick contacts of the contract's vendor only."
         )
         owners = Membership.objects.filter(
             organization=tenant.organization,
@@ -110,6 +119,17 @@ class ContractForm(forms.ModelForm):
         self.fields["owner"].queryset = get_user_model().objects.filter(pk__in=owners)
         self.fields["owner"].label_from_instance = lambda u: u.get_full_name() or u.username
         self.fields["currency"].widget.attrs["size"] = 3
+
+    def _vendor_id(self) -> int | None:
+        """The vendor chosen (posted, asked for with ?vendor=, or the contract's)."""
+        if self.is_bound:
+            posted = str(self.data.get("vendor") or "")
+            return int(posted) if posted.isdigit() and len(posted) < 10 else None
+        initial = self.initial.get("vendor")
+        initial = getattr(initial, "pk", initial)
+        if initial is not None and str(initial).isdigit():
+            return int(initial)
+        return self.instance.vendor_id
 
     def clean_reference(self):
         reference = self.cleaned_data["reference"].strip()

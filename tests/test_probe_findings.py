@@ -114,3 +114,30 @@ def test_resolving_an_escalation_twice_at_once_resolves_it_once(world: World, cl
         assert resolved.count() == 1
     assert escalation.resolution_note == "first"
     assert escalation.resolved_by == world.bob
+
+
+def test_the_contract_forms_contact_picker_lists_only_the_contracts_vendors_contacts(
+    world: World, client
+):
+    contract = world.mine.contract
+    client.force_login(world.bob)
+    url = reverse("contracts:contract_edit", args=[world.org.slug, contract.pk])
+    page = client.get(url)
+    offered = set(page.context["form"].fields["vendor_contacts"].queryset)
+    assert offered == {world.mine.contact}  # not the other vendor's, nor another tenant's
+    html = page.content.decode()
+    assert world.mine.contact.email in html
+    assert world.theirs.contact.email not in html
+    # Posting another vendor's contact is a field error that says why; nothing is saved.
+    data = {k: v for k, v in page.context["form"].initial.items() if v is not None}
+    data.update(vendor=contract.vendor_id, owner=data.get("owner") or "",
+                vendor_contacts=[world.theirs.contact.pk])  # fmt: skip
+    response = client.post(url, data)
+    assert response.status_code in (200, 400)
+    assert "Pick contacts of the contract&#x27;s vendor only." in response.content.decode()
+    with scopes_disabled():
+        assert list(contract.vendor_contacts.all()) == []
+    # A new contract for a chosen vendor (?vendor=) offers that vendor's contacts.
+    new = client.get(reverse("contracts:contract_create", args=[world.org.slug]),
+                     {"vendor": world.theirs.vendor.pk})  # fmt: skip
+    assert set(new.context["form"].fields["vendor_contacts"].queryset) == {world.theirs.contact}
