@@ -71,6 +71,14 @@ def normalise(value: Decimal) -> Decimal:
     return abs(value) if value == 0 else value
 
 
+def plain(value: Decimal) -> Decimal:
+    """Without trailing zeros and never in exponent form: 10, 99.5, 0.001 (not 1E+1)."""
+    value = value.normalize()
+    if value.as_tuple().exponent > 0:
+        value = value.quantize(Decimal(1))
+    return normalise(value)
+
+
 def decimals_problem(value: Decimal, places: int = DECIMALS) -> str | None:
     """A finite number with at most `places` decimals (trailing zeros don't count)."""
     if not isinstance(value, Decimal) or not value.is_finite():

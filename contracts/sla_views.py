@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from contracts import selectors, services
+from contracts import bounds, selectors, services
 from contracts.forms import (
     CreditTierFormSet,
     ServiceLevelForm,
@@ -124,11 +124,15 @@ def terms_create(request: HttpRequest, org_slug: str, sla_id: int) -> HttpRespon
     initial = {"effective_from": timezone.localdate().replace(day=1)}
     if current:
         initial.update(
-            target=current.target.normalize(),
-            minimum=current.minimum.normalize(),
+            target=bounds.plain(current.target),
+            minimum=bounds.plain(current.minimum),
             improvement=current.improvement,
-            improvement_rate=current.improvement_rate.normalize() or None,
-            improvement_bound=current.improvement_bound,
+            improvement_rate=bounds.plain(current.improvement_rate) or None,
+            improvement_bound=(
+                None
+                if current.improvement_bound is None
+                else bounds.plain(current.improvement_bound)
+            ),
         )
     post = request.POST or None
     form = TermsForm(post, service_level=sla, initial=initial)

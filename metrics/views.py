@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from contracts import periods, selectors
+from contracts import bounds, periods, selectors
 from contracts.forms import ReadingForm
 from contracts.periods import period_label
 from escalations import selectors as escalation_selectors
@@ -137,7 +137,9 @@ def reading_create(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResp
         else:
             label = period_label(reading.period_start, sla.period)
             if changed:
-                messages.success(request, f"{sla.code} {label}: {reading.value.normalize()} saved.")
+                messages.success(
+                    request, f"{sla.code} {label}: {bounds.plain(reading.value)} saved."
+                )
             else:
                 messages.info(
                     request, f"{sla.code} {label} already had this value: nothing changed."

@@ -31,6 +31,10 @@ class NumberField(forms.DecimalField):
         # The decimals are checked here with a plain message; the size is the service's rule.
         self.validators = [v for v in self.validators if not isinstance(v, DecimalValidator)]
 
+    def prepare_value(self, value):
+        # 10 is shown as 10, never 1E+1.
+        return bounds.plain(value) if isinstance(value, Decimal) and value.is_finite() else value
+
     def to_python(self, value):
         if value in self.empty_values:
             return None

@@ -5,6 +5,8 @@ account manager would: each test sends the input that was accepted or broke.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 from django_scopes import scopes_disabled
@@ -141,3 +143,23 @@ def test_the_contract_forms_contact_picker_lists_only_the_contracts_vendors_cont
     new = client.get(reverse("contracts:contract_create", args=[world.org.slug]),
                      {"vendor": world.theirs.vendor.pk})  # fmt: skip
     assert set(new.context["form"].fields["vendor_contacts"].queryset) == {world.theirs.contact}
+
+
+def test_the_terms_form_prefills_whole_numbers_as_written_never_in_exponent_form(
+    world: World, client
+):
+    sla = world.mine.sla
+    with scopes_disabled():
+        terms = world.mine.terms
+        terms.target, terms.minimum = Decimal("100"), Decimal("99.500000")
+        terms.improvement, terms.improvement_rate = "relative", Decimal("10.000000")
+        terms.save()
+        terms.credit_tiers.update(worse_than=Decimal("90.000000"), percent=Decimal("10.00"))
+    client.force_login(world.bob)
+    html = client.get(reverse("contracts:terms_create", args=[world.org.slug, sla.pk])).content
+    html = html.decode()
+    assert 'name="target" value="100"' in html
+    assert 'name="minimum" value="99.5"' in html
+    assert 'name="improvement_rate" value="10"' in html
+    assert 'value="90"' in html  # the credit tier's level
+    assert "E+" not in html
