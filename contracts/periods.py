@@ -14,6 +14,8 @@ from datetime import date, datetime, timedelta
 
 from django.db import models
 
+from slagov import formatting
+
 
 class Period(models.TextChoices):
     MONTHLY = "monthly", "Monthly"
@@ -175,7 +177,7 @@ MAX_TERM_YEARS = 30  # and runs at most this long
 
 
 def _fmt(day: date) -> str:
-    return f"{day.day} {day:%b %Y}"
+    return formatting.day(day)
 
 
 def query_day_problem(day: date) -> str | None:
@@ -254,7 +256,7 @@ def period_problem(
     label = period_label(start, kind)
     if start >= period_start(today, kind):  # the current period ends after today
         try:
-            ends = f" (it ends {period_end(start, kind) - timedelta(days=1):%d %b %Y})"
+            ends = f" (it ends {_fmt(period_end(start, kind) - timedelta(days=1))})"
         except (ValueError, OverflowError):  # past the end of the calendar
             ends = ""
         return f"The period {label} has not ended yet{ends}."

@@ -23,6 +23,7 @@ from escalations.models import (
     Recipient,
 )
 from reviews.models import Review, attendee_lines
+from slagov import formatting
 
 Kind = EscalationEvent.Kind
 
@@ -194,7 +195,7 @@ def escalation_reopen(
         )
     elif why == "quiet_over":
         head = (
-            f"The quiet period until {quiet_until:%d %b %Y} has ended and it still holds: "
+            f"The quiet period until {formatting.day(quiet_until)} has ended and it still holds: "
             f"reopened at level {step.level}"
         )
     else:
@@ -235,7 +236,7 @@ def escalation_due_missed(
     event = _event(
         escalation,
         Kind.DUE_MISSED,
-        f"What was due by {timezone.localtime(escalation.due_by):%d %b %H:%M} was not done: "
+        f"What was due by {formatting.moment(escalation.due_by)} was not done: "
         f"level {escalation.level - 1} → {escalation.level}. {step.action}",
         now=now,
     )
@@ -349,7 +350,7 @@ def escalation_resolve(
     if not claimed:
         raise ValidationError("This escalation is already resolved.")
     if quiet_until:
-        quiet = f"Quiet until {quiet_until:%d %b %Y} unless it gets worse."
+        quiet = f"Quiet until {formatting.day(quiet_until)} unless it gets worse."
     else:
         quiet = "Quiet until it gets worse or is back to green."
     _event(escalation, Kind.RESOLVED, f"Resolved by hand: {note.strip()} {quiet}", now=now,
@@ -371,7 +372,7 @@ def escalation_record_meeting(
     if held_at < escalation.opened_at - timedelta(minutes=5):
         raise ValidationError(
             {"held_at": "The meeting must be after the escalation opened "
-                        f"({timezone.localtime(escalation.opened_at):%d %b %Y %H:%M})."}
+                        f"({formatting.moment(escalation.opened_at)})."}
         )  # fmt: skip
     people = attendee_lines(attendees)
     if len(people) < 2:
@@ -417,7 +418,8 @@ def escalation_meeting_held(*, escalation: Escalation, held_at: datetime, people
     _event(
         escalation,
         Kind.MEETING,
-        f"Meeting held {when:%d %b %H:%M} with {len(people)} people: {', '.join(people)}.{verdict}",
+        f"Meeting held {formatting.moment(when)} with {len(people)} people: "
+        f"{', '.join(people)}.{verdict}",
         now=now,
         actor=actor,
     )

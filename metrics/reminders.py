@@ -27,6 +27,7 @@ from contracts.rules import Colour
 from contracts.selectors import vendor_recipients
 from metrics.engine import deadline
 from metrics.models import DataReminder, PeriodStatus
+from slagov import formatting
 from slagov.emails import brand
 from slagov.jobs import JobReport
 
@@ -101,7 +102,7 @@ def _send(contract: Contract, kind: str, items: list[tuple[DataReminder, dict]])
     }  # fmt: skip
     first = lines[0]
     what = first["period"] if len(lines) == 1 else f"{len(lines)} periods"
-    when = f"{first['deadline']:%d %b}"
+    when = formatting.day_month(first["deadline"])
     if late:
         verb = "is" if len(lines) == 1 else "are"
         subject = f"[slagov] Data for {contract.reference} {what} {verb} late (due {when})"

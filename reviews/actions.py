@@ -35,6 +35,7 @@ from contracts.models import Contract
 from escalations import notify
 from escalations.models import Notification
 from reviews.models import ActionItem, ActionItemEvent, Side
+from slagov import formatting
 from slagov.jobs import JobReport
 from slagov.models import Membership, Organization
 from slagov.tenancy import Tenant, tenant_scope
@@ -105,7 +106,7 @@ def side_of(tenant: Tenant) -> str:
 
 
 def _day(day: date) -> str:
-    return f"{day.day} {day:%b %Y}"
+    return formatting.day(day)
 
 
 def _name(user) -> str:

@@ -167,7 +167,7 @@ def _risks(contract, slas, healths) -> Drafted:
             f"{escalation.reason}.")  # fmt: skip
     for warning in reversed(vendor_warnings.open_warnings(contract=contract)):
         add(warning.service_level.code, "warning",
-            f"Raised by the vendor on {warning.raised_at:%d %b %Y}: {warning.title}. "
+            f"Raised by the vendor on {formatting.day(warning.raised_at)}: {warning.title}. "
             f"{warning.impact}".strip())  # fmt: skip
     details = (
         f"{formatting.plural(len(rows), 'risk')} to talk about."

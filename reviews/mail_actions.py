@@ -11,11 +11,12 @@ from django.urls import reverse
 
 from escalations import notify
 from escalations.models import Notification
+from slagov import formatting
 from slagov.emails import brand
 
 
 def _day(day: date) -> str:
-    return f"{day:%A} {day.day} {day:%B %Y}"
+    return formatting.day(day)
 
 
 def _render(notification: Notification, *, overdue: bool) -> EmailMessage:

@@ -23,6 +23,7 @@ from contracts.selectors import mailbox, vendor_recipients
 from reviews import agenda
 from reviews.actions import side_of
 from reviews.models import AgendaItem, Review, ReviewAttendee, ReviewEvent, ReviewSignature, Side
+from slagov import formatting
 from slagov.jobs import JobReport
 from slagov.models import Membership, Organization
 
@@ -46,8 +47,7 @@ def _who(user) -> str:
 
 
 def _when(at: datetime) -> str:
-    local = timezone.localtime(at)
-    return f"{local.day} {local:%b %Y %H:%M}"  # 9 Dec 2026 06:55, like the pages
+    return formatting.moment(at)
 
 
 def _invite(review: Review, *, now, reason: str) -> None:

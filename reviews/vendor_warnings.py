@@ -33,6 +33,7 @@ from contracts.models import ServiceLevel
 from contracts.rules import Colour
 from metrics.models import PeriodStatus
 from reviews.models import VendorWarning
+from slagov import formatting
 from slagov.models import Organization
 from slagov.tenancy import Tenant, tenant_scope
 
@@ -113,7 +114,7 @@ def attachment_filename(warning: VendorWarning) -> str:
 
 
 def _day(day: date) -> str:
-    return f"{day.day} {day:%b %Y}"
+    return formatting.day(day)
 
 
 def period_span(sla: ServiceLevel, today: date) -> tuple[date, date]:

@@ -24,6 +24,7 @@ from contracts.views import render_page
 from escalations.models import Escalation
 from reviews import actions
 from reviews.models import ActionItem, Review, VendorWarning
+from slagov import formatting
 from slagov.filters import ASCII_DIGITS, FilterSet, ModelChoiceByIdField, parse_digits
 
 DEFAULT_DUE_DAYS = 14
@@ -239,7 +240,7 @@ class ActionItemForm(forms.Form):
             "-scheduled_at"
         )
         self.fields["review"].label_from_instance = lambda r: (
-            f"{r.get_kind_display()} on {r.scheduled_at:%d %b %Y}"
+            f"{r.get_kind_display()} on {formatting.day(r.scheduled_at)}"
         )
         self.fields["escalation"].queryset = (
             Escalation.objects.filter(contract=contract)

@@ -120,3 +120,36 @@ def improvement(kind: str, rate, bound, unit: str | None, direction: str) -> str
 def rate(slope, unit: str | None, places: int, period_word: str) -> str:
     """`+2.3 h a month`: a trend per period, signed after rounding."""
     return f"{signed(slope, unit, places)} a {period_word}"
+
+
+# --- Dates: one style on pages, in e-mails and in messages ------------------------------
+# "9 Dec 2026", "9 Dec 2026 14:00" (local time), "9 Dec"; templates use the same
+# words through Django's `date` filter with "j M Y", "j M Y H:i" and "j M".
+
+
+def day(value) -> str:
+    """`9 Dec 2026` (a date, or a datetime's local day)."""
+    value = _local(value)
+    return f"{value.day} {value:%b %Y}"
+
+
+def moment(value) -> str:
+    """`9 Dec 2026 14:00`, in the server's time zone."""
+    value = _local(value)
+    return f"{value.day} {value:%b %Y %H:%M}"
+
+
+def day_month(value) -> str:
+    """`9 Dec`, when the year goes without saying."""
+    value = _local(value)
+    return f"{value.day} {value:%b}"
+
+
+def _local(value):
+    from datetime import datetime
+
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        from django.utils import timezone
+
+        return timezone.localtime(value)
+    return value

@@ -75,14 +75,14 @@ def test_a_reminder_three_days_before_and_a_notice_the_day_after_each_once(world
     reference = world.mine.contract.reference
     assert reminder.to == [world.vic.email]
     assert reminder.subject == f"[slagov] Due 1 Mar: Find a second parts supplier ({reference})"
-    assert "an action item you own is due on Sunday 1 March 2026" in reminder.body
+    assert "an action item you own is due on 1 Mar 2026" in reminder.body
     item_url = f"/o/acme/actions/{world.mine.action_item.pk}/"
     assert item_url in reminder.body
     assert item_url in reminder.alternatives[0][0]
     assert overdue.subject == (
         f"[slagov] Overdue since 1 Mar: Find a second parts supplier ({reference})"
     )
-    assert "it was due on Sunday 1 March 2026" in overdue.body
+    assert "it was due on 1 Mar 2026" in overdue.body
     assert reminder.extra_headers["Message-ID"] != overdue.extra_headers["Message-ID"]
     with scopes_disabled():
         keys = sorted(Notification.objects.filter(action_item=world.mine.action_item)

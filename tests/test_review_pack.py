@@ -208,7 +208,7 @@ def test_a_pack_has_every_section_in_order_with_its_figures(refused):
     order = [
         "NW-FLT-001 Fleet maintenance", "The contract", "FleetCo", "The review",
         "Scheduled review",
-        "Friday 20 November 2026, 10:00\u201311:30 (UTC); held 20 Nov 2026 11:30",
+        "Fri 20 Nov 2026, 10:00\u201311:30 (UTC); held 20 Nov 2026 11:30",
         "Room 4.12, Harbour House", "the periods from 1 Sep 2026 on", "Who attended",
         "Customer Bob Baker Lena Lund", "Vendor Vera Vance", "Findings",
         "Repair times are creeping up.", "Agenda",
