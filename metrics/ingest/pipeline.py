@@ -194,7 +194,7 @@ def submission_validate(*, submission_id: int, today=None) -> Submission:
                 rows_unchanged=counts["unchanged"],
                 rows_with_errors=len({p.row for p in checked.problems if p.row is not None}),
                 error_count=len(checked.problems),
-                warnings=table.warnings if table else [],
+                warnings=(table.warnings if table else []) + checked.warnings,
                 validated_at=timezone.now(),
             )
             if not finished:

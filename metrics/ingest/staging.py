@@ -23,7 +23,8 @@ from metrics.models import Reading, ReadingRevision, SubmissionError, Submission
 
 ROW_COLUMNS = ["organization_id", "submission_id", "row_number", "service_level_id",
                "period_start", "value", "note", "action", "old_value", "colour"]  # fmt: skip
-ERROR_COLUMNS = ["organization_id", "submission_id", "row_number", "column", "value", "message"]
+ERROR_COLUMNS = ["organization_id", "submission_id", "row_number", "column", "value", "message",
+                 "service_level_id"]  # fmt: skip
 
 
 def _copy(table: str, columns: list[str], records: Iterable[tuple], *, text: list[str]) -> None:
@@ -73,7 +74,15 @@ def stage(
         strict=True,
     )
     error_records = [
-        (organization_id, submission_id, p.row, p.column[:60], p.value[:200], p.message[:500])
+        (
+            organization_id,
+            submission_id,
+            p.row,
+            p.column[:60],
+            p.value[:200],
+            p.message[:500],
+            p.sla_id,
+        )
         for p in problems
     ]
     if connection.vendor == "postgresql":

@@ -190,6 +190,11 @@ class SubmissionError(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="errors")
     row_number = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: the file.")
+    # The row's SLA when its contract and code were found (bulk-written, as staged rows are).
+    service_level = models.ForeignKey(
+        ServiceLevel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_constraint=False,
+    )  # fmt: skip
     column = models.CharField(max_length=60, blank=True)
     value = models.CharField(max_length=200, blank=True)
     message = models.CharField(max_length=500)
