@@ -15,7 +15,7 @@ from django_scopes.forms import SafeModelChoiceField
 
 from contracts import selectors
 from contracts.models import Vendor
-from metrics.ingest import blank, files, months, pipeline
+from metrics.ingest import blank, files, months, pipeline, staging
 from metrics.ingest.blank import safe_text
 from metrics.models import Submission, SubmissionRow
 from slagov.filters import ASCII_DIGITS, parse_digits
@@ -125,6 +125,7 @@ def submission_list(request: HttpRequest, org_slug: str) -> HttpResponse:
         "can_upload": tenant.can_upload,
         "submissions": submissions,
         "picker": _month_picker(request) if tenant.can_upload else None,
+        "preview_days": Submission.PREVIEW_DAYS,
     }
     return render(request, "metrics/submission_list.html", context)
 
@@ -156,6 +157,10 @@ def submission_detail(request: HttpRequest, org_slug: str, submission_id: int) -
             changed=list(rows.filter(action="changed")[:PREVIEW_LIMIT]),
             new=list(rows.filter(action="new")[:PREVIEW_LIMIT]),
             unchanged=list(rows.filter(action="unchanged")[:PREVIEW_LIMIT]),
+            # A preview made before another value was applied: validated again, not applied.
+            stale=submission.state == Submission.State.READY
+            and staging.stale_rows(submission.pk) > 0,
+            stale_message=pipeline.STALE,
         )
         if invalid and tenant.can_upload:
             context["upload_form"] = UploadForm(
@@ -173,17 +178,22 @@ def submission_confirm(request: HttpRequest, org_slug: str, submission_id: int) 
         return HttpResponseNotAllowed(["POST"])
     tenant = request.tenant
     tenant.require_uploader()
+    outcome = pipeline.submission_confirm(
+        organization=tenant.organization, actor=request.user, submission=submission,
+        reasons=_reasons(request),
+    )  # fmt: skip
+    (messages.success if outcome.ok else messages.error)(request, outcome.message)
+    return redirect("metrics:submission", org_slug=tenant.slug, submission_id=submission.pk)
+
+
+def _reasons(request: HttpRequest) -> dict[int, str]:
+    """The reasons typed for changed rows, by row number."""
     # A key that isn't a row number in ASCII digits names no row ("²".isdigit() is true).
-    reasons = {
+    return {
         parse_digits(key.removeprefix("reason-")): value
         for key, value in request.POST.items()
         if key.startswith("reason-") and ASCII_DIGITS.fullmatch(key.removeprefix("reason-"))
     }
-    outcome = pipeline.submission_confirm(
-        organization=tenant.organization, actor=request.user, submission=submission, reasons=reasons
-    )
-    (messages.success if outcome.ok else messages.error)(request, outcome.message)
-    return redirect("metrics:submission", org_slug=tenant.slug, submission_id=submission.pk)
 
 
 def submission_revalidate(request: HttpRequest, org_slug: str, submission_id: int) -> HttpResponse:
@@ -191,9 +201,11 @@ def submission_revalidate(request: HttpRequest, org_slug: str, submission_id: in
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     request.tenant.require_uploader()
+    # The reasons typed on the preview come along: they are kept for the new one.
     pipeline.submission_revalidate(
-        organization=request.tenant.organization, actor=request.user, submission=submission
-    )
+        organization=request.tenant.organization, actor=request.user, submission=submission,
+        reasons=_reasons(request),
+    )  # fmt: skip
     return redirect("metrics:submission", org_slug=request.tenant.slug, submission_id=submission.pk)
 
 
@@ -202,14 +214,12 @@ def submission_discard(request: HttpRequest, org_slug: str, submission_id: int) 
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     request.tenant.require_uploader()
-    if pipeline.submission_discard(
+    outcome = pipeline.submission_discard(
         organization=request.tenant.organization, actor=request.user, submission=submission
-    ):
-        messages.success(request, f"Submission #{submission.pk} was discarded: nothing from it "
-                                  "was or will be stored.")  # fmt: skip
-    else:
-        messages.error(request, f"Submission #{submission.pk} can't be discarded: it is "
-                                f"{submission.get_state_display().lower()}.")  # fmt: skip
+    )
+    (messages.success if outcome.ok else messages.error)(request, outcome.message)
+    if request.POST.get("next") == "list":  # discarded from the Data list: back to it
+        return redirect("metrics:submissions", org_slug=request.tenant.slug)
     return redirect("metrics:submission", org_slug=request.tenant.slug, submission_id=submission.pk)
 
 

@@ -83,8 +83,8 @@ def test_submission_preview_query_count(client, w, django_assert_max_num_queries
     client.force_login(w.uploader)
     submission = _preview(w, MONTHS)
     url = reverse("metrics:submission", args=[w.org.slug, submission.pk])
-    # 45 when each row read its contract; the rows of each action are one query each
-    with django_assert_max_num_queries(8):
+    # 45 when each row read its contract; the rows of each action and the stale check are one each
+    with django_assert_max_num_queries(9):
         page = client.get(url).content.decode()
     assert page.count("CORP-2 · avail") == len(MONTHS)
 

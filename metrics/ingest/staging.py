@@ -57,7 +57,12 @@ def durable_enough() -> None:
 def stage(
     *, organization_id: int, submission_id: int, rows: pd.DataFrame, problems: list[Problem]
 ) -> None:
-    """Replace the staged rows and errors of a submission (re-validation is idempotent)."""
+    """
+    Replace the staged rows and errors of a submission (re-validation is
+    idempotent). A reason given for a changed value stays with its SLA and
+    period: validating again keeps what was typed.
+    """
+    rows = _keep_reasons(rows, submission_id)
     SubmissionRow.objects.filter(submission_id=submission_id).delete()
     SubmissionError.objects.filter(submission_id=submission_id).delete()
     row_records = zip(
@@ -98,6 +103,27 @@ def stage(
         (SubmissionError(**dict(zip(ERROR_COLUMNS, r, strict=True))) for r in error_records),
         batch_size=2000,
     )
+
+
+def _keep_reasons(rows: pd.DataFrame, submission_id: int) -> pd.DataFrame:
+    """Changed rows take the reason their SLA and period had in the rows staged before."""
+    reasons = {
+        (sla_id, start): note
+        for sla_id, start, note in SubmissionRow.objects.filter(
+            submission_id=submission_id, action="changed"
+        )
+        .exclude(note="")
+        .values_list("service_level_id", "period_start", "note")
+    }
+    if not reasons or rows.empty:
+        return rows
+    keys = zip(rows["service_level_id"].astype(int).tolist(), rows["period_start"], strict=True)
+    rows = rows.copy()
+    rows["note"] = [
+        reasons.get(key, note) if action == "changed" else note
+        for key, note, action in zip(keys, rows["note"], rows["action"], strict=True)
+    ]
+    return rows
 
 
 _READING = Reading._meta.db_table
