@@ -13,6 +13,8 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_scopes import scopes_disabled
 from openpyxl import load_workbook
@@ -319,3 +321,31 @@ def test_another_vendors_template_and_months_are_not_found(client, w):
     assert client.get(data, {"vendor": "x1"}).status_code == 404
     client.force_login(charlie)
     assert _template(client, w, period="2026-11").status_code == 404
+
+
+def _data_page_queries(client, w) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("metrics:submissions", args=[w.org.slug]))
+    assert response.status_code == 200
+    return len(queries)
+
+
+@pytest.mark.usefixtures("dec_3")
+def test_the_data_page_reads_the_months_and_values_on_file_in_a_fixed_number_of_queries(client, w):
+    client.force_login(w.uploader)
+    few = _data_page_queries(client, w)
+    for n in range(3):  # more contracts, SLAs, values on file and weeks
+        contract = factories.ContractFactory(organization=w.org, vendor=w.vendor,
+                                             reference=f"CORP-{n + 2}")  # fmt: skip
+        for code, kind, start in (("avail", "monthly", date(2026, 11, 1)),
+                                  ("backlog", "weekly", date(2026, 11, 9))):  # fmt: skip
+            sla = factories.ServiceLevelFactory(organization=w.org, contract=contract, code=code,
+                                                period=kind)  # fmt: skip
+            factories.TermsFactory(organization=w.org, service_level=sla)
+            factories.ReadingFactory(organization=w.org, service_level=sla, period_start=start,
+                                     value=Decimal("99.9"))  # fmt: skip
+    page = client.get(reverse("metrics:submissions", args=[w.org.slug])).content.decode()
+    assert "CORP-4 · backlog" in page
+    # Session, user, membership; vendors; SLAs with contracts; values on file; terms; credit
+    # tiers; the switchable memberships (menu); the submissions.
+    assert few == _data_page_queries(client, w) == 10
