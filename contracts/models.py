@@ -343,6 +343,26 @@ class ServiceLevel(models.Model):
         self.data_start = self.default_data_start()
         return True
 
+    def owed_problem(self, start: date, today: date) -> str | None:
+        """Why no data is owed for the period starting `start` (None: it is owed)."""
+        if not self.is_active:
+            return f"No data is owed for {self.code}: it is no longer active."
+        contract = self.contract
+        return periods.owed_problem(
+            start, self.period, data_start=self.data_start, contract_start=contract.start_date,
+            contract_end=contract.end_date, today=today,
+        )  # fmt: skip
+
+    def owed_span(self, today: date) -> tuple[date, date] | None:
+        """The first and last period owed by `today` (None: none), as `owed_problem` says."""
+        if not self.is_active:
+            return None
+        contract = self.contract
+        return periods.owed_span(
+            self.period, data_start=self.data_start, contract_start=contract.start_date,
+            contract_end=contract.end_date, today=today,
+        )  # fmt: skip
+
     @property
     def is_kpi(self) -> bool:
         return self.kind == self.Kind.KPI

@@ -235,15 +235,22 @@ def review_date_problem(day: date, today: date) -> str | None:
     return f"Give a day from {_fmt(EARLIEST)} to today ({_fmt(today)})."
 
 
-def month_problem(start: date, today: date) -> str | None:
-    """A month asked for (a template, a report): from EARLIEST to the current month."""
-    current = period_start(today, Period.MONTHLY)
-    if EARLIEST <= start <= current:
-        return None
-    return (
-        f"Pick a month from {period_label(EARLIEST, Period.MONTHLY)} "
-        f"to {period_label(current, Period.MONTHLY)}."
-    )
+def parse_month(text: str) -> date:
+    """
+    A month asked for (a template, a report): `2026-10`, or a date inside it,
+    as `parse_period` reads a monthly period. A week (`2026-W48`) is refused
+    with the month it starts in, never read as a month.
+    """
+    raw = str(text).strip()
+    week = _WEEK.match(raw)
+    if week:
+        try:
+            start = parse_period(raw, Period.WEEKLY)
+        except ValueError:
+            start = None
+        month = f": the week {raw} starts in {period_label(start, Period.MONTHLY)}" if start else ""
+        raise ValueError(f"{raw!r} is a week, not a month{month}. Write a month like 2026-10.")
+    return parse_period(raw, Period.MONTHLY)
 
 
 def period_problem(
@@ -266,6 +273,48 @@ def period_problem(
             f"The period {label} is outside the contract term ({contract_start} to {contract_end})."
         )
     return None
+
+
+def owed_problem(
+    start: date,
+    kind: str,
+    *,
+    data_start: date,
+    contract_start: date,
+    contract_end: date,
+    today: date,
+) -> str | None:
+    """
+    Why no data is owed for a period (None: it is owed). A period is owed
+    when it is a reading's period (`period_problem`: it has ended, inside the
+    contract term) from the SLA's data start on. Earlier periods may still be
+    backfilled: they are not owed, which is not to say they are refused.
+    """
+    problem = period_problem(
+        start, kind, contract_start=contract_start, contract_end=contract_end, today=today
+    )
+    if problem:
+        return problem
+    if start < data_start:
+        return (
+            f"No data is owed for {period_label(start, kind)}: it is owed from "
+            f"{period_label(period_start(data_start, kind), kind)} on."
+        )
+    return None
+
+
+def owed_span(
+    kind: str, *, data_start: date, contract_start: date, contract_end: date, today: date
+) -> tuple[date, date] | None:
+    """
+    The first and last period owed (`owed_problem` is None exactly for the
+    periods from one to the other), or None when none is owed (yet).
+    """
+    first = max(period_start(data_start, kind), first_period_of_term(contract_start, kind))
+    if first < data_start:  # a data start inside a period (from before the rules)
+        first = add_periods(first, kind, 1)
+    last = min(last_closed_period(today, kind), period_start(contract_end, kind))
+    return (first, last) if first <= last else None
 
 
 def first_period_of_term(contract_start: date, kind: str) -> date:

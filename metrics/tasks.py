@@ -65,3 +65,11 @@ def send_data_reminders() -> dict:
     from metrics.reminders import reminders_send
 
     return reminders_send().as_dict()
+
+
+@shared_task
+def expire_previews() -> dict:
+    """Scheduled: previews not applied within Submission.PREVIEW_DAYS expire."""
+    from metrics.ingest.pipeline import submissions_expire
+
+    return submissions_expire().as_dict()

@@ -22,6 +22,11 @@ app.conf.beat_schedule = {
         "task": "metrics.tasks.recover_submissions",
         "schedule": crontab(minute="*/5"),
     },
+    # Previews not applied within Submission.PREVIEW_DAYS (7) expire and leave the pending list.
+    "expire-previews": {
+        "task": "metrics.tasks.expire_previews",
+        "schedule": crontab(minute=50),
+    },
     # Vendor contacts: a reminder before the data deadline, a notice when late.
     "send-data-reminders": {
         "task": "metrics.tasks.send_data_reminders",

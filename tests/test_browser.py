@@ -120,7 +120,7 @@ def test_vendor_uploads_fixes_an_error_confirms_and_sees_the_new_colour(page, tm
     login(page, "dana")  # Datastream Networks: its colocation temperature KPI is late
     page.click("nav >> text=Data")
     with page.expect_download() as download:
-        page.click("tr:has-text('Datastream Networks') >> text=CSV")
+        page.click("#download-csv")  # the month just ended, picked by default
     template = download.value.path().read_text(encoding="utf-8-sig").splitlines()
     header = template[0]
     row = next(line for line in template if line.startswith("NW-NET-002,temp,"))
@@ -133,15 +133,16 @@ def test_vendor_uploads_fixes_an_error_confirms_and_sees_the_new_colour(page, tm
     page.click("text=Upload and check")
     page.wait_for_selector("#submission-status[data-state=invalid]")
     error = page.locator("#errors tr.error-row").first.inner_text()
-    assert error.split("\t")[:3] == ["2", "value", "abc"]
+    sla = "NW-NET-002 · temp Temperature excursions"  # each error names its row's SLA
+    assert error.split("\t")[:4] == ["2", sla, "value", "abc"]
     assert "'abc' is not a number." in error
 
-    page.click("text=Data submissions")
+    # The corrected file goes in right on the error page.
     cells[3] = "1"
     good = tmp_path / "temp-good.csv"
     good.write_text("\n".join([header, ",".join(cells)]) + "\n")
-    page.set_input_files("input[type=file]", str(good))
-    page.click("text=Upload and check")
+    page.set_input_files("#corrected-file", str(good))
+    page.click("#upload-corrected button[type=submit]")
     page.wait_for_selector("#submission-status[data-state=ready]")
     assert "Green" in page.locator("#new-rows").inner_text()
     page.click("#confirm")

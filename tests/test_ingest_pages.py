@@ -43,7 +43,7 @@ def test_xlsx_template_lists_every_sla_to_report_with_terms_in_force(client, w):
     book = load_workbook(io.BytesIO(response.content))
     assert book.sheetnames == ["readings", "SLAs"]
     rows = list(book["readings"].iter_rows(values_only=True))
-    assert rows[0][:5] == ("contract", "sla", "period", "value", "note")
+    assert rows[0][:6] == ("contract", "sla", "period", "value", "stored_value", "note")
     keys = [(r[0], r[1], r[2]) for r in rows[1:]]
     assert ("CORP-1", "avail", "2026-10") in keys
     weeks = sorted(r[2] for r in rows[1:] if r[1] == "backlog")
@@ -63,7 +63,7 @@ def test_csv_template_filled_in_uploads_cleanly(client, w):
     ).content.decode("utf-8-sig")
     lines = template.splitlines()
     filled = [lines[0]] + [
-        line.replace(",2026-10,,", ",2026-10,3,").replace(",,,Service", ",1,,Service")
+        line.replace(",2026-10,,", ",2026-10,3,").replace(",,,,Service", ",1,,,Service")
         for line in lines[1:]
     ]
     table = files.read_table("\n".join(filled).encode(), "t.csv")

@@ -149,7 +149,9 @@ def test_an_applied_submission_cant_be_discarded(client, w):
     response = client.post(
         reverse("metrics:submission_discard", args=[w.org.slug, submission.pk]), follow=True
     )
-    assert "be discarded: it is applied" in response.content.decode()
+    page = response.content.decode()
+    assert "be discarded: it was applied on" in page
+    assert "To change a value, upload a corrected file." in page
     assert _reload(submission).state == "applied"
 
 

@@ -38,7 +38,9 @@ REQUIRED = ("contract", "sla", "period", "value")
 OPTIONAL = ("note",)
 COLUMNS = REQUIRED + OPTIONAL
 # Columns our own templates add for whoever fills them in: ignored without a warning.
-INFO_COLUMNS = ("sla_name", "unit", "target", "minimum", "due_by")
+# The stored value is shown to compare with, never read: a file changes only `value`.
+STORED_COLUMN = "stored_value"
+INFO_COLUMNS = (STORED_COLUMN, "sla_name", "unit", "target", "minimum", "due_by")
 CSV_EXTENSIONS = {".csv", ".txt", ".tsv"}
 XLSX_EXTENSIONS = {".xlsx", ".xlsm"}
 MAX_JSON_FIELDS = 100  # distinct keys over all items of an API batch
@@ -55,6 +57,7 @@ class Problem:
     column: str
     value: str
     message: str
+    sla_id: int | None = None  # the row's SLA, once its contract and code are known
 
 
 @dataclass

@@ -25,6 +25,7 @@ from contracts.models import Vendor
 from metrics.ingest import files, staging, validate
 from metrics.models import Reading, Submission, SubmissionRow
 from metrics.services import enqueue_recompute
+from slagov.jobs import JobReport
 from slagov.models import Organization
 
 logger = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ LOST_AFTER_SECONDS = 600
 
 STALE = (
     "The data changed since this preview was made (another submission or a correction was "
-    "applied). Validate the file again to see the new preview."
+    "applied). Validate the file again to see the new preview: the reasons you gave are kept."
 )
 
 
@@ -194,7 +195,7 @@ def submission_validate(*, submission_id: int, today=None) -> Submission:
                 rows_unchanged=counts["unchanged"],
                 rows_with_errors=len({p.row for p in checked.problems if p.row is not None}),
                 error_count=len(checked.problems),
-                warnings=table.warnings if table else [],
+                warnings=(table.warnings if table else []) + checked.warnings,
                 validated_at=timezone.now(),
             )
             if not finished:
@@ -233,6 +234,7 @@ def _give_reasons(rows, reasons: dict[int, str]) -> None:
     """The reason given for a changed row becomes its note: one UPDATE (per 1,000 reasons)."""
     cleaned = [(number, reason.strip()[:500]) for number, reason in reasons.items()]
     cleaned = [(number, reason) for number, reason in cleaned if reason]
+    rows = rows.filter(submission__state=State.READY)  # never the notes of an applied one
     for start in range(0, len(cleaned), REASONS_PER_UPDATE):
         batch = cleaned[start : start + REASONS_PER_UPDATE]
         rows.filter(action="changed", row_number__in=[number for number, _ in batch]).update(
@@ -259,18 +261,21 @@ def submission_confirm(
     if submission.organization_id != organization.pk:
         raise ValueError("submission of another organisation")
     now = timezone.now()
+    rows = SubmissionRow.objects.filter(submission=submission)
+    # The reasons are kept whatever comes next: a refusal never costs what was typed.
+    _give_reasons(rows, reasons or {})
     with transaction.atomic():
         if not _claim(submission.pk, [State.READY], State.APPLYING):
             current = Submission.objects.get(pk=submission.pk)
             if current.state == State.APPLIED:
                 return Outcome(False, f"Submission #{submission.pk} was already applied.")
+            if current.state == State.EXPIRED:
+                return Outcome(False, _expired(current))
             return Outcome(
                 False,
                 f"Submission #{submission.pk} can't be applied: it is "
                 f"{current.get_state_display().lower()}.",
             )
-        rows = SubmissionRow.objects.filter(submission=submission)
-        _give_reasons(rows, reasons or {})
         missing = list(
             rows.filter(action="changed", note="").values_list("row_number", flat=True)[:20]
         )
@@ -309,14 +314,37 @@ def submission_confirm(
     )
 
 
+def _when(moment) -> str:
+    return f"{timezone.localtime(moment):%d %b %Y %H:%M}" if moment else "an unknown date"
+
+
+def _expired(submission: Submission) -> str:
+    return (
+        f"Submission #{submission.pk} expired on {_when(submission.expired_at)}: a "
+        f"preview is kept {Submission.PREVIEW_DAYS} days. Validate it again to see a fresh "
+        "preview."
+    )
+
+
 @scopes_disabled()
-def submission_revalidate(*, organization: Organization, actor, submission: Submission) -> bool:
-    """Send a ready (stale) or failed submission through validation again."""
+def submission_revalidate(
+    *,
+    organization: Organization,
+    actor,
+    submission: Submission,
+    reasons: dict[int, str] | None = None,
+) -> bool:
+    """
+    Send a ready (stale), invalid, failed or expired submission through
+    validation again; reasons given for changed rows are kept first, and
+    carried to the new preview.
+    """
     if submission.organization_id != organization.pk:
         raise ValueError("submission of another organisation")
+    _give_reasons(SubmissionRow.objects.filter(submission=submission), reasons or {})
     claimed = _claim(
-        submission.pk, [State.READY, State.INVALID, State.FAILED], State.RECEIVED, progress=0,
-        attempts=0, failure="", claimed_at=timezone.now(),
+        submission.pk, list(Submission.REVALIDATABLE), State.RECEIVED, progress=0,
+        attempts=0, failure="", claimed_at=timezone.now(), expired_at=None,
     )  # fmt: skip
     if claimed:
         from metrics.tasks import validate_submission
@@ -326,14 +354,17 @@ def submission_revalidate(*, organization: Organization, actor, submission: Subm
 
 
 @scopes_disabled()
-def submission_discard(*, organization: Organization, actor, submission: Submission) -> bool:
+def submission_discard(*, organization: Organization, actor, submission: Submission) -> Outcome:
     """
     Set a submission that was not applied aside for good: it leaves the list of
     pending submissions and its staged rows are deleted (its file and errors
     are kept). A worker still reading it finds it discarded and stores nothing.
+    Discarding one already discarded (a second click) is no error; an applied
+    one can't be discarded: its values are stored.
     """
     if submission.organization_id != organization.pk:
         raise ValueError("submission of another organisation")
+    number = f"Submission #{submission.pk}"
     with transaction.atomic():
         claimed = _claim(
             submission.pk, list(Submission.DISCARDABLE), State.DISCARDED,
@@ -341,7 +372,54 @@ def submission_discard(*, organization: Organization, actor, submission: Submiss
         )  # fmt: skip
         if claimed:
             SubmissionRow.objects.filter(submission_id=submission.pk).delete()
-    return claimed
+            return Outcome(True, f"{number} was discarded: nothing from it was or will be stored.")
+    current = Submission.objects.get(pk=submission.pk)
+    if current.state == State.DISCARDED:
+        return Outcome(
+            True,
+            f"{number} was already discarded on {_when(current.discarded_at)}: nothing from it "
+            "was stored.",
+        )
+    if current.state == State.EXPIRED:
+        return Outcome(
+            True,
+            f"{number} expired on {_when(current.expired_at)}: nothing from it was stored, and "
+            "it is no longer pending.",
+        )
+    if current.state == State.APPLIED:
+        return Outcome(
+            False,
+            f"{number} can't be discarded: it was applied on {_when(current.applied_at)} and its "
+            "values are stored. To change a value, upload a corrected file.",
+        )
+    return Outcome(False, f"{number} can't be discarded: it is being applied.")
+
+
+@scopes_disabled()
+def submissions_expire(*, now=None) -> JobReport:
+    """
+    Scheduled: previews still ready PREVIEW_DAYS after they were made expire,
+    each organisation on its own. Each is claimed with a conditional UPDATE,
+    so a confirmation at the same moment either applies it or finds it expired;
+    a re-run finds nothing left to do. `done` counts the previews expired.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=Submission.PREVIEW_DAYS)
+    report = JobReport()
+    due = Submission.objects.filter(state=State.READY).filter(
+        Q(validated_at__lt=cutoff) | Q(validated_at__isnull=True, created_at__lt=cutoff)
+    )
+    organizations = Organization.objects.filter(pk__in=due.values("organization_id"))
+    for organization in organizations.order_by("pk"):
+        with report.isolated(organization, "expiring previews"), transaction.atomic():
+            expired = due.filter(organization=organization).update(
+                state=State.EXPIRED, expired_at=now
+            )
+            SubmissionRow.objects.filter(
+                organization=organization, submission__state=State.EXPIRED
+            ).delete()
+            report.done += expired
+    return report
 
 
 def submission_may_be_lost(submission: Submission, now=None) -> bool:

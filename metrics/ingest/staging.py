@@ -23,7 +23,8 @@ from metrics.models import Reading, ReadingRevision, SubmissionError, Submission
 
 ROW_COLUMNS = ["organization_id", "submission_id", "row_number", "service_level_id",
                "period_start", "value", "note", "action", "old_value", "colour"]  # fmt: skip
-ERROR_COLUMNS = ["organization_id", "submission_id", "row_number", "column", "value", "message"]
+ERROR_COLUMNS = ["organization_id", "submission_id", "row_number", "column", "value", "message",
+                 "service_level_id"]  # fmt: skip
 
 
 def _copy(table: str, columns: list[str], records: Iterable[tuple], *, text: list[str]) -> None:
@@ -56,7 +57,12 @@ def durable_enough() -> None:
 def stage(
     *, organization_id: int, submission_id: int, rows: pd.DataFrame, problems: list[Problem]
 ) -> None:
-    """Replace the staged rows and errors of a submission (re-validation is idempotent)."""
+    """
+    Replace the staged rows and errors of a submission (re-validation is
+    idempotent). A reason given for a changed value stays with its SLA and
+    period: validating again keeps what was typed.
+    """
+    rows = _keep_reasons(rows, submission_id)
     SubmissionRow.objects.filter(submission_id=submission_id).delete()
     SubmissionError.objects.filter(submission_id=submission_id).delete()
     row_records = zip(
@@ -73,7 +79,15 @@ def stage(
         strict=True,
     )
     error_records = [
-        (organization_id, submission_id, p.row, p.column[:60], p.value[:200], p.message[:500])
+        (
+            organization_id,
+            submission_id,
+            p.row,
+            p.column[:60],
+            p.value[:200],
+            p.message[:500],
+            p.sla_id,
+        )
         for p in problems
     ]
     if connection.vendor == "postgresql":
@@ -89,6 +103,27 @@ def stage(
         (SubmissionError(**dict(zip(ERROR_COLUMNS, r, strict=True))) for r in error_records),
         batch_size=2000,
     )
+
+
+def _keep_reasons(rows: pd.DataFrame, submission_id: int) -> pd.DataFrame:
+    """Changed rows take the reason their SLA and period had in the rows staged before."""
+    reasons = {
+        (sla_id, start): note
+        for sla_id, start, note in SubmissionRow.objects.filter(
+            submission_id=submission_id, action="changed"
+        )
+        .exclude(note="")
+        .values_list("service_level_id", "period_start", "note")
+    }
+    if not reasons or rows.empty:
+        return rows
+    keys = zip(rows["service_level_id"].astype(int).tolist(), rows["period_start"], strict=True)
+    rows = rows.copy()
+    rows["note"] = [
+        reasons.get(key, note) if action == "changed" else note
+        for key, note, action in zip(keys, rows["note"], rows["action"], strict=True)
+    ]
+    return rows
 
 
 _READING = Reading._meta.db_table

@@ -38,6 +38,7 @@ class Checked:
 
     rows: pd.DataFrame
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         actions = self.rows["action"].value_counts() if len(self.rows) else {}
@@ -309,7 +310,16 @@ def check(
         for s, p in pair_keys
     ]  # fmt: skip
     out_of_range = np.array([w is not None for w in pair_why], dtype=bool)[pair_code]
-    found.flag(dated & out_of_range, "period", lambda i: pair_why[pair_code[i]])
+    # A row left blank for a period nothing is owed for (not ended, before the data start,
+    # an SLA no longer active: ServiceLevel.owed_problem) is skipped, not refused.
+    pair_owed = [
+        slas[s].owed_problem(parsed[p], today) if slas[s] is not None and parsed[p] is not None
+        else "" for s, p in pair_keys
+    ]  # fmt: skip
+    owed = np.array([w is None for w in pair_owed], dtype=bool)[pair_code]
+    blank = np.array([text == "" for text in cells["value"]], dtype=bool)
+    skipped = dated & blank & ~owed
+    found.flag(dated & out_of_range & ~skipped, "period", lambda i: pair_why[pair_code[i]])
 
     # Values: the file's decimal mark decided once (decimal_mark_of), then each value read.
     values: list[Decimal | None] = [None] * n
@@ -326,10 +336,15 @@ def check(
     mark, unsettled = decimal_mark_of(readings, hint=frame.attrs.get("decimal_mark"))
     units = np.array(sla_unit, dtype=object)[sla_code]
     for i, text in enumerate(cells["value"]):
-        if not known[i]:
+        if not known[i] or skipped[i]:
             continue  # nothing more to say about this row's value
         if text == "":
             value_why[i] = "The value is missing."
+            if dated[i] and owed[i]:
+                label = periods.period_label(parsed[period_code[i]], kinds[i])
+                value_why[i] += (
+                    f" Data for {label} is owed: fill it in, or remove the row to send it later."
+                )
             continue
         try:
             if typed[i]:
@@ -354,7 +369,7 @@ def check(
         else:
             values[i] = number
     parsed_value = np.array([v is not None for v in values], dtype=bool)
-    found.flag(known & ~parsed_value, "value", lambda i: value_why[i])
+    found.flag(known & ~skipped & ~parsed_value, "value", lambda i: value_why[i])
     floats = np.array([float(v) if v is not None else np.nan for v in values], dtype=float)
     # The unit's range is contracts.bounds.value_range, compared as floats; a value close
     # to a bound, where a float can't tell, is compared as the exact decimal it is.
@@ -394,8 +409,10 @@ def check(
         f"keeps (rounded, it would be {_plain(stored[i])}): round it in the file.",
     )  # fmt: skip
 
-    good = np.flatnonzero(~found.bad)
+    good = np.flatnonzero(~found.bad & ~skipped)
     sla_pk = np.array([s.pk if s else 0 for s in slas], dtype=np.int64)[sla_code]
+    # Each problem names its row's SLA when the row's contract and code were found.
+    sla_of_row = {int(found.rows[i]): int(sla_pk[i]) for i in np.flatnonzero(has_sla)}
     rows = pd.DataFrame(
         {
             "row": found.rows[good],
@@ -410,10 +427,29 @@ def check(
     rows, duplicate_problems = _duplicates(rows, cells, found.rows)
     problems = found.items + duplicate_problems
     problems.sort(key=lambda p: (p.row or 0, p.column))
+    for problem in problems:
+        problem.sla_id = sla_of_row.get(problem.row)
     rows = _compare(rows, organization_id=organization_id)
     rows["colour"] = _colours(rows, slas, catalogue)
     rows = rows.drop(columns=["_sla", "_float"])
-    return Checked(rows=rows.reset_index(drop=True), problems=problems)
+    warnings = _skipped_warnings(
+        [(int(found.rows[i]), pair_owed[pair_code[i]]) for i in np.flatnonzero(skipped)]
+    )
+    return Checked(rows=rows.reset_index(drop=True), problems=problems, warnings=warnings)
+
+
+SKIPPED_LISTED = 5
+
+
+def _skipped_warnings(skipped: list[tuple[int, str]]) -> list[str]:
+    """Rows left blank for periods not owed: said, never silently dropped."""
+    said = [f"Row {row} has no value and nothing is owed for it, so it was skipped: {why}"
+            for row, why in skipped[:SKIPPED_LISTED]]  # fmt: skip
+    if len(skipped) > SKIPPED_LISTED:
+        more = len(skipped) - SKIPPED_LISTED
+        said.append(f"{more} more row{'s' if more != 1 else ''} with no value for periods not "
+                    "owed were skipped.")  # fmt: skip
+    return said
 
 
 def _clip(value) -> str:

@@ -5,6 +5,8 @@ is applied, with every row-level error kept.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -37,9 +39,12 @@ class Submission(models.Model):
                                             values are all still the stored ones)
       received | validating → failed       (an unexpected error, or MAX_ATTEMPTS attempts that
                                             never finished: a worker died reading the file)
-      ready | invalid | failed → received  (validated again, by hand: attempts start over)
+      ready | invalid | failed | expired → received
+                                           (validated again, by hand: attempts start over)
       received | validating | invalid | ready | failed | duplicate → discarded
                                            (by an uploader; its staged rows are deleted)
+      ready → expired                      (a preview not applied within PREVIEW_DAYS of
+                                            its validation; its staged rows are deleted)
     """
 
     class State(models.TextChoices):
@@ -52,19 +57,25 @@ class Submission(models.Model):
         DUPLICATE = "duplicate", "Identical to an earlier file"
         FAILED = "failed", "Failed"
         DISCARDED = "discarded", "Discarded"
+        EXPIRED = "expired", "Expired"
 
     class Source(models.TextChoices):
         UPLOAD = "upload", "Upload"
         API = "api", "API"
 
     FINISHED = {
-        State.INVALID, State.READY, State.APPLIED, State.DUPLICATE, State.FAILED, State.DISCARDED
+        State.INVALID, State.READY, State.APPLIED, State.DUPLICATE, State.FAILED, State.DISCARDED,
+        State.EXPIRED,
     }  # fmt: skip
     DISCARDABLE = {
         State.RECEIVED, State.VALIDATING, State.INVALID, State.READY, State.FAILED,
         State.DUPLICATE,
     }  # fmt: skip
+    REVALIDATABLE = {State.READY, State.INVALID, State.FAILED, State.EXPIRED}
     MAX_ATTEMPTS = 3  # validation attempts before a submission that never finishes is failed
+    # A preview shows the data as it was when it was made: after this many days
+    # unapplied it expires (a scheduled job), and leaves the pending list.
+    PREVIEW_DAYS = 7
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
     vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="submissions")
@@ -105,6 +116,7 @@ class Submission(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     validated_at = models.DateTimeField(null=True, blank=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)
     applied_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -121,6 +133,12 @@ class Submission(models.Model):
             ),
             # "Identical to submission #12": byte-identical re-uploads.
             models.Index(fields=["organization", "vendor", "sha256"], name="submission_org_sha"),
+            # The expiry job: previews still ready, oldest first (few rows: a partial index).
+            models.Index(
+                fields=["organization", "validated_at"],
+                name="submission_ready_since",
+                condition=Q(state="ready"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -133,6 +151,17 @@ class Submission(models.Model):
     @property
     def can_discard(self) -> bool:
         return self.state in self.DISCARDABLE
+
+    @property
+    def can_revalidate(self) -> bool:
+        return self.state in self.REVALIDATABLE
+
+    @property
+    def expires_at(self):
+        """When a ready preview expires (None for any other state)."""
+        if self.state != self.State.READY:
+            return None
+        return (self.validated_at or self.created_at) + timedelta(days=self.PREVIEW_DAYS)
 
     @property
     def can_confirm(self) -> bool:
@@ -190,6 +219,11 @@ class SubmissionError(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="errors")
     row_number = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: the file.")
+    # The row's SLA when its contract and code were found (bulk-written, as staged rows are).
+    service_level = models.ForeignKey(
+        ServiceLevel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_constraint=False,
+    )  # fmt: skip
     column = models.CharField(max_length=60, blank=True)
     value = models.CharField(max_length=200, blank=True)
     message = models.CharField(max_length=500)
