@@ -51,7 +51,7 @@ def test_the_span_owed_is_exactly_the_periods_the_rule_owes(seed):
 @pytest.mark.parametrize(
     ("start", "today", "says"),
     [
-        (date(2026, 11, 30), date(2026, 12, 3), "has not ended yet (it ends 06 Dec 2026)"),
+        (date(2026, 11, 30), date(2026, 12, 3), "has not ended yet (it ends 6 Dec 2026)"),
         (date(2026, 11, 2), date(2026, 12, 3), "No data is owed for 2026-W45: it is owed from "
                                                "2026-W47 on."),
         (date(2027, 1, 4), date(2027, 2, 1), "outside the contract term"),
@@ -89,5 +89,5 @@ def test_a_month_may_be_written_as_a_day_inside_it():
 def test_the_months_offered_are_newest_first_and_the_default_is_the_month_just_ended():
     offered = [months.Month(date(2026, 12, 1), so_far=True), months.Month(date(2026, 11, 1))]
     assert months.default_month(offered, date(2026, 12, 15)).start == date(2026, 11, 1)
-    assert offered[0].name == "December 2026 (so far)"
+    assert offered[0].name == "Dec 2026 (so far)"
     assert months.default_month([], date(2026, 12, 15)) is None

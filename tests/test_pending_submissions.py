@@ -205,7 +205,7 @@ def test_an_expired_preview_cant_be_applied_but_can_be_validated_again(
     assert "<strong>Expired</strong> on 3 Dec 2026 00:00" in page
     assert 'id="confirm"' not in page
     refused = client.post(_url(w, "submission_confirm", dry_run), follow=True).content.decode()
-    assert f"Submission #{dry_run.pk} expired on 03 Dec 2026 00:00" in _messages(refused)
+    assert f"Submission #{dry_run.pk} expired on 3 Dec 2026 00:00" in _messages(refused)
     assert "Validate it again to see a fresh preview." in _messages(refused)
     with scopes_disabled():
         assert not Reading.objects.filter(organization=w.org).exists()

@@ -164,7 +164,7 @@ def as_xlsx(lines: list[Line], *, vendor: Vendor, month: date) -> bytes:
         ])  # fmt: skip
     about.append([])
     about.append([
-        f"{vendor.name}: data owed for {month:%B %Y} (the periods that have ended). Fill the "
+        f"{vendor.name}: data owed for {month:%b %Y} (the periods that have ended). Fill the "
         "value column of the 'readings' sheet; stored_value shows what is on file now and is "
         "not read. Add a note to explain a corrected value."
     ])  # fmt: skip

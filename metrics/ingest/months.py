@@ -34,7 +34,7 @@ class Month:
 
     @property
     def name(self) -> str:
-        return f"{self.start:%B %Y}" + (" (so far)" if self.so_far else "")
+        return f"{self.start:%b %Y}" + (" (so far)" if self.so_far else "")
 
 
 @scopes_disabled()

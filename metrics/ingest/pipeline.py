@@ -25,6 +25,7 @@ from contracts.models import Vendor
 from metrics.ingest import files, staging, validate
 from metrics.models import Reading, Submission, SubmissionRow
 from metrics.services import enqueue_recompute
+from slagov import formatting
 from slagov.jobs import JobReport
 from slagov.models import Organization
 
@@ -315,7 +316,7 @@ def submission_confirm(
 
 
 def _when(moment) -> str:
-    return f"{timezone.localtime(moment):%d %b %Y %H:%M}" if moment else "an unknown date"
+    return formatting.moment(moment) if moment else "an unknown date"
 
 
 def _expired(submission: Submission) -> str:
