@@ -32,7 +32,7 @@ from metrics.models import (
 )
 from metrics.selectors import AT_RISK, credits_for
 from slagov.api import ScopedPrimaryKeyRelatedField, TenantViewSet
-from slagov.filters import ASCII_DIGITS, FilterSet, parse_digits
+from slagov.filters import FilterSet
 from slagov.idempotency import idempotent
 from slagov.schema import ErrorSerializer, SometimesAbsent
 
@@ -378,12 +378,7 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         self.tenant.require_uploader(message="Only vendor users and account managers apply data.")
         serializer = ConfirmSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        # A key that isn't a row number in ASCII digits names no row ("²".isdigit() is true).
-        reasons = {
-            parse_digits(k): v
-            for k, v in serializer.validated_data.get("reasons", {}).items()
-            if ASCII_DIGITS.fullmatch(k)
-        }
+        reasons = pipeline.reasons_by_row(serializer.validated_data.get("reasons", {}).items())
         outcome = pipeline.submission_confirm(
             organization=self.tenant.organization, actor=request.user, submission=submission,
             reasons=reasons,

@@ -18,7 +18,7 @@ from contracts.models import Vendor
 from metrics.ingest import blank, files, months, pipeline, staging
 from metrics.ingest.blank import safe_text
 from metrics.models import Submission, SubmissionRow
-from slagov.filters import ASCII_DIGITS, parse_digits
+from slagov.filters import parse_digits
 
 PREVIEW_LIMIT = 200
 ERROR_LIMIT = 500
@@ -188,12 +188,11 @@ def submission_confirm(request: HttpRequest, org_slug: str, submission_id: int) 
 
 def _reasons(request: HttpRequest) -> dict[int, str]:
     """The reasons typed for changed rows, by row number."""
-    # A key that isn't a row number in ASCII digits names no row ("²".isdigit() is true).
-    return {
-        parse_digits(key.removeprefix("reason-")): value
+    return pipeline.reasons_by_row(
+        (key.removeprefix("reason-"), value)
         for key, value in request.POST.items()
-        if key.startswith("reason-") and ASCII_DIGITS.fullmatch(key.removeprefix("reason-"))
-    }
+        if key.startswith("reason-")
+    )
 
 
 def submission_revalidate(request: HttpRequest, org_slug: str, submission_id: int) -> HttpResponse:

@@ -79,6 +79,9 @@ def _celery_eager():
 @pytest.fixture(autouse=True)
 def _fast_test_settings(settings):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    from django.core.cache import cache
+
+    cache.clear()  # the in-memory cache outlives a test: no throttle counts carried over
     # Password hashing is deliberately slow; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

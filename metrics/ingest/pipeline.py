@@ -246,6 +246,22 @@ def _give_reasons(rows, reasons: dict[int, str]) -> None:
         )
 
 
+def reasons_by_row(pairs) -> dict[int, str]:
+    """
+    The reasons typed for changed rows, by row number, from (key, reason) pairs:
+    a key that isn't a row number in ASCII digits ("²".isdigit() is true), or
+    names a row no file can have, names no row and is dropped.
+    """
+    from slagov.filters import ASCII_DIGITS, parse_digits
+
+    last_row = files.MAX_ROWS + 1  # the header is row 1
+    found = {}
+    for key, reason in pairs:
+        if ASCII_DIGITS.fullmatch(key) and 1 <= (row := parse_digits(key)) <= last_row:
+            found[row] = reason
+    return found
+
+
 @scopes_disabled()
 def submission_confirm(
     *,
