@@ -53,6 +53,7 @@ from metrics.engine.health import recent_colours
 from metrics.models import SlaHealth
 from reviews.models import VendorWarning
 from reviews.vendor_warnings import warnings_note_breaches
+from slagov import formatting
 from slagov.jobs import JobReport
 from slagov.models import Organization
 
@@ -187,7 +188,7 @@ def forecast_words(facts: Facts, sla: ServiceLevel, horizon: int) -> str:
     when = ""
     if facts.latest_period is not None:
         breach = periods.add_periods(facts.latest_period, sla.period, ahead)
-        when = f" in {periods.period_label(breach, sla.period)}"
+        when = f" in {formatting.period(breach, sla.period)}"
     chances = risk_words(facts.risk[:horizon], sla.period)
     chances = chances.removeprefix("Chance of red: ").rstrip(".")
     return f"{sla.name} is forecast to turn red{when} ({chances})"

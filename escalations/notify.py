@@ -225,7 +225,7 @@ def _last_periods(escalation: Escalation, statuses: list, count: int = 6) -> lis
     sla = escalation.service_level
     statuses = statuses[-count:]
     return [
-        {"label": periods.period_label(s.period_start, sla.period),
+        {"label": formatting.period(s.period_start, sla.period),
          "value": formatting.with_unit(s.value, sla.unit), "colour": s.colour,
          "target": formatting.with_unit(s.target, sla.unit),
          "minimum": formatting.with_unit(s.minimum, sla.unit)}
@@ -242,7 +242,7 @@ def _forecast_rows(sla, health, places: int) -> list[dict]:
         start = date.fromisoformat(point["period"])
         rows.append(
             {
-                "label": periods.period_label(start, sla.period),
+                "label": formatting.period(start, sla.period),
                 "value": formatting.with_unit(point["value"], sla.unit, places),
                 "low": formatting.with_unit(point["low"], sla.unit, places),
                 "high": formatting.with_unit(point["high"], sla.unit, places),

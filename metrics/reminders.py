@@ -86,7 +86,7 @@ def _send(contract: Contract, kind: str, items: list[tuple[DataReminder, dict]])
     """One e-mail per contract and kind, listing every period it covers."""
     lines = [
         {
-            "period": periods.period_label(reminder.period_start, entry["kind"]),
+            "period": formatting.period(reminder.period_start, entry["kind"]),
             "deadline": reminder.deadline,
             "missing": sorted(entry["missing"]),
         }

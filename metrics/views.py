@@ -52,7 +52,7 @@ def sla_detail(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse
     history = [
         {
             "status": status,
-            "label": period_label(status.period_start, sla.period),
+            "label": formatting.period(status.period_start, sla.period),
             "revisions": revisions.get(status.reading_id, []),
             "unusual": flags.get(status),
         }

@@ -104,7 +104,7 @@ def _performance(slas, statuses, since: date) -> Drafted:
                 "id": sla.pk, "code": sla.code, "name": sla.name, "unit": sla.unit,
                 "direction": sla.direction, "period": sla.period, "kind": sla.kind,
                 "rows": [
-                    {"period": periods.period_label(s.period_start, sla.period),
+                    {"period": formatting.period(s.period_start, sla.period),
                      "start": s.period_start.isoformat(), "value": _s(s.value),
                      "colour": s.colour, "target": _s(s.target), "minimum": _s(s.minimum)}
                     for s in recent
@@ -127,7 +127,7 @@ def _performance(slas, statuses, since: date) -> Drafted:
         for c in (Colour.GREEN, Colour.YELLOW, Colour.RED, Colour.LATE)
         if counts[c]
     )
-    first = periods.period_label(since, "monthly")
+    first = formatting.period(since, "monthly")
     details = f"From {first}: {summary or 'no periods closed yet'}."
     return Drafted(Section.PERFORMANCE, Section.PERFORMANCE.label, details, {"slas": rows,
                    "since": since.isoformat()})  # fmt: skip
@@ -212,7 +212,7 @@ def _improvement(contract, slas, statuses, today: date) -> Drafted:
         unit = sla.unit
         needed = formatting.with_unit(next_year.target, unit)
         text = (
-            f"From {periods.period_label(next_start, 'monthly')} the target tightens from "
+            f"From {formatting.period(next_start, 'monthly')} the target tightens from "
             f"{formatting.with_unit(this_year.target, unit)} to {needed}"
         )
         if average is not None:
@@ -230,7 +230,7 @@ def _improvement(contract, slas, statuses, today: date) -> Drafted:
                 "text": text,
                 "this_year": {"target": _s(this_year.target), "minimum": _s(this_year.minimum)},
                 "next_year": {"target": _s(next_year.target), "minimum": _s(next_year.minimum)},
-                "from": periods.period_label(next_start, "monthly"),
+                "from": formatting.period(next_start, "monthly"),
             }
         )
     details = "" if rows else "No improvement clause on these SLAs."
@@ -243,7 +243,7 @@ def _credits(contract, slas, statuses, since: date) -> Drafted:
         for status in statuses[sla.pk]:
             if status.period_start >= since and status.credit_amount:
                 rows.append({"sla": sla.code,
-                             "period": periods.period_label(status.period_start, sla.period),
+                             "period": formatting.period(status.period_start, sla.period),
                              "percent": _s(status.credit_percent),
                              "amount": _s(status.credit_amount)})  # fmt: skip
                 total += status.credit_amount
@@ -276,7 +276,7 @@ def _timeliness(contract, slas, statuses, since: date, today: date) -> Drafted:
             late_by = ((got or today) - due).days
             if late_by > 0:
                 rows.append({"sla": sla.code,
-                             "period": periods.period_label(status.period_start, sla.period),
+                             "period": formatting.period(status.period_start, sla.period),
                              "deadline": due.isoformat(),
                              "submitted": got.isoformat() if got else None,
                              "days_late": late_by})  # fmt: skip

@@ -21,6 +21,7 @@ from contracts.views import render_page
 from reviews import vendor_warnings
 from reviews.models import VendorWarning
 from reviews.views_actions import _errors_to_form, _post_only
+from slagov import formatting
 from slagov.filters import FilterSet
 
 LIST_LIMIT = 200
@@ -161,11 +162,11 @@ def _detail(request: HttpRequest, warning: VendorWarning, answer_form=None, stat
         "can_follow_up": tenant.can_manage,
         "attachment_name": vendor_warnings.attachment_filename(warning),
         "items": list(warning.action_items.select_related("owner").order_by("due_date", "pk")),
-        "period_from": periods.period_label(warning.period_from, warning.service_level.period),
-        "period_to": periods.period_label(warning.period_to, warning.service_level.period)
+        "period_from": formatting.period(warning.period_from, warning.service_level.period),
+        "period_to": formatting.period(warning.period_to, warning.service_level.period)
         if warning.period_to
         else "",
-        "breached": periods.period_label(warning.breached_period, warning.service_level.period)
+        "breached": formatting.period(warning.breached_period, warning.service_level.period)
         if warning.breached_period
         else "",
     }

@@ -153,3 +153,11 @@ def _local(value):
 
         return timezone.localtime(value)
     return value
+
+
+def period(start, kind: str) -> str:
+    """A period as people read it: `Nov 2026`, `W49 2026` (files and the API keep `2026-11`)."""
+    if kind == "weekly":
+        year, week, _ = start.isocalendar()
+        return f"W{week} {year}"
+    return f"{start:%b %Y}"

@@ -130,7 +130,7 @@ def test_periods_from_the_data_start_turn_late_and_open_a_data_escalation_as_bef
     late = [start for start, colour in _colours(sla).items() if colour == "late"]
     assert late == [date(2026, 11, 1)]
     (notice,) = mail.outbox
-    assert notice.subject == "[slagov] Data for RUN-1 2026-11 is late (due 5 Dec)"
+    assert notice.subject == "[slagov] Data for RUN-1 Nov 2026 is late (due 5 Dec)"
     assert "2026-10" not in notice.body
     assert _escalations(running) == []  # late by one day
     mail.outbox.clear()

@@ -590,7 +590,7 @@ def test_email_for_an_sla_without_terms_renders(kind):
     _clean(text)
     _clean(html)
     assert "Target" not in text  # no band to show
-    assert "2025-11  19.4 h" in text
+    assert "Nov 2025  19.4 h" in text
     assert "minimum —" in text  # a dash, not "None"
 
 

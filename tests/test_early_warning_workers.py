@@ -90,7 +90,7 @@ def test_the_owner_gets_one_forecast_email_before_the_breach_however_often_the_s
         "[slagov] Early warning, breach forecast: NW-FLT-001 Mean time to repair"
     )
     text = message.get_body(preferencelist=("plain",)).get_content()
-    next_month = periods.period_label(periods.add_periods(_months_back(0), MONTHLY, 1), MONTHLY)
+    next_month = f"{periods.add_periods(_months_back(0), MONTHLY, 1):%b %Y}"
     assert f"Mean time to repair is forecast to turn red in {next_month}" in text
     assert "Forecast (expected value, 80 % band):" in text
     assert "23.9 h  Green" in text

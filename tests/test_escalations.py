@@ -139,7 +139,7 @@ def test_red_for_a_week_goes_to_level_two_and_leadership_gets_an_email():
     assert to == ["bob@example.com", "lena@example.com"]
     message = next(m for m in mail.outbox if m.to == ["lena@example.com"])
     assert message.subject.startswith("[slagov] Level 2 escalation:")
-    assert "2026-10  99.2 %  Red (breach)" in message.body
+    assert "Oct 2026  99.2 %  Red (breach)" in message.body
     assert "Red now: 99.2 % is 0.3 % past the minimum (99.5 %)." in message.body
     assert "/ack/" in message.body
     assert message.alternatives
@@ -154,7 +154,7 @@ def test_forecast_red_while_green_is_an_early_warning_at_level_zero():
     w.evaluate()
     (escalation,) = w.escalations()
     assert escalation.level == 0
-    assert "forecast to turn red in 2026-11 (" in escalation.reason
+    assert "forecast to turn red in Nov 2026 (" in escalation.reason
     assert "% next month" in escalation.reason
     with scopes_disabled():
         assert [e.kind for e in escalation.events.all()] == ["forecast"]

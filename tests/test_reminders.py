@@ -53,14 +53,14 @@ def test_reminder_three_days_before_the_deadline_then_a_late_notice_once_each(w)
     assert _run(date(2026, 11, 1)) == 0  # too early
     assert _run(date(2026, 11, 2)) == 1
     reminder = mail.outbox[-1]
-    assert reminder.subject == "[slagov] Data for CORP-1 2026-10 is due by 5 Nov"
+    assert reminder.subject == "[slagov] Data for CORP-1 Oct 2026 is due by 5 Nov"
     assert sorted(reminder.to) == ["ops@vendor.example", "uploader@example.com"]
-    assert "2026-10, due 5 Nov 2026. Still missing: avail" in reminder.body
+    assert "Oct 2026, due 5 Nov 2026. Still missing: avail" in reminder.body
     assert "/o/corpus/submissions/" in reminder.body
     assert _run(date(2026, 11, 3)) == 0  # already reminded
     assert _run(date(2026, 11, 5)) == 0  # deadline day: still on time
     assert _run(date(2026, 11, 6)) == 1
-    assert mail.outbox[-1].subject == "[slagov] Data for CORP-1 2026-10 is late (due 5 Nov)"
+    assert mail.outbox[-1].subject == "[slagov] Data for CORP-1 Oct 2026 is late (due 5 Nov)"
     assert _run(date(2026, 11, 7)) == 0
     assert len(mail.outbox) == 2
 
@@ -81,9 +81,9 @@ def test_weekly_periods_of_one_contract_come_in_one_email(w):
     assert _run(date(2026, 11, 6)) == 2
     late, upcoming = sorted(mail.outbox, key=lambda m: "due by" in m.subject)
     assert "periods are late" in late.subject
-    assert "2026-10, due 5 Nov" in late.body
-    assert "2026-W43, due 30 Oct" in late.body
-    assert upcoming.subject == "[slagov] Data for CORP-1 2026-W44 is due by 6 Nov"
+    assert "Oct 2026, due 5 Nov" in late.body
+    assert "W43 2026, due 30 Oct" in late.body
+    assert upcoming.subject == "[slagov] Data for CORP-1 W44 2026 is due by 6 Nov"
 
 
 def test_recipients_are_looked_up_once_a_run_and_not_for_reminders_already_sent(w, monkeypatch):
@@ -139,10 +139,10 @@ def test_no_reminder_and_no_late_notice_before_the_data_start(w):
     assert _run(date(2026, 11, 2)) == 0  # October due 5 Nov; 2026-W44 due 6 Nov
     assert _run(date(2026, 11, 6)) == 0
     assert _run(date(2026, 11, 10)) == 1  # 2026-W45, the first week owed, due 13 Nov
-    assert mail.outbox[-1].subject == "[slagov] Data for CORP-1 2026-W45 is due by 13 Nov"
+    assert mail.outbox[-1].subject == "[slagov] Data for CORP-1 W45 2026 is due by 13 Nov"
     assert _run(date(2026, 12, 2)) == 2  # the weeks owed are late; November is due soon
     late, upcoming = sorted(mail.outbox[1:], key=lambda m: "due by" in m.subject)
-    assert "2026-11, due 5 Dec" in upcoming.body
-    assert "2026-W45, due 13 Nov" in late.body
+    assert "Nov 2026, due 5 Dec" in upcoming.body
+    assert "W45 2026, due 13 Nov" in late.body
     assert "2026-10," not in late.body + upcoming.body
     assert "2026-W44," not in late.body + upcoming.body

@@ -174,7 +174,7 @@ def test_the_agenda_is_drafted_from_the_data():
                            "timeliness"]  # fmt: skip
     (mttr,) = items["performance"].data["slas"]
     assert mttr["code"] == "mttr"
-    assert mttr["rows"][-1] == {"period": "2026-10", "start": "2026-10-01", "value": "23.9",
+    assert mttr["rows"][-1] == {"period": "Oct 2026", "start": "2026-10-01", "value": "23.9",
                                 "colour": "green", "target": "24", "minimum": "25"}  # fmt: skip
     assert len(mttr["trend"]) == 12
     kinds = {r["kind"] for r in items["risks"].data["rows"]}

@@ -98,7 +98,7 @@ def test_a_vendor_user_raises_a_warning_and_the_customer_side_sees_it_where_it_l
     ):
         assert "Parts shortage at the depot" in _html(client.get(url)), url
     page = _html(client.get(response["Location"]))
-    assert "2026-03 to 2026-04" in page
+    assert "Mar 2026 to Apr 2026" in page
     assert "Repairs may take two days longer." in page
 
 

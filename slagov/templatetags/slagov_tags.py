@@ -4,7 +4,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 
-from contracts.periods import count_label, period_label, unit_name
+from contracts.periods import count_label, unit_name
 from contracts.rules import Colour
 from slagov import formatting
 
@@ -51,7 +51,7 @@ def colour_label(value) -> str:
 
 @register.simple_tag
 def period(start, kind) -> str:
-    return period_label(start, kind) if start else "—"
+    return formatting.period(start, kind) if start else "—"
 
 
 @register.filter
