@@ -1,0 +1,115 @@
+"""
+What a screen reader relies on in the served HTML, checked without a browser:
+every `aria-describedby` names an element of the page (help text, errors), and
+headings go down one level at a time. axe in Chromium checks the rest
+(tests/test_browser_a11y.py).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+
+import pytest
+from django.urls import reverse
+from django_scopes import scopes_disabled
+
+from reviews.models import Review
+from tests.conftest import World
+
+
+class Outline(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[str] = set()
+        self.described_by: list[str] = []
+        self.headings: list[int] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if values.get("id"):
+            self.ids.add(values["id"])
+        self.described_by += (values.get("aria-describedby") or "").split()
+        if len(tag) == 2 and tag[0] == "h" and tag[1].isdigit():
+            self.headings.append(int(tag[1]))
+
+
+def outline(response) -> Outline:
+    assert response.status_code in (200, 400), response.status_code
+    parsed = Outline()
+    parsed.feed(response.content.decode())
+    return parsed
+
+
+def assert_readable(response) -> None:
+    page = outline(response)
+    missing = [ref for ref in page.described_by if ref not in page.ids]
+    assert not missing, f"aria-describedby names no element: {missing}"
+
+
+@pytest.fixture
+def planned_review(world: World):
+    with scopes_disabled():
+        return Review.objects.create(
+            organization=world.org, contract=world.mine.contract, state=Review.State.PLANNED,
+            scheduled_at=datetime(2026, 3, 10, 9, 0, tzinfo=UTC),
+        )  # fmt: skip
+
+
+def test_form_pages_describe_fields_with_elements_that_exist(client, world: World, planned_review):
+    org, mine = world.org.slug, world.mine
+    client.force_login(world.alice)
+    urls = [
+        reverse("contracts:contract_create", args=[org]),
+        reverse("contracts:contract_edit", args=[org, mine.contract.pk]),
+        reverse("contracts:sla_create", args=[org, mine.contract.pk]),
+        reverse("contracts:sla_edit", args=[org, mine.sla.pk]),
+        reverse("contracts:terms_create", args=[org, mine.sla.pk]),
+        reverse("contracts:vendor_create", args=[org]),
+        reverse("contracts:vendor_edit", args=[org, mine.vendor.pk]),
+        reverse("contracts:contact_create", args=[org, mine.vendor.pk]),
+        reverse("metrics:reading_create", args=[org, mine.sla.pk]),
+        reverse("metrics:submissions", args=[org]),
+        reverse("preferences", args=[org]),
+        reverse("tokens", args=[org]),
+        reverse("escalations:policy", args=[org]),
+        reverse("escalations:contract_policy", args=[org, mine.contract.pk]),
+        reverse("escalations:detail", args=[org, mine.escalation.pk]),
+        reverse("reviews:detail", args=[org, planned_review.pk]),
+        reverse("reviews:hold", args=[org, planned_review.pk]),
+        reverse("reviews:plan", args=[org, mine.contract.pk]),
+        reverse("reviews:action_create", args=[org, mine.contract.pk]),
+        reverse("reviews:action", args=[org, mine.action_item.pk]),
+        reverse("reviews:action_edit", args=[org, mine.action_item.pk]),
+        reverse("reviews:warning", args=[org, mine.warning.pk]),
+    ]
+    for url in urls:
+        assert_readable(client.get(url))
+
+
+def test_forms_sent_back_with_errors_describe_fields_with_their_errors(
+    client, world: World, planned_review
+):
+    org, mine = world.org.slug, world.mine
+    client.force_login(world.alice)
+    posts = {
+        reverse("contracts:contract_create", args=[org]): {"reference": ""},
+        reverse("contracts:sla_create", args=[org, mine.contract.pk]): {"tiers-TOTAL_FORMS": "0",
+                                                                       "tiers-INITIAL_FORMS": "0"},
+        reverse("contracts:terms_create", args=[org, mine.sla.pk]): {"target": "abc"},
+        reverse("tokens", args=[org]): {"name": ""},
+        reverse("escalations:resolve", args=[org, mine.escalation.pk]): {"note": ""},
+        reverse("reviews:hold", args=[org, planned_review.pk]): {
+            "held_at": "soon", "actions-TOTAL_FORMS": "1", "actions-INITIAL_FORMS": "0",
+            "actions-0-title": "Send the plan",
+        },
+        reverse("escalations:policy", args=[org]): {
+            "steps-TOTAL_FORMS": "1", "steps-INITIAL_FORMS": "0", "steps-0-condition": "state",
+            "steps-0-level": "x",
+        },
+    }  # fmt: skip
+    for url, data in posts.items():
+        response = client.post(url, data)
+        page = outline(response)
+        assert any(ref.endswith("_error") for ref in page.described_by), url
+        assert_readable(response)
