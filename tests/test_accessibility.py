@@ -45,6 +45,13 @@ def assert_readable(response) -> None:
     page = outline(response)
     missing = [ref for ref in page.described_by if ref not in page.ids]
     assert not missing, f"aria-describedby names no element: {missing}"
+    skips = [
+        (before, after)
+        for before, after in zip(page.headings, page.headings[1:], strict=False)
+        if after > before + 1
+    ]
+    assert page.headings[:1] == [1], page.headings
+    assert not skips, f"heading levels skip: {skips} in {page.headings}"
 
 
 @pytest.fixture
@@ -54,6 +61,37 @@ def planned_review(world: World):
             organization=world.org, contract=world.mine.contract, state=Review.State.PLANNED,
             scheduled_at=datetime(2026, 3, 10, 9, 0, tzinfo=UTC),
         )  # fmt: skip
+
+
+def test_main_pages_have_one_h1_and_headings_that_go_down_one_level_at_a_time(client, world: World):
+    org, mine = world.org.slug, world.mine
+    urls = [
+        reverse("contracts:portfolio", args=[org]),
+        reverse("contracts:contract", args=[org, mine.contract.pk]),
+        reverse("contracts:vendor", args=[org, mine.vendor.pk]),
+        reverse("metrics:sla", args=[org, mine.sla.pk]),
+        reverse("metrics:submissions", args=[org]),
+        reverse("metrics:submission", args=[org, mine.submission.pk]),
+        reverse("escalations:list", args=[org]),
+        reverse("escalations:detail", args=[org, mine.escalation.pk]),
+        reverse("reviews:calendar", args=[org]),
+        reverse("reviews:detail", args=[org, mine.review.pk]),
+        reverse("reviews:my_actions", args=[org]),
+        reverse("reviews:action", args=[org, mine.action_item.pk]),
+        reverse("reviews:warnings", args=[org]),
+        reverse("reviews:warning", args=[org, mine.warning.pk]),
+        reverse("tokens", args=[org]),
+    ]
+    customer_only = [
+        reverse("escalations:leadership", args=[org]),
+        reverse("escalations:policy", args=[org]),
+    ]
+    for user in (world.bob, world.lena, world.vic):
+        client.force_login(user)
+        for url in urls + ([] if user is world.vic else customer_only):
+            response = client.get(url)
+            assert outline(response).headings.count(1) == 1, url
+            assert_readable(response)
 
 
 def test_form_pages_describe_fields_with_elements_that_exist(client, world: World, planned_review):
