@@ -24,12 +24,15 @@ class Outline(HTMLParser):
         self.ids: set[str] = set()
         self.described_by: list[str] = []
         self.headings: list[int] = []
+        self.skip_to: str | None = None  # where the page's first link goes
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
         if values.get("id"):
             self.ids.add(values["id"])
         self.described_by += (values.get("aria-describedby") or "").split()
+        if tag == "a" and self.skip_to is None:
+            self.skip_to = values.get("href")
         if len(tag) == 2 and tag[0] == "h" and tag[1].isdigit():
             self.headings.append(int(tag[1]))
 
@@ -63,7 +66,9 @@ def planned_review(world: World):
         )  # fmt: skip
 
 
-def test_main_pages_have_one_h1_and_headings_that_go_down_one_level_at_a_time(client, world: World):
+def test_main_pages_skip_to_content_have_one_h1_and_headings_that_go_down_one_at_a_time(
+    client, world: World
+):
     org, mine = world.org.slug, world.mine
     urls = [
         reverse("contracts:portfolio", args=[org]),
@@ -90,7 +95,10 @@ def test_main_pages_have_one_h1_and_headings_that_go_down_one_level_at_a_time(cl
         client.force_login(user)
         for url in urls + ([] if user is world.vic else customer_only):
             response = client.get(url)
-            assert outline(response).headings.count(1) == 1, url
+            page = outline(response)
+            assert page.headings.count(1) == 1, url
+            assert page.skip_to == "#main", url
+            assert "main" in page.ids, url
             assert_readable(response)
 
 
