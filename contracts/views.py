@@ -84,6 +84,9 @@ def contract_detail(request: HttpRequest, org_slug: str, contract_id: int) -> Ht
                     sla, statuses[sla.pk], forecast=health.forecast if health else ()
                 ),
                 "figure_id": f"figure-{sla.pk}",
+                "values": charts.figure_table(
+                    sla, statuses[sla.pk], forecast=health.forecast if health else ()
+                ),
                 "heat": _heat(statuses[sla.pk], months),
             }
         )

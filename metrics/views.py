@@ -95,6 +95,12 @@ def sla_detail(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse
             anomalies=[flags.get(s) for s in statuses],
             compact=False,
         ),
+        "values": charts.figure_table(
+            sla,
+            statuses,
+            forecast=health.forecast if health else (),
+            anomalies=[flags.get(s) for s in statuses],
+        ),
     }
     return render(request, "metrics/sla_detail.html", context)
 

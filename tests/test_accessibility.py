@@ -159,3 +159,40 @@ def test_forms_sent_back_with_errors_describe_fields_with_their_errors(
         page = outline(response)
         assert any(ref.endswith("_error") for ref in page.described_by), url
         assert_readable(response)
+
+
+def test_every_chart_has_a_table_of_the_values_it_draws(client, world: World):
+    org, mine = world.org.slug, world.mine
+    client.force_login(world.bob)
+    for url in (
+        reverse("contracts:contract", args=[org, mine.contract.pk]),
+        reverse("metrics:sla", args=[org, mine.sla.pk]),
+    ):
+        html = client.get(url).content.decode()
+        assert html.count("data-figure=") == html.count('<details class="chart-values">') == 1
+        values = html.split('<details class="chart-values">')[1].split("</details>")[0]
+        assert '<th scope="row">2026-01</th><td>99.95 %</td><td>Green</td>' in values
+
+
+def test_chart_table_says_unusual_values_and_the_forecast_with_its_band():
+    from datetime import date
+    from decimal import Decimal
+
+    from contracts.models import ServiceLevel
+    from metrics.charts import figure_table
+    from metrics.models import PeriodStatus
+
+    sla = ServiceLevel(code="mttr", name="Mean time to repair", unit="hours", period="monthly")
+    statuses = [
+        PeriodStatus(period_start=date(2026, month, 1), value=Decimal(value), colour=colour,
+                     target=Decimal(4), minimum=Decimal(8))
+        for month, value, colour in ((1, "3.5", "green"), (2, "9.25", "red"))
+    ]  # fmt: skip
+    forecast = [{"period": "2026-03-01", "value": 9.61, "low": 8.04, "high": 11.2}]
+    rows = figure_table(sla, statuses, forecast=forecast, anomalies=[None, "worse"])
+    assert [(r["period"], r["value"], r["state"]) for r in rows] == [
+        ("2026-01", "3.5 h", "Green"),
+        ("2026-02", "9.25 h", "Red (breach), unusual"),
+        ("2026-03", "9.61 h", "Forecast, 80 % band 8.04 h to 11.20 h"),
+    ]
+    assert (rows[0]["target"], rows[0]["minimum"]) == ("4 h", "8 h")
