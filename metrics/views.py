@@ -101,6 +101,11 @@ def sla_detail(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse
             anomalies=[flags.get(s) for s in statuses],
             compact=False,
         ),
+        "chart_marks": {
+            "forecast": bool(health and health.forecast),
+            "worse": "worse" in flags.values(),
+            "better": "better" in flags.values(),
+        },
         "values": charts.figure_table(
             sla,
             statuses,

@@ -413,6 +413,10 @@ def test_sla_status_history_comes_a_page_of_24_periods_at_a_time(client, world: 
     assert "Page 1 of 2" in history
     assert 'href="?page=2#history-section"' in history
     assert first.count('<tr><th scope="row">') >= 30  # the chart's table has every period
+    key = first.split('aria-label="Chart key"')[1].split("</ul>")[0]
+    assert "forecast" in key
+    assert "its 80 % band" in key
+    assert "unusually bad value" not in key  # none drawn
     older = client.get(url, {"page": 2}, HTTP_HX_REQUEST="true").content.decode()
     assert older.startswith('\n<section id="history-section">')
     assert "<html" not in older
