@@ -192,7 +192,7 @@ def figure_table(
             state += ", unusually good"
         rows.append(
             {
-                "period": periods.period_label(status.period_start, sla.period),
+                "period": formatting.period(status.period_start, sla.period),
                 "value": formatting.with_unit(status.value, unit),
                 "state": state,
                 "target": formatting.with_unit(status.target, unit),
@@ -205,7 +205,7 @@ def figure_table(
         high = formatting.with_unit(point["high"], unit, places)
         rows.append(
             {
-                "period": periods.period_label(date.fromisoformat(point["period"]), sla.period),
+                "period": formatting.period(date.fromisoformat(point["period"]), sla.period),
                 "value": formatting.with_unit(point["value"], unit, places),
                 "state": f"Forecast, 80 % band {low} to {high}",
                 "target": "",

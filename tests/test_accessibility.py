@@ -171,7 +171,7 @@ def test_every_chart_has_a_table_of_the_values_it_draws(client, world: World):
         html = client.get(url).content.decode()
         assert html.count("data-figure=") == html.count('<details class="chart-values">') == 1
         values = html.split('<details class="chart-values">')[1].split("</details>")[0]
-        assert '<th scope="row">2026-01</th><td>99.95 %</td><td>Green</td>' in values
+        assert '<th scope="row">Jan 2026</th><td>99.95 %</td><td>Green</td>' in values
 
 
 def test_chart_table_says_unusual_values_and_the_forecast_with_its_band():
@@ -191,8 +191,8 @@ def test_chart_table_says_unusual_values_and_the_forecast_with_its_band():
     forecast = [{"period": "2026-03-01", "value": 9.61, "low": 8.04, "high": 11.2}]
     rows = figure_table(sla, statuses, forecast=forecast, anomalies=[None, "worse"])
     assert [(r["period"], r["value"], r["state"]) for r in rows] == [
-        ("2026-01", "3.5 h", "Green"),
-        ("2026-02", "9.25 h", "Red (breach), unusual"),
-        ("2026-03", "9.61 h", "Forecast, 80 % band 8.04 h to 11.20 h"),
+        ("Jan 2026", "3.5 h", "Green"),
+        ("Feb 2026", "9.25 h", "Red (breach), unusual"),
+        ("Mar 2026", "9.61 h", "Forecast, 80 % band 8.04 h to 11.20 h"),
     ]
     assert (rows[0]["target"], rows[0]["minimum"]) == ("4 h", "8 h")
