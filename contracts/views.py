@@ -84,6 +84,9 @@ def contract_detail(request: HttpRequest, org_slug: str, contract_id: int) -> Ht
                     sla, statuses[sla.pk], forecast=health.forecast if health else ()
                 ),
                 "figure_id": f"figure-{sla.pk}",
+                "values": charts.figure_table(
+                    sla, statuses[sla.pk], forecast=health.forecast if health else ()
+                ),
                 "heat": _heat(statuses[sla.pk], months),
             }
         )
@@ -93,6 +96,7 @@ def contract_detail(request: HttpRequest, org_slug: str, contract_id: int) -> Ht
         "rows": rows,
         "rollup": metrics_selectors.rollup(s for s in slas if s.is_active),
         "months": months,
+        "trend_marks": {"forecast": any(row["health"] and row["health"].forecast for row in rows)},
         "credit_months": credit_months[-12:],
         "credit_years": credit_years,
         "recommendation": contract.recommendation(),

@@ -120,6 +120,22 @@ class EscalationStep(models.Model):
         return f"{self.get_condition_display()} → level {self.level}"
 
     @property
+    def condition_text(self) -> str:
+        """The condition in words: `Yellow or worse for 14 days`, `Data late by 7 days`."""
+        match self.condition:
+            case self.Condition.STATE:
+                return f"{self.get_state_display()} for {self.threshold} days"
+            case self.Condition.FORECAST:
+                return f"Forecast to turn red within {self.threshold} periods"
+            case self.Condition.DATA_LATE:
+                return f"Data late by {self.threshold} days"
+        return self.get_condition_display()
+
+    @property
+    def recipient_labels(self) -> list[str]:
+        return [Recipient(r).label for r in self.recipients if r in Recipient.values]
+
+    @property
     def early_warning(self) -> bool:
         """Steps that act before a breach: not for compliance-mode contracts."""
         return self.condition in (self.Condition.FORECAST, self.Condition.VENDOR_WARNING) or (

@@ -194,28 +194,32 @@ def leadership(request: HttpRequest, org_slug: str) -> HttpResponse:
 def _policy_page(request: HttpRequest, policy: EscalationPolicy, contract: Contract | None):
     tenant = request.tenant
     queryset = EscalationStep.objects.filter(policy=policy).order_by("order")
+    overrides = EscalationPolicy.objects.filter(contract__isnull=False).select_related("contract")
+    if not tenant.is_admin:
+        if request.method == "POST":
+            tenant.require_admin()
+        # Only admins change a policy: the others read it, as a table, not a form.
+        context = {"policy": policy, "contract": contract, "steps": list(queryset),
+                   "overrides": overrides}  # fmt: skip
+        return render(request, "escalations/policy.html", context)
     formset = StepFormSet(request.POST or None, queryset=queryset, prefix="steps")
-    if request.method == "POST":
-        tenant.require_admin()
-        if formset.is_valid():
-            steps = [
-                {k: v for k, v in form.cleaned_data.items() if k not in {"id", "DELETE"}}
-                for form in formset.forms
-                if form.cleaned_data and not form.cleaned_data.get("DELETE")
-            ]
-            try:
-                policy_services.policy_save(
-                    organization=tenant.organization, actor=request.user, policy=policy,
-                    steps=steps,
-                )  # fmt: skip
-            except ValidationError as exc:
-                formset._non_form_errors = formset.error_class(exc.messages)
-            else:
-                messages.success(request, "Escalation policy saved.")
-                return redirect(request.path)
-    context = {"policy": policy, "contract": contract, "formset": formset,
-               "overrides": EscalationPolicy.objects.filter(contract__isnull=False)
-               .select_related("contract")}  # fmt: skip
+    if request.method == "POST" and formset.is_valid():
+        steps = [
+            {k: v for k, v in form.cleaned_data.items() if k not in {"id", "DELETE"}}
+            for form in formset.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        try:
+            policy_services.policy_save(
+                organization=tenant.organization, actor=request.user, policy=policy,
+                steps=steps,
+            )  # fmt: skip
+        except ValidationError as exc:
+            formset._non_form_errors = formset.error_class(exc.messages)
+        else:
+            messages.success(request, "Escalation policy saved.")
+            return redirect(request.path)
+    context = {"policy": policy, "contract": contract, "formset": formset, "overrides": overrides}
     return render(request, "escalations/policy.html", context)
 
 

@@ -16,6 +16,7 @@ from contracts import periods
 from contracts.models import ServiceLevel
 from contracts.rules import Colour, Direction
 from metrics.models import PeriodStatus
+from slagov import formatting
 
 BAND = {
     Colour.GREEN: "rgba(46, 160, 67, 0.16)",
@@ -165,6 +166,53 @@ def trend_figure(
             "plot_bgcolor": "rgba(0,0,0,0)",
         },
     }
+
+
+def figure_table(
+    sla: ServiceLevel,
+    statuses: Sequence[PeriodStatus],
+    *,
+    forecast: Sequence[dict] = (),
+    anomalies: Sequence[str | None] = (),
+) -> list[dict]:
+    """
+    What `trend_figure` draws, as rows of text for a table beside the chart (its
+    text alternative): per period the value, its colour (and whether it is
+    unusual), the target and minimum in force; then the forecast with its band,
+    rounded like the data.
+    """
+    unit = sla.unit
+    flags = list(anomalies) or [None] * len(statuses)
+    rows = []
+    for status, flag in zip(statuses, flags, strict=True):
+        state = Colour(status.colour).label
+        if flag == "worse":
+            state += ", unusual"
+        elif flag == "better":
+            state += ", unusually good"
+        rows.append(
+            {
+                "period": formatting.period(status.period_start, sla.period),
+                "value": formatting.with_unit(status.value, unit),
+                "state": state,
+                "target": formatting.with_unit(status.target, unit),
+                "minimum": formatting.with_unit(status.minimum, unit),
+            }
+        )
+    places = formatting.places_of([s.value for s in statuses if s.value is not None][-12:], unit)
+    for point in forecast:
+        low = formatting.with_unit(point["low"], unit, places)
+        high = formatting.with_unit(point["high"], unit, places)
+        rows.append(
+            {
+                "period": formatting.period(date.fromisoformat(point["period"]), sla.period),
+                "value": formatting.with_unit(point["value"], unit, places),
+                "state": f"Forecast, 80 % band {low} to {high}",
+                "target": "",
+                "minimum": "",
+            }
+        )
+    return rows
 
 
 def _line(x: list[str], y: list[float], *, name: str, fill: str | None) -> dict:

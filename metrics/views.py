@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -20,6 +21,8 @@ from metrics.headroom import headroom_of, headroom_words
 from metrics.models import PeriodStatus, Reading, ReadingRevision
 from slagov import formatting
 
+HISTORY_PAGE = 24  # periods of status history a page: two years of a monthly SLA
+
 
 def sla_detail(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse:
     sla = selectors.service_level_get(request.tenant, sla_id)
@@ -29,11 +32,6 @@ def sla_detail(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse
         .order_by("period_start")
     )
     timeline = selectors.terms_timeline(sla)
-    revisions = {}
-    for revision in ReadingRevision.objects.filter(reading__service_level=sla).select_related(
-        "submitted_by", "superseded_by"
-    ):
-        revisions.setdefault(revision.reading_id, []).append(revision)
     valued = [s for s in statuses if s.value is not None]
     health = getattr(sla, "health", None)
     flags = dict(
@@ -49,14 +47,21 @@ def sla_detail(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse
             strict=True,
         )
     )
-    history = [
+    # The status history, newest first, a page at a time; the chart draws all of it.
+    history = Paginator(statuses[::-1], HISTORY_PAGE).get_page(request.GET.get("page"))
+    revisions: dict[int, list[ReadingRevision]] = {}
+    for revision in ReadingRevision.objects.filter(
+        reading__service_level=sla, reading_id__in=[s.reading_id for s in history if s.reading_id]
+    ).select_related("submitted_by", "superseded_by"):
+        revisions.setdefault(revision.reading_id, []).append(revision)
+    history_rows = [
         {
             "status": status,
             "label": formatting.period(status.period_start, sla.period),
             "revisions": revisions.get(status.reading_id, []),
             "unusual": flags.get(status),
         }
-        for status in reversed(statuses)
+        for status in history
     ]
     room = headroom_of(health)
     # Forecasts and trends are rounded like the data they come from.
@@ -82,7 +87,8 @@ def sla_detail(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse
         )
         if health is not None and health.slope is not None
         else "",
-        "history": history,
+        "history": history_rows,
+        "history_page": history,
         "timeline": timeline,
         "credit_years": sorted(credit_years.items()),
         "terms": selectors.terms_in_force(timeline, timezone.localdate()),
@@ -95,7 +101,20 @@ def sla_detail(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse
             anomalies=[flags.get(s) for s in statuses],
             compact=False,
         ),
+        "chart_marks": {
+            "forecast": bool(health and health.forecast),
+            "worse": "worse" in flags.values(),
+            "better": "better" in flags.values(),
+        },
+        "values": charts.figure_table(
+            sla,
+            statuses,
+            forecast=health.forecast if health else (),
+            anomalies=[flags.get(s) for s in statuses],
+        ),
     }
+    if request.htmx:
+        return render(request, "metrics/sla_detail.html#history", context)
     return render(request, "metrics/sla_detail.html", context)
 
 

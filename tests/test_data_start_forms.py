@@ -7,6 +7,7 @@ the API.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -116,7 +117,11 @@ def test_a_data_start_that_is_not_a_period_of_the_term_is_a_field_error(
     assert message in error
     with scopes_disabled():
         assert not ServiceLevel.objects.filter(code="resp").exists()
-    assert 'id="id_data_start_errors"' in response.content.decode()
+    html = response.content.decode()
+    assert 'id="id_data_start_error"' in html  # the id the field's aria-describedby names
+    assert re.search(r'<input[^>]*aria-describedby="[^"]*id_data_start_error"[^>]*name="data_start"'
+                     r'|<input[^>]*name="data_start"[^>]*aria-describedby="[^"]*id_data_start_error"',
+                     html)  # fmt: skip
 
 
 @pytest.mark.usefixtures("now")

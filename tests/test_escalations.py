@@ -453,6 +453,24 @@ def test_admin_edits_the_policy_with_validation(client):
     assert client.post(url, data).status_code == 403  # account managers read, admins write
 
 
+def test_managers_and_leadership_read_the_policy_as_a_table_not_a_form(client):
+    w = World()
+    url = reverse("escalations:policy", args=[w.org.slug])
+    for user in (w.bob, w.lena):
+        client.force_login(user)
+        response = client.get(url)
+        html = response.content.decode()
+        assert "formset" not in response.context
+        steps = html.split('id="policy-steps"')[1].split("</table>")[0]
+        assert "Yellow or worse for 14 days" in steps
+        assert "Red for 7 days" in steps
+        assert "48 hours" in steps
+        assert "Leadership" in steps
+        assert "<input" not in html.split("<main")[1]
+        assert "Save policy" not in html
+    assert client.post(url, {"steps-TOTAL_FORMS": "0"}).status_code == 403
+
+
 def test_leadership_page_lists_level_two(client):
     w = World()
     w.read(date(2026, 10, 1), "99.2")

@@ -395,6 +395,36 @@ def test_sla_page_query_count_does_not_grow_with_history(
     assert response.status_code == 200
 
 
+def test_sla_status_history_comes_a_page_of_24_periods_at_a_time(client, world: World):
+    sla = world.mine.sla
+    for i in range(30):
+        start = add_periods(date(2024, 2, 1), "monthly", i)
+        if start != world.mine.reading.period_start:
+            factories.ReadingFactory(
+                service_level=sla, organization=world.org, period_start=start, value=Decimal("99.1")
+            )
+    _recompute(world.org, sla, today=date(2026, 9, 1))
+    client.force_login(world.bob)
+    url = reverse("metrics:sla", args=[world.org.slug, sla.pk])
+    first = client.get(url).content.decode()
+    history = first.split('id="history-section"')[1]
+    assert history.count('<tr class="colour-') == 24
+    assert "Aug 2026" in history  # newest first
+    assert "Page 1 of 2" in history
+    assert 'href="?page=2#history-section"' in history
+    assert first.count('<tr><th scope="row">') >= 30  # the chart's table has every period
+    key = first.split('aria-label="Chart key"')[1].split("</ul>")[0]
+    assert "forecast" in key
+    assert "its 80 % band" in key
+    assert "unusually bad value" not in key  # none drawn
+    older = client.get(url, {"page": 2}, HTTP_HX_REQUEST="true").content.decode()
+    assert older.startswith('\n<section id="history-section">')
+    assert "<html" not in older
+    assert older.count('<tr class="colour-') == 31 - 24
+    assert "Page 2 of 2" in older
+    assert "← Newer" in older
+
+
 def test_portfolio_lists_drifting_and_forecast_to_breach_slas(client, world: World):
     sla = world.mine.sla  # availability, higher is better, 99.9 / 99.5
     for month, value in enumerate(["99.99", "99.99", "99.99", "99.96", "99.94", "99.91"], 2):
