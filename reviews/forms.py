@@ -54,7 +54,9 @@ class ActionRowForm(forms.Form):
     title = forms.CharField(max_length=200, required=False, label="Action")
     owner = forms.ChoiceField(required=False, label="Owner")
     due_date = forms.DateField(
-        required=False, label="Due", widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label="Due",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
     def __init__(self, *args, choices=(), **kwargs):

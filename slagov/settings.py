@@ -321,6 +321,7 @@ CONTENT_SECURITY_POLICY = {
 
 # --- I18N / time ------------------------------------------------------------------
 LANGUAGE_CODE = "en"
+FORMAT_MODULE_PATH = ["slagov.formats"]  # dates as "9 Dec 2026" (see slagov.formatting)
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

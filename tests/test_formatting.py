@@ -72,3 +72,16 @@ def test_headroom_of_a_red_sla_says_how_far_past_it_is():
     words = headroom_words(room, "percent")
     assert words.yellow == "0.05 % of room before yellow"
     assert words.red == "0.45 % of room before red"
+
+
+def test_a_date_shown_without_a_format_of_its_own_uses_the_house_style():
+    from datetime import date, datetime
+
+    from django.template import Context, Template
+    from django.utils import timezone
+
+    day = date(2025, 7, 1)
+    moment = timezone.make_aware(datetime(2026, 12, 9, 14, 5))
+    html = Template("{{ day }}|{{ moment }}").render(Context({"day": day, "moment": moment}))
+    assert html == f"{formatting.day(day)}|{formatting.moment(moment)}"
+    assert html == "1 Jul 2025|9 Dec 2026 14:05"
