@@ -92,10 +92,18 @@ def test_vendor_reports_a_month_from_the_template_as_downloaded_to_new_statuses(
 
     # The month picker: an earlier month, then back to the month just ended (htmx redraws).
     earlier = periods.period_label(periods.add_periods(month, MONTHLY, -1), MONTHLY)
-    page.select_option("#period", earlier)
-    page.wait_for_url(f"**period={earlier}*")
-    page.select_option("#period", month_label)
-    page.wait_for_url(f"**period={month_label}*")
+
+    def pick(value: str) -> None:
+        # The picker is redrawn with the panel: wait for the new one, not just the new URL
+        # (the URL may change before the swap; a change on the old select goes nowhere).
+        page.evaluate("() => { document.querySelector('#period').dataset.old = '1'; }")
+        page.select_option("#period", value)
+        page.wait_for_url(f"**period={value}*")
+        page.wait_for_selector("#period:not([data-old])")
+        assert page.input_value("#period") == value
+
+    pick(earlier)
+    pick(month_label)
     on_file = page.locator(f"#on-file tr[data-sla=backlog][data-period='{week_labels[0]}']")
     assert "\t140\t" in on_file.inner_text()
     assert "nothing yet" in page.inner_text("#on-file tr[data-sla=avail]")
