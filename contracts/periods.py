@@ -176,10 +176,6 @@ MAX_YEARS_AHEAD = 5  # a contract starts at most this many years from today
 MAX_TERM_YEARS = 30  # and runs at most this long
 
 
-def _fmt(day: date) -> str:
-    return formatting.day(day)
-
-
 def query_day_problem(day: date) -> str | None:
     """A date given to filter by (a query string) lies in the years the product knows."""
     if FIRST_YEAR <= day.year <= LAST_YEAR:
@@ -202,18 +198,19 @@ def contract_dates_problems(start: date, end: date, today: date) -> dict[str, st
     problems: dict[str, str] = {}
     latest_start = add_years(today, MAX_YEARS_AHEAD)
     if start < EARLIEST:
-        problems["start_date"] = f"A contract starts on or after {_fmt(EARLIEST)}."
+        problems["start_date"] = f"A contract starts on or after {formatting.day(EARLIEST)}."
     elif start > latest_start:
         problems["start_date"] = (
             f"A contract starts at most {MAX_YEARS_AHEAD} years ahead: "
-            f"on or before {_fmt(latest_start)}."
+            f"on or before {formatting.day(latest_start)}."
         )
     if end <= start:
         problems["end_date"] = "The contract must end after it starts."
     elif "start_date" not in problems and end >= add_years(start, MAX_TERM_YEARS):
         last = add_years(start, MAX_TERM_YEARS) - timedelta(days=1)
         problems["end_date"] = (
-            f"A contract runs at most {MAX_TERM_YEARS} years: it must end by {_fmt(last)}."
+            f"A contract runs at most {MAX_TERM_YEARS} years: "
+            f"it must end by {formatting.day(last)}."
         )
     return problems
 
@@ -223,8 +220,8 @@ def terms_effective_problem(day: date, contract_start: date, contract_end: date)
     if contract_start <= day <= contract_end:
         return None
     return (
-        f"Terms take effect inside the contract term: from {_fmt(contract_start)} "
-        f"to {_fmt(contract_end)}."
+        f"Terms take effect inside the contract term: from {formatting.day(contract_start)} "
+        f"to {formatting.day(contract_end)}."
     )
 
 
@@ -232,7 +229,7 @@ def review_date_problem(day: date, today: date) -> str | None:
     """A review date is a day that has happened (and not before EARLIEST)."""
     if EARLIEST <= day <= today:
         return None
-    return f"Give a day from {_fmt(EARLIEST)} to today ({_fmt(today)})."
+    return f"Give a day from {formatting.day(EARLIEST)} to today ({formatting.day(today)})."
 
 
 def parse_month(text: str) -> date:
@@ -263,7 +260,7 @@ def period_problem(
     label = period_label(start, kind)
     if start >= period_start(today, kind):  # the current period ends after today
         try:
-            ends = f" (it ends {_fmt(period_end(start, kind) - timedelta(days=1))})"
+            ends = f" (it ends {formatting.day(period_end(start, kind) - timedelta(days=1))})"
         except (ValueError, OverflowError):  # past the end of the calendar
             ends = ""
         return f"The period {label} has not ended yet{ends}."
@@ -367,8 +364,9 @@ def data_start_problem(
     if start != first:
         unit = unit_name(kind)
         return (
-            f"Refused: {_fmt(start)} is not the first day of a {unit}. The {unit} containing "
-            f"it, {period_label(first, kind)}, starts on {_fmt(first)}."
+            f"Refused: {formatting.day(start)} is not the first day of a {unit}. "
+            f"The {unit} containing it, {period_label(first, kind)}, "
+            f"starts on {formatting.day(first)}."
         )
     term_first = first_period_of_term(contract_start, kind)
     term_last = period_start(contract_end, kind)

@@ -78,9 +78,9 @@ def due_date_problem(day: date, today: date) -> str | None:
     """A due date is today or later, and at most DUE_YEARS_AHEAD years ahead."""
     latest = periods.add_years(today, DUE_YEARS_AHEAD)
     if day < today:
-        return f"A due date from today ({_day(today)}) on."
+        return f"A due date from today ({formatting.day(today)}) on."
     if day > latest:
-        return f"A due date at most {DUE_YEARS_AHEAD} years ahead: by {_day(latest)}."
+        return f"A due date at most {DUE_YEARS_AHEAD} years ahead: by {formatting.day(latest)}."
     return None
 
 
@@ -103,10 +103,6 @@ def may_update(tenant: Tenant, item: ActionItem) -> bool:
 
 def side_of(tenant: Tenant) -> str:
     return Side.VENDOR if tenant.is_vendor else Side.CUSTOMER
-
-
-def _day(day: date) -> str:
-    return formatting.day(day)
 
 
 def _name(user) -> str:
@@ -229,7 +225,7 @@ def action_item_create(
     _event(
         item, Kind.CREATED,
         f"Created for {_name(membership.user)} ({Side(side).label.lower()} side), "
-        f"due {_day(due_date)}.",
+        f"due {formatting.day(due_date)}.",
         actor=actor, side=side_of(tenant), now=now,
     )  # fmt: skip
     return item
@@ -282,7 +278,7 @@ def action_item_update(
         said.append(f"owner {_name(current.owner)} → {_name(membership.user)}")
     if due_date is not None and due_date != current.due_date:
         changes["due_date"] = due_date
-        said.append(f"due {_day(current.due_date)} → {_day(due_date)}")
+        said.append(f"due {formatting.day(current.due_date)} → {formatting.day(due_date)}")
     if title is not None and title != current.title:
         changes["title"] = title
         said.append("title changed")

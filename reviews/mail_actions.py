@@ -15,10 +15,6 @@ from slagov import formatting
 from slagov.emails import brand
 
 
-def _day(day: date) -> str:
-    return formatting.day(day)
-
-
 def _render(notification: Notification, *, overdue: bool) -> EmailMessage:
     """
     From what was queued (`payload`: the title and due date the reminder is
@@ -31,7 +27,7 @@ def _render(notification: Notification, *, overdue: bool) -> EmailMessage:
     context = {
         "item": item,
         "title": payload["title"],
-        "due": _day(due),
+        "due": formatting.day(due),
         "contract": payload["contract"],
         "contract_title": payload.get("contract_title", ""),
         "vendor": payload.get("vendor", ""),

@@ -33,7 +33,6 @@ from contracts.models import ServiceLevel
 from contracts.rules import Colour
 from metrics.models import PeriodStatus
 from reviews.models import VendorWarning
-from slagov import formatting
 from slagov.models import Organization
 from slagov.tenancy import Tenant, tenant_scope
 
@@ -111,10 +110,6 @@ def attachment_filename(warning: VendorWarning) -> str:
 
 
 # --- Rules -------------------------------------------------------------------------------
-
-
-def _day(day: date) -> str:
-    return formatting.day(day)
 
 
 def period_span(sla: ServiceLevel, today: date) -> tuple[date, date]:
