@@ -153,8 +153,8 @@ class ServiceLevelSerializer(serializers.ModelSerializer):
         model = ServiceLevel
         fields = [
             "id", "contract", "contract_reference", "code", "name", "kind", "unit",
-            "direction", "period", "data_start", "is_active", "weight", "thresholds_in_force",
-            "health", "terms",
+            "counts", "direction", "period", "data_start", "is_active", "weight",
+            "thresholds_in_force", "health", "terms",
         ]  # fmt: skip
         # The first period for which data is owed (its first day); set on the SLA page.
         read_only_fields = ["data_start"]

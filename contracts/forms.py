@@ -185,6 +185,7 @@ class ServiceLevelForm(forms.ModelForm):
             "name",
             "kind",
             "unit",
+            "counts",
             "direction",
             "period",
             "weight",
@@ -229,6 +230,9 @@ class ServiceLevelForm(forms.ModelForm):
                 relevance_reviewed_at=data.get("relevance_reviewed_at")
             )
             services.service_level_numbers_validate(weight=data.get("weight"))
+            data["counts"] = services.service_level_counts_clean(
+                data.get("counts"), data.get("unit")
+            )
         except ValidationError as exc:
             self.add_error(None, exc)
         self._clean_data_start(data)

@@ -276,6 +276,13 @@ class ServiceLevel(models.Model):
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=3, choices=Kind.choices, default=Kind.SLA)
     unit = models.CharField(max_length=10, choices=Unit.choices)
+    counts = models.CharField(
+        "what it counts",
+        max_length=40,
+        blank=True,
+        help_text="For a count, what is counted, in the plural (tickets, incidents): "
+        "values read “5,700 tickets”.",
+    )
     direction = models.CharField(max_length=6, choices=rules.Direction.choices)
     period = models.CharField(
         max_length=7, choices=periods.Period.choices, default=periods.Period.MONTHLY
@@ -369,7 +376,17 @@ class ServiceLevel(models.Model):
 
     @property
     def unit_label(self) -> str:
+        """`%`, `hours`, `tickets` (a count that names what it counts), `count`."""
+        if self.unit == self.Unit.COUNT and self.counts:
+            return self.counts
         return self.get_unit_display()
+
+    @property
+    def display_unit(self) -> str:
+        """The unit for `slagov.formatting.with_unit`: `count:tickets` for a named count."""
+        if self.unit == self.Unit.COUNT and self.counts:
+            return f"count:{self.counts}"
+        return self.unit
 
 
 class ServiceLevelTerms(models.Model):

@@ -120,6 +120,21 @@ def service_level_numbers_validate(*, weight: int | None) -> None:
         _raise({"weight": bounds.weight_problem(weight)})
 
 
+COUNTS_WORDS = re.compile(r"[^\W\d_]+(?:[ '-][^\W\d_]+)*")
+
+
+def service_level_counts_clean(counts: str | None, unit: str | None) -> str:
+    """What a count counts (`tickets`): words only, and only for a count."""
+    counts = " ".join((counts or "").split())
+    if not counts:
+        return ""
+    if unit != ServiceLevel.Unit.COUNT:
+        _raise({"counts": "Only an SLA measured as a count names what it counts."})
+    if len(counts) > 40 or not COUNTS_WORDS.fullmatch(counts):
+        _raise({"counts": "Name what is counted in words, at most 40 letters (e.g. tickets)."})
+    return counts
+
+
 @transaction.atomic
 def vendor_save(
     *, organization: Organization, actor, data: dict[str, Any], vendor: Vendor | None = None
@@ -398,6 +413,7 @@ def service_level_save(
                 )
     _assign(service_level, data)
     _data_start_settle(service_level, data, stored)
+    service_level.counts = service_level_counts_clean(service_level.counts, service_level.unit)
     service_level_dates_validate(relevance_reviewed_at=service_level.relevance_reviewed_at)
     service_level_numbers_validate(weight=service_level.weight)
     _save(service_level, actor, "created" if creating else "edited")

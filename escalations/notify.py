@@ -226,9 +226,9 @@ def _last_periods(escalation: Escalation, statuses: list, count: int = 6) -> lis
     statuses = statuses[-count:]
     return [
         {"label": formatting.period(s.period_start, sla.period),
-         "value": formatting.with_unit(s.value, sla.unit), "colour": s.colour,
-         "target": formatting.with_unit(s.target, sla.unit),
-         "minimum": formatting.with_unit(s.minimum, sla.unit)}
+         "value": formatting.with_unit(s.value, sla.display_unit), "colour": s.colour,
+         "target": formatting.with_unit(s.target, sla.display_unit),
+         "minimum": formatting.with_unit(s.minimum, sla.display_unit)}
         for s in statuses
     ]  # fmt: skip
 
@@ -243,9 +243,9 @@ def _forecast_rows(sla, health, places: int) -> list[dict]:
         rows.append(
             {
                 "label": formatting.period(start, sla.period),
-                "value": formatting.with_unit(point["value"], sla.unit, places),
-                "low": formatting.with_unit(point["low"], sla.unit, places),
-                "high": formatting.with_unit(point["high"], sla.unit, places),
+                "value": formatting.with_unit(point["value"], sla.display_unit, places),
+                "low": formatting.with_unit(point["low"], sla.display_unit, places),
+                "high": formatting.with_unit(point["high"], sla.display_unit, places),
             }
         )
     return rows
@@ -256,13 +256,15 @@ def outlook_lines(sla, health, places: int = 0) -> list[str]:
     What the trend says, in sentences with units (e-mails and digests); `places`:
     the decimals the data is written with.
     """
-    lines = [trends.outlook(health, sla.period, sla.unit)]
+    lines = [trends.outlook(health, sla.period, sla.display_unit)]
     if health is None or not health.enough_data:
         return lines
     if health.colour != Colour.RED and health.risk:
         lines.append(trends.risk_words(health.risk, sla.period))
     if health.slope is not None:
-        rate = formatting.rate(health.slope, sla.unit, places + 1, periods.unit_name(sla.period))
+        rate = formatting.rate(
+            health.slope, sla.display_unit, places + 1, periods.unit_name(sla.period)
+        )
         lines.append(f"Trend: {rate}.")
     if health.drifting and health.drift_note:
         lines.append(f"Drifting: {health.drift_note}.")
@@ -329,8 +331,8 @@ def render(notification: Notification) -> EmailMessage:
         else [],
         "due_by": event.due_by,
         "band": (
-            formatting.with_unit(sla.health.target, sla.unit),
-            formatting.with_unit(sla.health.minimum, sla.unit),
+            formatting.with_unit(sla.health.target, sla.display_unit),
+            formatting.with_unit(sla.health.minimum, sla.display_unit),
         )
         if getattr(sla, "health", None) is not None and sla.health.target is not None
         else None,

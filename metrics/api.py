@@ -101,6 +101,19 @@ class ReadingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
 
 class SubmissionErrorSerializer(serializers.Serializer):
     row = serializers.IntegerField(source="row_number", allow_null=True)
+    contract = serializers.CharField(
+        source="service_level.contract.reference",
+        default=None,
+        allow_null=True,
+        help_text="The row's contract, when the row names one that exists.",
+    )
+    sla = serializers.CharField(
+        source="service_level.code",
+        default=None,
+        allow_null=True,
+        help_text="The row's SLA code, when the row names one that exists.",
+    )
+    sla_name = serializers.CharField(source="service_level.name", default=None, allow_null=True)
     column = serializers.CharField()
     value = serializers.CharField()
     message = serializers.CharField()
@@ -147,7 +160,9 @@ class SubmissionSerializer(serializers.ModelSerializer):
     def get_errors(self, submission: Submission) -> list[dict]:
         errors = getattr(submission, "first_errors", None)  # prefetched for lists
         if errors is None:
-            errors = submission.errors.all()[: self.context.get("error_limit", ERROR_LIMIT)]
+            errors = submission.errors.select_related("service_level__contract")[
+                : self.context.get("error_limit", ERROR_LIMIT)
+            ]
         return SubmissionErrorSerializer(errors, many=True).data
 
 
@@ -278,7 +293,9 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
             "-created_at"
         )
         if self.action == "list":
-            first_errors = SubmissionError.objects.all()[:ERROR_LIMIT]
+            first_errors = SubmissionError.objects.select_related("service_level__contract")[
+                :ERROR_LIMIT
+            ]
             submissions = submissions.prefetch_related(
                 Prefetch("errors", queryset=first_errors, to_attr="first_errors")
             )
@@ -384,6 +401,23 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
             reasons=reasons,
         )  # fmt: skip
         return self._detail(submission, 200 if outcome.ok else 409, outcome.message)
+
+    @extend_schema(request=None, responses={200: SubmissionDetailSerializer, 409: ErrorSerializer})
+    @action(detail=True, methods=["post"])
+    def discard(self, request, *args, **kwargs):
+        """
+        Discard a submission that was not applied (a dry run, a refused batch, one
+        waiting to be confirmed): nothing in it is applied. Discarding one already
+        discarded answers 200 again; an applied one answers 409.
+        """
+        submission = self.get_object()
+        self.tenant.require_uploader(message="Only vendor users and account managers discard data.")
+        outcome = pipeline.submission_discard(
+            organization=self.tenant.organization, actor=request.user, submission=submission
+        )
+        if not outcome.ok:
+            return Response({"detail": outcome.message}, status=409)
+        return self._detail(submission, 200, outcome.message)
 
 
 class PeriodStatusSerializer(serializers.ModelSerializer):

@@ -181,7 +181,7 @@ def figure_table(
     unusual), the target and minimum in force; then the forecast with its band,
     rounded like the data.
     """
-    unit = sla.unit
+    unit = sla.display_unit
     flags = list(anomalies) or [None] * len(statuses)
     rows = []
     for status, flag in zip(statuses, flags, strict=True):

@@ -89,17 +89,48 @@ def headroom(
 class HeadroomWords:
     yellow: str
     red: str
+    share: str = ""  # the room before yellow against the band: "(40 % of the band)"
 
 
 def headroom_words(room: Headroom, unit: str) -> HeadroomWords:
     """The headroom worded for each side of the line: room left, or how far past it is."""
     from slagov.formatting import with_unit
 
-    def side(amount: Decimal, before: str, past: str) -> str:
+    def side(amount: Decimal, before: str, past: str, on: str) -> str:
         text = with_unit(abs(amount), unit)
-        return f"{text} {before}" if amount >= 0 else f"{text} {past}"
+        if text.split(" ")[0] in {"0", "0.0", "0.00"} or amount == 0:
+            return on  # nothing either way at the data's precision
+        return f"{text} {before}" if amount > 0 else f"{text} {past}"
 
     return HeadroomWords(
-        yellow=side(room.to_yellow, "of room before yellow", "past the target (yellow)"),
-        red=side(room.to_red, "of room before red", "past the minimum (red)"),
+        yellow=side(
+            room.to_yellow,
+            "of room before yellow",
+            "past the target (yellow)",
+            "on the target: no room before yellow",
+        ),
+        red=side(
+            room.to_red,
+            "of room before red",
+            "past the minimum (red)",
+            "on the minimum: no room before red",
+        ),
+        share=_share_words(room),
     )
+
+
+def _share_words(room: Headroom) -> str:
+    """
+    The room before yellow measured in yellow bands, worded for its size: `40 % of
+    the yellow band`, `5.8 times the yellow band`; nothing when past the target.
+    """
+    from slagov.formatting import number
+
+    if room.share_to_yellow is None or room.to_yellow <= 0:
+        return ""
+    percent = number(room.share_to_yellow * 100, 0)
+    if percent == "0":
+        return ""
+    if room.share_to_yellow <= 1 or number(room.share_to_yellow, 1) == "1.0":
+        return f"{percent} % of the yellow band"
+    return f"{number(room.share_to_yellow, 1)} times the yellow band"

@@ -75,15 +75,15 @@ def sla_detail(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse
         "sla": sla,
         "contract": sla.contract,
         "health": health,
-        "outlook": trends.outlook(health, sla.period, sla.unit),
+        "outlook": trends.outlook(health, sla.period, sla.display_unit),
         "risk_words": trends.risk_words(health.risk, sla.period)
         if health and health.enough_data and health.colour != "red"
         else "",
         "headroom": room,
-        "headroom_words": headroom_words(room, sla.unit) if room else None,
+        "headroom_words": headroom_words(room, sla.display_unit) if room else None,
         "forecast_rows": _forecast_rows(sla, health, places),
         "trend_text": formatting.rate(
-            health.slope, sla.unit, places + 1, periods.unit_name(sla.period)
+            health.slope, sla.display_unit, places + 1, periods.unit_name(sla.period)
         )
         if health is not None and health.slope is not None
         else "",
@@ -125,9 +125,9 @@ def _forecast_rows(sla, health, places: int) -> list[dict]:
     return [
         {
             "start": date.fromisoformat(point["period"]),
-            "value": formatting.with_unit(point["value"], sla.unit, places),
-            "low": formatting.with_unit(point["low"], sla.unit, places),
-            "high": formatting.with_unit(point["high"], sla.unit, places),
+            "value": formatting.with_unit(point["value"], sla.display_unit, places),
+            "low": formatting.with_unit(point["low"], sla.display_unit, places),
+            "high": formatting.with_unit(point["high"], sla.display_unit, places),
         }
         for point in health.forecast
     ]

@@ -101,7 +101,7 @@ def _performance(slas, statuses, since: date) -> Drafted:
         valued = [s for s in history if s.value is not None][-TREND_PERIODS:]
         rows.append(
             {
-                "id": sla.pk, "code": sla.code, "name": sla.name, "unit": sla.unit,
+                "id": sla.pk, "code": sla.code, "name": sla.name, "unit": sla.display_unit,
                 "direction": sla.direction, "period": sla.period, "kind": sla.kind,
                 "rows": [
                     {"period": formatting.period(s.period_start, sla.period),
@@ -143,12 +143,12 @@ def _risks(contract, slas, healths) -> Drafted:
         health = healths.get(sla.pk)
         if health is None:
             continue
-        value = formatting.with_unit(health.value, sla.unit)
+        value = formatting.with_unit(health.value, sla.display_unit)
         if health.colour == Colour.YELLOW:
-            target = formatting.with_unit(health.target, sla.unit)
+            target = formatting.with_unit(health.target, sla.display_unit)
             add(sla.code, "yellow", f"{sla.name} is yellow: {value} against a target of {target}.")
         if health.colour != Colour.RED and forecast.warns(health.risk, 3):
-            outlook = trends.outlook(health, sla.period, sla.unit)
+            outlook = trends.outlook(health, sla.period, sla.display_unit)
             add(sla.code, "forecast",
                 f"{sla.name}: {outlook} {trends.risk_words(health.risk, sla.period)}")  # fmt: skip
         if health.drifting:
@@ -209,7 +209,7 @@ def _improvement(contract, slas, statuses, today: date) -> Drafted:
         this_year, next_year = now_found[0], next_found[0]
         recent = [float(s.value) for s in statuses[sla.pk] if s.value is not None][-6:]
         average = statistics.fmean(recent) if recent else None
-        unit = sla.unit
+        unit = sla.display_unit
         needed = formatting.with_unit(next_year.target, unit)
         text = (
             f"From {formatting.period(next_start, 'monthly')} the target tightens from "

@@ -95,7 +95,7 @@ class _Slas:
 
     def __init__(self, review: Review, items: list[AgendaItem]):
         self.known: dict[str, tuple[str, str]] = {
-            sla.code: (sla.name, sla.unit)
+            sla.code: (sla.name, sla.display_unit)
             for sla in ServiceLevel.objects.filter(contract_id=review.contract_id)
         }
         for item in items:

@@ -165,6 +165,7 @@ def trend_svg(
         return ""
     values = [p.value for p in pts if p.value is not None]
     bounds = [b for p in pts for b in (p.target, p.minimum) if b is not None]
+    unit = formatting.base_unit(unit)  # ticks short: `5,700`, not `5,700 tickets`
     low, high = axis_range(values, bounds, unit or "")
     if high <= low:  # a flat line at zero with no thresholds
         high = low + 1.0

@@ -72,6 +72,7 @@ class SlaSpec:
     later: list[float] = field(default_factory=list)  # values that arrive after the story
     decimals: int = 2
     measures_time: bool = False
+    counts: str = ""  # what a count counts: "5,700 tickets"
 
 
 @dataclass
@@ -94,7 +95,17 @@ def sla(code, name, unit, direction, target, minimum, base, noise, **kw) -> SlaS
     return SlaSpec(code, name, unit, direction, target, minimum, base, noise, **kw)
 
 
+# What each demo count counts, by code (one contract's "tickets" counts incidents).
+COUNTED = {
+    "tickets": "tickets", "defects": "defects", "parts-bo": "parts", "returns": "items",
+    "complaints": "complaints", "backlog": "tickets", "changes": "changes",
+    "temp": "excursions", "billing": "disputes", "cold": "breaches",
+}  # fmt: skip
+
+
 def kpi(code, name, unit, direction, target, minimum, base, noise, **kw) -> SlaSpec:
+    if unit == ServiceLevel.Unit.COUNT:
+        kw.setdefault("counts", COUNTED.get(code, ""))
     return SlaSpec(code, name, unit, direction, target, minimum, base, noise, kind="kpi", **kw)
 
 
@@ -211,7 +222,7 @@ NORTHWIND_CONTRACTS = [
         sla("p1-res", "P1 resolution time", H, DOWN, "4", "8", 2.6, 0.5, tail=[3.2, 5.4]),
         kpi("changes", "Failed changes", N, DOWN, "3", "6", 1, 0.8, tail=[2, 4, 5], decimals=0),
         kpi("tickets", "Incident volume", N, DOWN, "60", "90", 34, 5, tail=[41, 52, 66],
-            decimals=0),
+            counts="incidents", decimals=0),
     ]),
     ContractSpec("NW-NET-002", "Colocation facility", "Datastream Networks", Cat.FACILITIES,
                  160_000, 18, 36, "carol", slas=[
@@ -386,6 +397,7 @@ def _contract(org, spec: ContractSpec, vendor: Vendor, owner, today: date) -> li
                 "name": sla_spec.name,
                 "kind": sla_spec.kind,
                 "unit": sla_spec.unit,
+                "counts": sla_spec.counts,
                 "direction": sla_spec.direction,
                 "period": sla_spec.period,
                 "measures_time": sla_spec.measures_time,

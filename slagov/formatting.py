@@ -13,9 +13,32 @@ from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 # What follows a number of each unit (`contracts.models.ServiceLevel.Unit`).
+# A count may name what it counts: `count:tickets` (`ServiceLevel.display_unit`).
 SUFFIX = {"percent": " %", "hours": " h", "minutes": " min", "count": "", "score": ""}
 WHOLE_UNITS = {"count"}
 MAX_PLACES = 4
+
+
+def base_unit(unit: str | None) -> str | None:
+    """`count:tickets` → `count`; any other unit as it is."""
+    return unit.partition(":")[0] if unit else unit
+
+
+def _noun(unit: str | None) -> str:
+    """What a count counts (`tickets`), or nothing."""
+    return unit.partition(":")[2].strip() if unit else ""
+
+
+def singular(noun: str) -> str:
+    """`tickets` → `ticket`, `breaches` → `breach`, `queries` → `query`; others as they are."""
+    lower = noun.lower()
+    if lower.endswith("ies") and len(noun) > 3:
+        return noun[:-3] + "y"
+    if lower.endswith(("ches", "shes", "sses", "xes", "zes")):
+        return noun[:-2]
+    if lower.endswith("s") and not lower.endswith("ss"):
+        return noun[:-1]
+    return noun
 
 
 def _decimal(value) -> Decimal | None:
@@ -30,7 +53,7 @@ def _decimal(value) -> Decimal | None:
 
 def places_of(values: Iterable, unit: str | None = None) -> int:
     """The decimals the data is written with (at most 4): how to round a forecast of it."""
-    if unit in WHOLE_UNITS:
+    if base_unit(unit) in WHOLE_UNITS:
         return 0
     places = 0
     for value in values:
@@ -63,12 +86,18 @@ def number(value, places: int | None = None) -> str:
 
 
 def with_unit(value, unit: str | None, places: int | None = None) -> str:
-    """`99.2 %`, `9.1 h`, `5,700`, `3 days`, `1 day`; a dash for no value."""
-    if unit in WHOLE_UNITS and places is None:
+    """
+    `99.2 %`, `9.1 h`, `5,700`, `5,700 tickets`, `1 ticket`, `3 days`, `1 day`; a dash
+    for no value.
+    """
+    if base_unit(unit) in WHOLE_UNITS and places is None:
         places = 0
     text = number(value, places)
     if text == "—" or not unit:
         return text
+    if noun := _noun(unit):
+        return f"{text} {singular(noun) if text in {'1', '-1'} else noun}"
+    unit = base_unit(unit)
     if unit == "days":
         return f"{text} day" if text in {"1", "-1"} else f"{text} days"
     return f"{text}{SUFFIX.get(unit, ' ' + unit)}"

@@ -168,6 +168,14 @@ def test_vendor_uploads_a_workbook_that_killed_its_reader_reads_why_and_discards
     page.click("text=Upload and check")
     page.wait_for_selector("#submission-status[data-state=invalid]")
     assert "Cell XFD1048576" in page.locator("#errors").inner_text()
+    # Discarding asks first: dismissed, nothing happens; accepted, the submission goes.
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.click("#discard")
+    assert asked
+    assert asked[0].startswith("Discard submission #")
+    assert page.get_attribute("#submission-status", "data-state") == "invalid"
+    page.once("dialog", lambda dialog: dialog.accept())
     page.click("#discard")
     page.wait_for_selector("#submission-status[data-state=discarded]")
     assert "nothing from this file was stored" in page.inner_text("main")

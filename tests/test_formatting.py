@@ -15,6 +15,11 @@ from slagov import formatting
     [
         (Decimal("5700.000000"), "count", None, "5,700"),
         (Decimal("5699.6"), "count", None, "5,700"),  # counts are whole numbers
+        (Decimal("5700"), "count:tickets", None, "5,700 tickets"),  # a count names its noun
+        (Decimal("1"), "count:tickets", None, "1 ticket"),
+        (Decimal("1"), "count:breaches", None, "1 breach"),
+        (Decimal("1"), "count:queries", None, "1 query"),
+        (Decimal("0"), "count:parts", None, "0 parts"),
         (Decimal("99.200000"), "percent", None, "99.2 %"),
         (9.1234, "hours", 1, "9.1 h"),
         (Decimal("14"), "minutes", None, "14 min"),
@@ -72,6 +77,31 @@ def test_headroom_of_a_red_sla_says_how_far_past_it_is():
     words = headroom_words(room, "percent")
     assert words.yellow == "0.05 % of room before yellow"
     assert words.red == "0.45 % of room before red"
+    assert words.share == "13 % of the yellow band"
+
+
+def test_headroom_wider_than_the_band_is_counted_in_bands_not_thousands_of_percent():
+    # 610 tickets against a target of 900 and a minimum of 1,200: 290 of room, the band is 300.
+    room = headroom(value=Decimal("310"), target=Decimal("900"), minimum=Decimal("1200"),
+                    direction="lower")  # fmt: skip
+    words = headroom_words(room, "count:tickets")
+    assert words.yellow == "590 tickets of room before yellow"
+    assert words.share == "2.0 times the yellow band"
+    past = headroom(value=Decimal("950"), target=Decimal("900"), minimum=Decimal("1200"),
+                    direction="lower")  # fmt: skip
+    assert headroom_words(past, "count:tickets").share == ""  # past the target: no share
+    just_over = headroom(value=Decimal("4.41"), target=Decimal("4"), minimum=Decimal("3.6"),
+                         direction="higher")  # fmt: skip
+    assert headroom_words(just_over, "score").share == "103 % of the yellow band"  # not "1.0 times"
+
+
+def test_headroom_on_the_line_says_so_instead_of_zero_of_room():
+    on = headroom(value=Decimal("10"), target=Decimal("10"), minimum=Decimal("25"),
+                  direction="lower")  # fmt: skip
+    words = headroom_words(on, "count:defects")
+    assert words.yellow == "on the target: no room before yellow"
+    assert words.share == ""
+    assert words.red == "15 defects of room before red"
 
 
 def test_a_date_shown_without_a_format_of_its_own_uses_the_house_style():

@@ -59,6 +59,9 @@ def test_valid_batch_is_applied_at_once_and_invalid_one_not_at_all(w):
     assert bad.json()["errors"] == [
         {
             "row": 3,
+            "contract": None,  # names no contract that exists
+            "sla": None,
+            "sla_name": None,
             "column": "contract",
             "value": "OTHER-1",
             "message": "Unknown contract 'OTHER-1' for this vendor.",
@@ -134,7 +137,34 @@ def test_submission_list_shows_errors(w):
     )
     listing = api.get(url(w)).json()["results"]
     assert listing[0]["state"] == "invalid"
-    assert listing[0]["errors"][0]["message"] == "'lots' is not a number."
+    error = listing[0]["errors"][0]
+    assert error["message"] == "'lots' is not a number."
+    # The row is named by its SLA, as on the page, in the list and in the detail.
+    assert (error["contract"], error["sla"]) == ("CORP-1", "avail")
+    assert error["sla_name"] == w.slas["avail"].name
+    detail = api.get(url(w, "submission-detail", pk=listing[0]["id"])).json()
+    assert detail["errors"][0]["sla"] == "avail"
+
+
+def test_a_dry_run_or_a_refused_batch_is_discarded_over_the_api_an_applied_one_is_not(w):
+    api = client_for(w, w.uploader)
+    preview = api.post(url(w), {"rows": ROWS, "dry_run": True}, format="json").json()
+    discard = url(w, "submission-discard", pk=preview["id"])
+    first = api.post(discard)
+    assert first.status_code == 200
+    assert first.json()["state"] == "discarded"
+    assert "nothing from it was or will be stored" in first.json()["message"]
+    again = api.post(discard)  # a retry: no error, says so
+    assert again.status_code == 200
+    assert "already discarded" in again.json()["message"]
+    confirmed = api.post(url(w, "submission-confirm", pk=preview["id"]), {}, format="json")
+    assert confirmed.status_code == 409
+    assert stored(w) == {}
+    applied = api.post(url(w), {"rows": ROWS}, format="json").json()
+    refused = api.post(url(w, "submission-discard", pk=applied["id"]))
+    assert refused.status_code == 409
+    assert "it was applied" in refused.json()["detail"]
+    assert len(stored(w)) == 2
 
 
 def test_dry_run_then_the_same_rows_for_real_applies_them(w):

@@ -105,11 +105,17 @@ def _invalid(w, count: int) -> None:
 
 def _errors_of(submission_id: int, limit: int) -> list[dict]:
     with scopes_disabled():
-        errors = SubmissionError.objects.filter(submission_id=submission_id)[:limit]
+        errors = SubmissionError.objects.filter(submission_id=submission_id).select_related(
+            "service_level__contract"
+        )[:limit]
         return [
-            {"row": e.row_number, "column": e.column, "value": e.value, "message": e.message}
+            {"row": e.row_number,
+             "contract": e.service_level.contract.reference if e.service_level else None,
+             "sla": e.service_level.code if e.service_level else None,
+             "sla_name": e.service_level.name if e.service_level else None,
+             "column": e.column, "value": e.value, "message": e.message}
             for e in errors
-        ]
+        ]  # fmt: skip
 
 
 def test_submission_list_api_reads_errors_in_one_query(w):

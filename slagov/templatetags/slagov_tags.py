@@ -74,7 +74,7 @@ def unit_suffix(sla) -> str:
 @register.filter
 def in_unit(value, sla_or_unit) -> str:
     """`{{ value|in_unit:sla }}` → `99.2 %`, `9.1 h`, `5,700`: the SLA's unit, grouped digits."""
-    unit = getattr(sla_or_unit, "unit", sla_or_unit)
+    unit = getattr(sla_or_unit, "display_unit", None) or getattr(sla_or_unit, "unit", sla_or_unit)
     return formatting.with_unit(value, unit)
 
 
@@ -89,5 +89,9 @@ def counted(count, words: str) -> str:
 def improvement_text(terms, sla) -> str:
     """`{% improvement_text terms sla %}` → `-5 % a year`, `+0.1 points a year, up to 99.95 %`."""
     return formatting.improvement(
-        terms.improvement, terms.improvement_rate, terms.improvement_bound, sla.unit, sla.direction
+        terms.improvement,
+        terms.improvement_rate,
+        terms.improvement_bound,
+        sla.display_unit,
+        sla.direction,
     )
