@@ -380,6 +380,7 @@ class Notification(models.Model):
         INVITATION = "invitation", "Review invitation"
         ACTION_DUE = "action_due", "Action item due soon"
         ACTION_OVERDUE = "action_overdue", "Action item overdue"
+        MEMBER_INVITE = "member_invite", "Invitation to join"
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.ESCALATION)

@@ -9,6 +9,7 @@ from contracts import bounds
 from contracts.models import Contract
 from escalations.models import EscalationPolicy, EscalationStep
 from escalations.policies import ensure_default_policy
+from slagov.audit import record as audit
 from slagov.models import Organization
 
 Condition = EscalationStep.Condition
@@ -56,7 +57,18 @@ def policy_save(
         for i, step in enumerate(steps, 1)
     )
     policy.save(update_fields=["updated_at"])
+    audit(organization, actor, "policy changed", policy, _steps_said(steps))
     return policy
+
+
+def _steps_said(steps: list[dict]) -> str:
+    """`1. state ≥ 14 → level 1; 2. missed_due → level 2`: what the audit log keeps."""
+    said = []
+    for i, step in enumerate(steps, 1):
+        threshold = step.get("threshold")
+        condition = step["condition"] + (f" ≥ {threshold}" if threshold is not None else "")
+        said.append(f"{i}. {condition} → level {step.get('level')}")
+    return "; ".join(said)
 
 
 @transaction.atomic
@@ -76,6 +88,7 @@ def policy_override_create(*, organization: Organization, actor, contract: Contr
         )
         for s in default.steps.all()
     )  # fmt: skip
+    audit(organization, actor, "policy overridden", policy, "a copy of the default policy")
     return policy
 
 
@@ -83,4 +96,5 @@ def policy_override_create(*, organization: Organization, actor, contract: Contr
 def policy_override_remove(*, organization: Organization, actor, policy: EscalationPolicy):
     if policy.organization_id != organization.pk or policy.contract_id is None:
         raise ValueError("not a contract override of this organisation")
+    audit(organization, actor, "policy override removed", policy)
     policy.delete()

@@ -6,5 +6,6 @@ class SlagovConfig(AppConfig):
     verbose_name = "Tenancy"
 
     def ready(self) -> None:
-        # Registers the OpenAPI description of token authentication.
-        from slagov import api  # noqa: F401
+        # The OpenAPI description of token authentication; the outbox's renderer of
+        # invitations to join an organisation.
+        from slagov import api, mail_members  # noqa: F401

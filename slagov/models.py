@@ -1,7 +1,8 @@
 """
-Tenancy: organisations (tenants), memberships and API tokens.
+Tenancy: organisations (tenants), memberships, invitations, API tokens and
+the audit log of what has no history of its own.
 
-These three models are the machinery that decides visibility, so they are
+These models are the machinery that decides visibility, so they are
 read without a tenant scope; every other tenant-owned model uses a
 django-scopes manager and can't be queried outside a scope.
 """
@@ -17,9 +18,14 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from simple_history.models import HistoricalRecords
 
 from contracts import bounds
+
+
+def new_nonce() -> str:
+    return secrets.token_hex(16)
 
 
 class Organization(models.Model):
@@ -91,6 +97,12 @@ class Membership(models.Model):
         help_text="Early warnings and level 1 escalations: at once, or once a day.",
     )
     is_active = models.BooleanField(default=True)
+    vendor_lead = models.BooleanField(
+        "vendor lead",
+        default=False,
+        help_text="A vendor user who may invite colleagues of the same vendor (as vendor users).",
+    )
+    deactivated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()
@@ -169,3 +181,87 @@ class ApiToken(models.Model):
     @classmethod
     def generate_key(cls) -> str:
         return cls.PREFIX + secrets.token_urlsafe(32)
+
+
+class Invitation(models.Model):
+    """
+    An invitation to join an organisation with a role (and a vendor, for a
+    vendor user). The link carries a signed token naming the invitation and its
+    `nonce`; resending makes a new nonce (older links stop working), accepting
+    or revoking ends it, and it expires at `expires_at`.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REVOKED = "revoked", "Revoked"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    email = models.EmailField()
+    role = models.CharField(max_length=20, choices=Membership.Role.choices)
+    vendor = models.ForeignKey(
+        "contracts.Vendor", null=True, blank=True, on_delete=models.CASCADE,
+        related_name="invitations",
+    )  # fmt: skip
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    nonce = models.CharField(max_length=32, default=new_nonce)
+    sends = models.PositiveSmallIntegerField(default=1)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One pending invitation per address and organisation (a second is a resend).
+            models.UniqueConstraint(
+                "organization", Lower("email"), condition=Q(state="pending"),
+                name="invitation_one_pending_per_address",
+            ),
+            models.CheckConstraint(
+                condition=(Q(role="vendor") & Q(vendor__isnull=False))
+                | (~Q(role="vendor") & Q(vendor__isnull=True)),
+                name="invitation_vendor_iff_vendor_role",
+            ),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.organization} ({self.get_role_display()})"
+
+
+class AuditEvent(models.Model):
+    """
+    What an organisation's audit log shows that no model history records
+    (invitations sent, resent, revoked and accepted; members deactivated and
+    reactivated; API tokens created and revoked). Changes to contracts, SLAs,
+    terms, policies and memberships are read from their history
+    (simple-history) instead: `slagov.audit` merges both.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    action = models.CharField(max_length=40)
+    object_type = models.CharField(max_length=40)
+    object_id = models.CharField(max_length=40, blank=True)
+    object_repr = models.CharField(max_length=300, blank=True)
+    detail = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["organization", "-at"], name="auditevent_org_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_repr}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from slagov.audit import record
 from slagov.models import ApiToken, Membership, Organization
 
 
@@ -24,6 +25,7 @@ def api_token_create(
         key_hash=ApiToken.hash_key(key),
         created_by=actor,
     )
+    record(organization, actor, "token created", token, f"for {membership.user}")
     return token, key
 
 
@@ -31,7 +33,10 @@ def api_token_create(
 def api_token_revoke(*, organization: Organization, actor, token: ApiToken) -> None:
     if token.organization_id != organization.pk:
         raise ValueError("token of another organisation")
-    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    if ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    ):
+        record(organization, actor, "token revoked", token, f"for {token.membership.user}")
 
 
 @transaction.atomic

@@ -5,12 +5,31 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.permissions import IsAuthenticated
 
 from escalations import views as escalation_views
-from slagov import api_urls, views
+from slagov import api_urls, audit_views, member_views, views
 
 org_patterns = [
     path("settings/tokens/", views.token_list, name="tokens"),
     path("settings/me/", views.preferences, name="preferences"),
     path("settings/tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+    path("settings/members/", member_views.member_list, name="members"),
+    path("settings/members/<int:membership_id>/", member_views.member_detail, name="member"),
+    path(
+        "settings/members/<int:membership_id>/deactivate/",
+        member_views.member_deactivate,
+        name="member_deactivate",
+    ),
+    path(
+        "settings/members/<int:membership_id>/handover/",
+        member_views.member_handover,
+        name="member_handover",
+    ),
+    path(
+        "settings/invitations/<int:invitation_id>/",
+        member_views.invitation_action,
+        name="invitation_action",
+    ),
+    path("settings/audit/", audit_views.audit_log, name="audit"),
+    path("settings/audit.csv", audit_views.audit_csv, name="audit_csv"),
     path("", include("contracts.urls")),
     path("", include("metrics.urls")),
     path("", include("escalations.urls")),
@@ -22,6 +41,7 @@ urlpatterns = [
     path("orgs/", views.organization_list, name="organizations"),
     path("healthz/", views.healthz, name="healthz"),
     path("ack/<str:token>/", escalation_views.ack, name="escalation_ack"),
+    path("invite/<str:token>/", member_views.invitation, name="invitation"),
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

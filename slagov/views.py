@@ -21,6 +21,8 @@ class ApiTokenForm(forms.Form):
     def __init__(self, *args, memberships, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["membership"].queryset = memberships
+        if len(memberships) == 1:  # a member's own token: nothing to choose
+            self.fields["membership"].empty_label = None
         self.fields["membership"].label_from_instance = lambda m: (
             f"{m.user.get_full_name() or m.user.username} — {m.get_role_display()}"
             + (f" ({m.vendor.name})" if m.vendor else "")

@@ -103,6 +103,8 @@ class Side:
     review: object = None
     action_item: object = None
     warning: object = None
+    membership: object = None  # its vendor user's (the other organisation: its admin's)
+    invitation: object = None  # a pending invitation of a vendor user
 
 
 @dataclass
@@ -265,4 +267,20 @@ def world(db) -> World:
             data=f"contract,sla,period,value\n{side.contract.reference},avail,2026-01,99\n".encode(),
             filename="data.csv",
         )
+        side.membership = user.memberships.get()
+        side.invitation = make_invitation(side_org, side.vendor)
     return world
+
+
+def make_invitation(org, vendor):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from slagov.models import Invitation
+
+    now = timezone.now()
+    return Invitation.objects.create(
+        organization=org, email=f"new.{vendor.pk}@{org.slug}.example", role="vendor",
+        vendor=vendor, sent_at=now, expires_at=now + timedelta(days=7),
+    )  # fmt: skip

@@ -25,6 +25,7 @@ NON_TENANT = {
     "api-docs",
     "api-redoc",
     "escalation_ack",  # the token decides: see tests/test_escalations.py
+    "invitation",  # the signed token decides: see tests/test_members.py
 }
 
 # URL kwarg (or API basename for `pk`) → the object of a Side it names.
@@ -40,6 +41,8 @@ KWARG_OBJECTS = {
     "review_id": "review",
     "item_id": "action_item",
     "warning_id": "warning",
+    "membership_id": "membership",
+    "invitation_id": "invitation",
 }
 API_PK_OBJECTS = {
     "api:vendor": "vendor",

@@ -1,0 +1,334 @@
+"""Members and invitations: the admin's pages, and the invitee's link."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import login, password_validation
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+
+from contracts.models import Vendor
+from slagov import members
+from slagov.models import Invitation, Membership
+
+Role = Membership.Role
+
+
+def _apply(form: forms.Form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(max_length=254, help_text="Where the invitation goes.")
+    role = forms.ChoiceField(choices=Role.choices)
+    vendor = forms.ModelChoiceField(
+        queryset=Vendor.objects.none(), required=False,
+        help_text="For a vendor user: the vendor whose data they see.",
+    )  # fmt: skip
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["vendor"].queryset = Vendor.objects.order_by("name")
+        if not tenant.is_admin:  # a vendor lead: colleagues of their vendor only
+            self.fields["role"].choices = [(Role.VENDOR, Role.VENDOR.label)]
+            self.fields["vendor"].queryset = Vendor.objects.filter(pk=tenant.vendor_id)
+            self.fields["vendor"].initial = tenant.vendor_id
+
+
+class MemberForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+    vendor = forms.ModelChoiceField(
+        queryset=Vendor.objects.none(), required=False,
+        help_text="For a vendor user: the vendor whose data they see.",
+    )  # fmt: skip
+    vendor_lead = forms.BooleanField(
+        required=False, label="Vendor lead: may invite colleagues of the same vendor"
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["vendor"].queryset = Vendor.objects.order_by("name")
+
+
+class HandoverForm(forms.Form):
+    to = forms.ModelChoiceField(queryset=Membership.objects.none(), label="Give them to")
+
+    def __init__(self, *args, membership: Membership, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to"].queryset = (
+            Membership.objects.filter(organization_id=membership.organization_id, is_active=True)
+            .exclude(pk=membership.pk)
+            .select_related("user", "vendor")
+            .order_by("user__first_name", "user__username")
+        )
+        self.fields["to"].label_from_instance = lambda m: (
+            f"{m.user.get_full_name() or m.user.username} — {m.get_role_display()}"
+            + (f" ({m.vendor.name})" if m.vendor else "")
+        )
+
+
+def _require_inviter(tenant) -> None:
+    if not members.may_invite(tenant.membership):
+        raise PermissionDenied("Only organisation admins and vendor leads invite people.")
+
+
+def _visible_members(tenant):
+    rows = Membership.objects.filter(organization=tenant.organization).select_related(
+        "user", "vendor"
+    )
+    if not tenant.is_admin:
+        rows = rows.filter(vendor_id=tenant.vendor_id)
+    return rows.order_by("-is_active", "user__first_name", "user__username")
+
+
+def _visible_invitations(tenant):
+    rows = Invitation.objects.filter(organization=tenant.organization).select_related(
+        "vendor", "invited_by"
+    )
+    if not tenant.is_admin:
+        rows = rows.filter(vendor_id=tenant.vendor_id)
+    return rows
+
+
+def member_list(request: HttpRequest, org_slug: str) -> HttpResponse:
+    """Every member with role, vendor, status, last sign-in; pending invitations; invite."""
+    tenant = request.tenant
+    _require_inviter(tenant)
+    form = InviteForm(request.POST or None, tenant=tenant)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            invitation = members.invitation_create(
+                organization=tenant.organization, inviter=tenant.membership,
+                email=data["email"], role=data["role"], vendor=data.get("vendor"),
+            )  # fmt: skip
+        except ValidationError as exc:
+            _apply(form, exc)
+        else:
+            messages.success(
+                request, f"Invitation sent to {invitation.email}: the link works for 7 days."
+            )
+            return redirect("members", org_slug=tenant.slug)
+    context = {
+        "members": _visible_members(tenant),
+        "invitations": _visible_invitations(tenant).filter(state=Invitation.State.PENDING),
+        "past_invitations": _visible_invitations(tenant).exclude(state=Invitation.State.PENDING)[
+            :20
+        ],
+        "form": form,
+        "now": timezone.now(),
+    }
+    return render(request, "members/list.html", context)
+
+
+def _member(tenant, membership_id: int) -> Membership:
+    return get_object_or_404(_visible_members(tenant), pk=membership_id)
+
+
+def member_detail(request: HttpRequest, org_slug: str, membership_id: int) -> HttpResponse:
+    """One member: role and vendor, deactivate or reactivate, what to hand over."""
+    tenant = request.tenant
+    membership = _member(tenant, membership_id)
+    tenant.require_admin()
+    initial = {"role": membership.role, "vendor": membership.vendor,
+               "vendor_lead": membership.vendor_lead}  # fmt: skip
+    form = MemberForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            members.member_change(
+                organization=tenant.organization, actor=tenant.membership,
+                membership=membership, role=data["role"], vendor=data.get("vendor"),
+                vendor_lead=data.get("vendor_lead", False),
+            )  # fmt: skip
+        except ValidationError as exc:
+            _apply(form, exc)
+        else:
+            messages.success(request, "Saved: the new role applies from their next click.")
+            return redirect("member", org_slug=tenant.slug, membership_id=membership.pk)
+    context = {
+        "member": membership,
+        "form": form,
+        "handover": members.handover(membership),
+        "handover_form": HandoverForm(membership=membership),
+        "tokens": membership.tokens.filter(revoked_at__isnull=True).count(),
+    }
+    return render(request, "members/detail.html", context)
+
+
+def _post_only(request) -> HttpResponse | None:
+    return None if request.method == "POST" else HttpResponseNotAllowed(["POST"])
+
+
+def member_deactivate(request: HttpRequest, org_slug: str, membership_id: int) -> HttpResponse:
+    tenant = request.tenant
+    membership = _member(tenant, membership_id)
+    if refused := _post_only(request):
+        return refused
+    tenant.require_admin()
+    action = members.member_reactivate if request.POST.get("reactivate") else None
+    try:
+        if action:
+            action(organization=tenant.organization, actor=tenant.membership,
+                   membership=membership)  # fmt: skip
+            messages.success(request, f"{membership.user} is a member again.")
+        else:
+            members.member_deactivate(
+                organization=tenant.organization, actor=tenant.membership, membership=membership
+            )
+            messages.success(
+                request,
+                f"{membership.user} is deactivated: their pages and API tokens stop working now, "
+                "and they receive nothing more from this organisation.",
+            )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("member", org_slug=tenant.slug, membership_id=membership.pk)
+
+
+def member_handover(request: HttpRequest, org_slug: str, membership_id: int) -> HttpResponse:
+    tenant = request.tenant
+    membership = _member(tenant, membership_id)
+    if refused := _post_only(request):
+        return refused
+    tenant.require_admin()
+    form = HandoverForm(request.POST, membership=membership)
+    if form.is_valid():
+        try:
+            contracts, moved, refused_items = members.handover_apply(
+                tenant=tenant, membership=membership, to=form.cleaned_data["to"]
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            text = f"Handed over {contracts} contracts and {moved} action items."
+            if refused_items:
+                text += f" {refused_items} action items could not go to them (another vendor's)."
+            messages.success(request, text)
+    else:
+        messages.error(request, "Choose another active member.")
+    return redirect("member", org_slug=tenant.slug, membership_id=membership.pk)
+
+
+def invitation_action(request: HttpRequest, org_slug: str, invitation_id: int) -> HttpResponse:
+    """Resend (a new link; the old one stops working) or withdraw a pending invitation."""
+    tenant = request.tenant
+    invitation = get_object_or_404(_visible_invitations(tenant), pk=invitation_id)
+    if refused := _post_only(request):
+        return refused
+    _require_inviter(tenant)
+    try:
+        if request.POST.get("action") == "resend":
+            members.invitation_resend(
+                organization=tenant.organization, actor=tenant.membership, invitation=invitation
+            )
+            messages.success(request, f"Sent again to {invitation.email}; the old link is void.")
+        else:
+            members.invitation_revoke(
+                organization=tenant.organization, actor=tenant.membership, invitation=invitation
+            )
+            messages.success(request, f"The invitation to {invitation.email} was withdrawn.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("members", org_slug=tenant.slug)
+
+
+# --- The invitee ---------------------------------------------------------------------------
+
+
+class AcceptForm(forms.Form):
+    first_name = forms.CharField(max_length=150)
+    last_name = forms.CharField(max_length=150)
+    password1 = forms.CharField(label="Password", strip=False, widget=forms.PasswordInput(
+        attrs={"autocomplete": "new-password"}))  # fmt: skip
+    password2 = forms.CharField(label="Password again", strip=False, widget=forms.PasswordInput(
+        attrs={"autocomplete": "new-password"}))  # fmt: skip
+
+    def __init__(self, *args, email: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.email = email
+
+    def clean(self):
+        data = super().clean()
+        first, second = data.get("password1"), data.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", "The two passwords differ.")
+        elif first:
+            from django.contrib.auth import get_user_model
+
+            probe = get_user_model()(
+                username=self.email, email=self.email,
+                first_name=data.get("first_name", ""), last_name=data.get("last_name", ""),
+            )  # fmt: skip
+            try:
+                password_validation.validate_password(first, probe)
+            except ValidationError as exc:
+                self.add_error("password1", exc)
+        return data
+
+
+def _landing(membership: Membership) -> str:
+    slug = membership.organization.slug
+    if membership.is_vendor:
+        return reverse("metrics:submissions", kwargs={"org_slug": slug})
+    if membership.role == Role.LEADERSHIP:
+        return reverse("escalations:leadership", kwargs={"org_slug": slug})
+    return reverse("contracts:portfolio", kwargs={"org_slug": slug})
+
+
+@never_cache
+@sensitive_post_parameters("password1", "password2")
+def invitation(request: HttpRequest, token: str) -> HttpResponse:
+    """
+    The invitee's link: choose a password (a new login), or sign in with the
+    login this address already has and accept. Says nothing about other addresses.
+    """
+    found = members.invitation_for_token(token)
+    if found.problem:
+        return render(request, "members/invitation.html", {"problem": found.problem}, status=410)
+    invite = found.invitation
+    existing = members.existing_user(invite.email)
+    user = request.user if request.user.is_authenticated else None
+    form = None
+    if existing is None and user is None:
+        form = AcceptForm(request.POST or None, email=invite.email)
+    if request.method == "POST":
+        try:
+            if form is not None:
+                if not form.is_valid():
+                    raise ValidationError("")
+                data = form.cleaned_data
+                membership = members.invitation_accept(token=token, new_user={
+                    "first_name": data["first_name"], "last_name": data["last_name"],
+                    "password": data["password1"]})  # fmt: skip
+                login(request, membership.user,
+                      backend="django.contrib.auth.backends.ModelBackend")  # fmt: skip
+            elif user is not None:
+                membership = members.invitation_accept(token=token, user=user)
+            else:
+                raise ValidationError("Sign in with your slagov login first.")
+        except ValidationError as exc:
+            if form is None or form.is_valid():
+                messages.error(request, " ".join(m for m in exc.messages if m))
+        else:
+            messages.success(request, f"Welcome to {membership.organization.name}.")
+            return redirect(_landing(membership))
+    context = {
+        "invitation": invite,
+        "form": form,
+        "existing": existing is not None,
+        "user_matches": user is not None
+        and (user.email or "").strip().lower() == invite.email.strip().lower(),
+        "login_url": reverse("login") + "?next=" + request.path,
+    }
+    return render(request, "members/invitation.html", context)
