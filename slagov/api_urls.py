@@ -11,6 +11,7 @@ from metrics.api import (
 )
 from reviews import api as review_routes
 from reviews import api_actions as action_routes
+from slagov.api_members import InvitationViewSet, MemberViewSet
 
 router = SimpleRouter()
 router.register("vendors", VendorViewSet, basename="vendor")
@@ -23,5 +24,7 @@ router.register("trends", TrendViewSet, basename="trend")
 router.register("credits", CreditViewSet, basename="credit")
 router.register("escalations", EscalationViewSet, basename="escalation")
 router.register("escalation-policies", PolicyViewSet, basename="policy")
+router.register("members", MemberViewSet, basename="member")
+router.register("invitations", InvitationViewSet, basename="invitation")
 for prefix, viewset, basename in [*review_routes.ROUTES, *action_routes.ROUTES]:
     router.register(prefix, viewset, basename=basename)

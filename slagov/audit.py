@@ -46,6 +46,7 @@ TYPES = {
     "contract": "Contracts", "sla": "SLAs and KPIs", "terms": "Terms and credits",
     "vendor": "Vendors", "member": "Members", "invitation": "Invitations",
     "token": "API tokens", "policy": "Escalation policies", "escalation": "Escalation actions",
+    "organization": "Organisation settings",
 }  # fmt: skip
 
 

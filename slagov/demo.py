@@ -41,9 +41,14 @@ from metrics import engine
 from metrics.models import Reading
 from reviews.services import reviews_plan_all
 from slagov import demo_story
+from slagov.accounts import address_verified
 from slagov.models import Membership, Organization
+from slagov.tenancy import tenant_scope
 
 DEMO_PASSWORD = "slagov-demo-2026"  # noqa: S105 (printed for the demo; not a secret)
+# Max signs in with two factors: the password, then a code an authenticator app makes
+# from this secret (or one of his recovery codes, printed when seeding).
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXP"  # noqa: S105 (published for the demo)
 
 Role = Membership.Role
 Cat = Contract.Category
@@ -274,6 +279,8 @@ class Person:
 
 NORTHWIND_PEOPLE = [
     Person("alice", "Alice", "Adler", Role.ADMIN),
+    Person("max", "Max", "Mertens", Role.ADMIN),  # two-factor sign-in on
+    Person("dora", "Dora", "Dietz", Role.ACCOUNT_MANAGER),  # deactivated: she left
     Person("bob", "Bob", "Brennan", Role.ACCOUNT_MANAGER),
     Person("carol", "Carol", "Chen", Role.ACCOUNT_MANAGER),
     Person("lena", "Lena", "Lindqvist", Role.LEADERSHIP),
@@ -311,6 +318,7 @@ def _user(person: Person):
     if created:
         user.set_password(DEMO_PASSWORD)
         user.save(update_fields=["password"])
+        address_verified(user, user.email)  # demo addresses count as proven
     return user
 
 
@@ -464,6 +472,39 @@ def _on_time(start: date, kind: str) -> datetime:
     return datetime.combine(day, time(8, 0), tzinfo=UTC)
 
 
+def _people_story(org) -> str:
+    """
+    The people side of Northwind: Max has two-factor sign-in, Dora has left (her
+    membership deactivated by Alice), and a Fleetfix colleague's invitation is
+    pending. Returns one of Max's unused recovery codes.
+    """
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    from contracts.models import Vendor
+    from slagov import members
+    from slagov.models import Invitation
+
+    max_user = get_user_model().objects.get(username="max")
+    if not Authenticator.objects.filter(user=max_user, type=Authenticator.Type.TOTP).exists():
+        TOTP.activate(max_user, DEMO_TOTP_SECRET)
+        RecoveryCodes.activate(max_user)
+    codes = Authenticator.objects.get(user=max_user, type=Authenticator.Type.RECOVERY_CODES)
+    alice = Membership.objects.get(organization=org, user__username="alice")
+    dora = Membership.objects.get(organization=org, user__username="dora")
+    with tenant_scope(org):
+        if dora.is_active:
+            members.member_deactivate(organization=org, actor=alice, membership=dora)
+        fleetfix = Vendor.objects.get(name="Fleetfix Services")
+        if not Invitation.objects.filter(organization=org, email="nina@fleetfix.example").exists():
+            members.invitation_create(
+                organization=org, inviter=alice, email="nina@fleetfix.example",
+                role=Role.VENDOR, vendor=fleetfix,
+            )  # fmt: skip
+    return codes.wrap().get_unused_codes()[0]
+
+
 @scopes_disabled()
 def seed(today: date | None = None, *, superuser: bool = False) -> list[tuple[str, str, str]]:
     """
@@ -488,6 +529,7 @@ def seed(today: date | None = None, *, superuser: bool = False) -> list[tuple[st
     )  # fmt: skip
     with transaction.atomic():
         demo_story.play(northwind, today, later)
+        recovery = _people_story(northwind)
     for org, ids in ((northwind, nw_ids), (globex, gx_ids)):
         engine.recompute_service_levels(organization_id=org.pk, service_level_ids=ids, today=today)
         # The stories escalate: the availability dip reaches leadership, the backlog surge
@@ -502,6 +544,10 @@ def seed(today: date | None = None, *, superuser: bool = False) -> list[tuple[st
     ):
         for person in people:
             what = Role(person.role).label + (f" ({person.vendor})" if person.vendor else "")
+            if person.username == "max":
+                what += f" · two-factor: app secret {DEMO_TOTP_SECRET}, or recovery code {recovery}"
+            if person.username == "dora":
+                what += " · deactivated (cannot sign in)"
             logins.append((person.username, org_name, what))
     if superuser:
         logins.append(("operator", "—", "Django admin (superuser)"))

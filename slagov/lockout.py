@@ -24,6 +24,19 @@ from django.conf import settings
 from django.db.models import Sum
 
 
+def username_of(request, credentials: dict | None = None) -> str | None:
+    """
+    The name a failure counts against: what was typed in the sign-in form's
+    `login` field (a username or an e-mail address), as the backends were given it.
+    """
+    credentials = credentials or {}
+    for key in ("username", "email", "login"):
+        if credentials.get(key):
+            return str(credentials[key]).strip().lower()
+    posted = getattr(request, "POST", None) or {}
+    return (posted.get("login") or posted.get("username") or "").strip().lower() or None
+
+
 def client_ip(request) -> str | None:
     """The address lock-outs count against (AXES_CLIENT_IP_CALLABLE)."""
     if settings.BEHIND_TLS_PROXY:

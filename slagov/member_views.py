@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from allauth.mfa.models import Authenticator
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import login, password_validation
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,7 +17,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from contracts.models import Vendor
 from slagov import members
-from slagov.models import Invitation, Membership
+from slagov.audit import record
+from slagov.models import Invitation, Membership, Organization
+from slagov.views import landing
 
 Role = Membership.Role
 
@@ -38,6 +42,7 @@ class InviteForm(forms.Form):
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["role"].initial = Role.ACCOUNT_MANAGER  # never admin by a slip
         self.fields["vendor"].queryset = Vendor.objects.order_by("name")
         if not tenant.is_admin:  # a vendor lead: colleagues of their vendor only
             self.fields["role"].choices = [(Role.VENDOR, Role.VENDOR.label)]
@@ -83,8 +88,11 @@ def _require_inviter(tenant) -> None:
 
 
 def _visible_members(tenant):
-    rows = Membership.objects.filter(organization=tenant.organization).select_related(
-        "user", "vendor"
+    totp = Authenticator.objects.filter(user_id=OuterRef("user_id"), type=Authenticator.Type.TOTP)
+    rows = (
+        Membership.objects.filter(organization=tenant.organization)
+        .select_related("user", "vendor")
+        .annotate(two_factor=Exists(totp))
     )
     if not tenant.is_admin:
         rows = rows.filter(vendor_id=tenant.vendor_id)
@@ -127,8 +135,34 @@ def member_list(request: HttpRequest, org_slug: str) -> HttpResponse:
         ],
         "form": form,
         "now": timezone.now(),
+        "security": SecurityForm(instance=tenant.organization) if tenant.is_admin else None,
     }
     return render(request, "members/list.html", context)
+
+
+class SecurityForm(forms.ModelForm):
+    class Meta:
+        model = Organization
+        fields = ["mfa_required"]
+        widgets = {"mfa_required": forms.RadioSelect}
+
+
+def organization_security(request: HttpRequest, org_slug: str) -> HttpResponse:
+    """Who must sign in with two factors; they are asked to enrol at their next sign-in."""
+    tenant = request.tenant
+    if refused := _post_only(request):
+        return refused
+    tenant.require_admin()
+    form = SecurityForm(request.POST, instance=tenant.organization)
+    if form.is_valid():
+        before = Organization.objects.get(pk=tenant.organization.pk).get_mfa_required_display()
+        organization = form.save()
+        record(organization, request.user, "two-factor rule changed", organization,
+               f"{before} → {organization.get_mfa_required_display()}")  # fmt: skip
+        messages.success(request, "Saved: whoever it now concerns enrols at their next sign-in.")
+    else:
+        messages.error(request, "Choose who must use two-factor sign-in.")
+    return redirect("members", org_slug=tenant.slug)
 
 
 def _member(tenant, membership_id: int) -> Membership:
@@ -277,15 +311,6 @@ class AcceptForm(forms.Form):
         return data
 
 
-def _landing(membership: Membership) -> str:
-    slug = membership.organization.slug
-    if membership.is_vendor:
-        return reverse("metrics:submissions", kwargs={"org_slug": slug})
-    if membership.role == Role.LEADERSHIP:
-        return reverse("escalations:leadership", kwargs={"org_slug": slug})
-    return reverse("contracts:portfolio", kwargs={"org_slug": slug})
-
-
 @never_cache
 @sensitive_post_parameters("password1", "password2")
 def invitation(request: HttpRequest, token: str) -> HttpResponse:
@@ -312,7 +337,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
                     "first_name": data["first_name"], "last_name": data["last_name"],
                     "password": data["password1"]})  # fmt: skip
                 login(request, membership.user,
-                      backend="django.contrib.auth.backends.ModelBackend")  # fmt: skip
+                      backend="allauth.account.auth_backends.AuthenticationBackend")  # fmt: skip
             elif user is not None:
                 membership = members.invitation_accept(token=token, user=user)
             else:
@@ -322,7 +347,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
                 messages.error(request, " ".join(m for m in exc.messages if m))
         else:
             messages.success(request, f"Welcome to {membership.organization.name}.")
-            return redirect(_landing(membership))
+            return redirect(landing(membership))
     context = {
         "invitation": invite,
         "form": form,

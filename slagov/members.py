@@ -247,6 +247,9 @@ def invitation_accept(*, token: str, user=None, new_user: dict | None = None) ->
     if not user.is_active:
         user.is_active = True
         user.save(update_fields=["is_active"])
+    from slagov.accounts import address_verified
+
+    address_verified(user, invitation.email)  # the link proved the address is theirs
     now = timezone.now()
     invitation.state = Invitation.State.ACCEPTED
     invitation.accepted_at, invitation.accepted_by = now, user

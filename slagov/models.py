@@ -43,6 +43,20 @@ class Organization(models.Model):
         validators=[MinValueValidator(0)],
         help_text="Contracts with a lower annual value are recommended for compliance mode.",
     )
+
+    class MfaRequired(models.TextChoices):
+        NOBODY = "nobody", "Nobody (each person may still turn it on)"
+        ADMINS = "admins", "Admins and leadership"
+        ALL = "all", "Everyone"
+
+    mfa_required = models.CharField(
+        "two-factor sign-in required of",
+        max_length=8,
+        choices=MfaRequired.choices,
+        default=MfaRequired.NOBODY,
+        help_text="Who must sign in with an authenticator app; they are asked to set one up "
+        "at their next sign-in.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -135,6 +135,10 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "csp",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.usersessions",
     "slagov",
     "contracts",
     "metrics",
@@ -156,6 +160,10 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    # A member whose organisation requires two-factor sign-in enrols before anything else.
+    "slagov.accounts.RequireMfaMiddleware",
     "slagov.tenancy.AdminScopeMiddleware",
     # Last, because it calls the view itself inside the tenant's scope.
     "slagov.tenancy.TenantMiddleware",
@@ -257,7 +265,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Auth -------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # A username or an e-mail address, with the password (django-allauth; a ModelBackend).
+    "allauth.account.auth_backends.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -271,6 +280,26 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Accounts (django-allauth): sign in with a username or an e-mail address; no sign-up
+# (people join by invitation: slagov.members); password reset and e-mail change by a
+# link sent to the address, saying nothing about which addresses have an account;
+# two-factor sign-in with an authenticator app (TOTP) and recovery codes; a person sees
+# and ends their own sessions. Sign-in failures are django-axes' to count (below), so
+# allauth's own sign-in limits are off; its limits on sending mail stay on.
+ACCOUNT_ADAPTER = "slagov.accounts.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "optional"
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[slagov] "
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_RATE_LIMITS = {"login": None, "login_failed": None}
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+MFA_ADAPTER = "slagov.accounts.MfaAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "slagov"
+USERSESSIONS_TRACK_ACTIVITY = False
 # Brute-force protection: lock a username+IP pair after repeated failures, and an
 # address after many failures across usernames (one address trying a few
 # passwords against every account); see slagov.lockout.
@@ -280,6 +309,8 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 8, minimum=1)
 AXES_IP_FAILURE_LIMIT = env_int("AXES_IP_FAILURE_LIMIT", 30, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The sign-in form's "login" (a username or an address) is the name a lock counts.
+AXES_USERNAME_CALLABLE = "slagov.lockout.username_of"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 

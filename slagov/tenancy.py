@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -138,6 +139,10 @@ def tenant_scope(organization: Organization | int) -> Iterator[None]:
         yield
 
 
+LAST_ORG_COOKIE = "slagov_org"
+LAST_ORG_MAX_AGE = 365 * 24 * 3600
+
+
 def _is_api_view(view_func) -> bool:
     from rest_framework.views import APIView
 
@@ -169,7 +174,13 @@ class TenantMiddleware:
         with tenant.activate():
             # Views render eagerly (render(), not TemplateResponse), so every
             # query happens inside the scope.
-            return view_func(request, *view_args, **view_kwargs)
+            response = view_func(request, *view_args, **view_kwargs)
+        if request.COOKIES.get(LAST_ORG_COOKIE) != tenant.slug:
+            # Where `home` takes a member of several organisations next time.
+            response.set_cookie(LAST_ORG_COOKIE, tenant.slug, max_age=LAST_ORG_MAX_AGE,
+                                httponly=True, samesite="Lax",
+                                secure=settings.SESSION_COOKIE_SECURE)  # fmt: skip
+        return response
 
 
 class AdminScopeMiddleware:

@@ -1,5 +1,5 @@
+from allauth.account import views as account_views
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import IsAuthenticated
@@ -28,6 +28,7 @@ org_patterns = [
         member_views.invitation_action,
         name="invitation_action",
     ),
+    path("settings/security/", member_views.organization_security, name="organization_security"),
     path("settings/audit/", audit_views.audit_log, name="audit"),
     path("settings/audit.csv", audit_views.audit_csv, name="audit_csv"),
     path("", include("contracts.urls")),
@@ -42,12 +43,11 @@ urlpatterns = [
     path("healthz/", views.healthz, name="healthz"),
     path("ack/<str:token>/", escalation_views.ack, name="escalation_ack"),
     path("invite/<str:token>/", member_views.invitation, name="invitation"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # django-allauth's sign-in and sign-out, at the addresses slagov always had.
+    path("login/", account_views.login, name="login"),
+    path("logout/", account_views.logout, name="logout"),
+    path("accounts/", include("allauth.urls")),
+    path("account/", views.account, name="account"),
     path("admin/", admin.site.urls),
     path("o/<slug:org_slug>/", include(org_patterns)),
     path("api/v1/o/<slug:org_slug>/", include((api_urls.router.urls, "api"))),

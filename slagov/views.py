@@ -6,10 +6,11 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 
 from slagov import services
 from slagov.models import ApiToken, Membership
-from slagov.tenancy import memberships_for
+from slagov.tenancy import LAST_ORG_COOKIE, memberships_for
 
 
 class ApiTokenForm(forms.Form):
@@ -29,11 +30,26 @@ class ApiTokenForm(forms.Form):
         )
 
 
+def landing(membership: Membership) -> str:
+    """Where a member starts: leadership on its view, vendor users on their data page."""
+    slug = membership.organization.slug
+    if membership.is_vendor:
+        return reverse("metrics:submissions", kwargs={"org_slug": slug})
+    if membership.role == Membership.Role.LEADERSHIP:
+        return reverse("escalations:leadership", kwargs={"org_slug": slug})
+    return reverse("contracts:portfolio", kwargs={"org_slug": slug})
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    """The organisation last opened (or the only one), at the role's page; else the list."""
     memberships = memberships_for(request.user)
+    last = request.COOKIES.get(LAST_ORG_COOKIE)
+    chosen = [m for m in memberships if m.organization.slug == last]
     if len(memberships) == 1:
-        return redirect("contracts:portfolio", org_slug=memberships[0].organization.slug)
+        chosen = memberships
+    if chosen:
+        return redirect(landing(chosen[0]))
     return redirect("organizations")
 
 
@@ -123,3 +139,32 @@ def preferences(request: HttpRequest, org_slug: str) -> HttpResponse:
         messages.success(request, "Saved.")
         return redirect("preferences", org_slug=org_slug)
     return render(request, "preferences.html", {"form": form})
+
+
+class NameForm(forms.Form):
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+
+
+@login_required
+def account(request: HttpRequest) -> HttpResponse:
+    """A person's own account: their name; e-mail, password, two-factor and sessions
+    are django-allauth's pages, one click away (the menu)."""
+    from slagov.accounts import has_totp, mfa_required_by
+
+    user = request.user
+    names = {"first_name": user.first_name, "last_name": user.last_name}
+    form = NameForm(request.POST or None, initial=names)
+    if request.method == "POST" and form.is_valid():
+        user.first_name = form.cleaned_data["first_name"].strip()
+        user.last_name = form.cleaned_data["last_name"].strip()
+        user.save(update_fields=["first_name", "last_name"])
+        messages.success(request, "Saved.")
+        return redirect("account")
+    context = {
+        "form": form,
+        "memberships": memberships_for(user),
+        "has_totp": has_totp(user),
+        "required_by": [o.name for o in mfa_required_by(user)],
+    }
+    return render(request, "account/profile.html", context)

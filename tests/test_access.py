@@ -26,6 +26,7 @@ NON_TENANT = {
     "api-redoc",
     "escalation_ack",  # the token decides: see tests/test_escalations.py
     "invitation",  # the signed token decides: see tests/test_members.py
+    "account",  # a person's own name: tests/test_accounts.py
 }
 
 # URL kwarg (or API basename for `pk`) → the object of a Side it names.
@@ -56,6 +57,8 @@ API_PK_OBJECTS = {
     "api:review": "review",
     "api:action-item": "action_item",
     "api:vendor-warning": "warning",
+    "api:member": "membership",
+    "api:invitation": "invitation",
 }
 
 
@@ -99,11 +102,14 @@ def _walk(patterns, namespace: str = "", kwargs: tuple[str, ...] = ()):
 
 
 ROUTES = sorted(set(_walk(get_resolver().url_patterns)), key=lambda r: r.name)
+# django-allauth's pages (sign-in, reset, e-mail, password, two-factor, sessions): each
+# concerns only the person signed in, or the holder of a link sent to them.
+ALLAUTH = {r.name for r in _walk(get_resolver("allauth.urls").url_patterns)}
 TENANT_ROUTES = [r for r in ROUTES if "org_slug" in r.kwargs]
 
 
 def test_every_pattern_is_either_tenant_scoped_or_known():
-    unscoped = {r.name for r in ROUTES if "org_slug" not in r.kwargs}
+    unscoped = {r.name for r in ROUTES if "org_slug" not in r.kwargs} - ALLAUTH
     assert unscoped == NON_TENANT, (
         "A URL pattern outside /o/<org_slug>/ must be added to NON_TENANT deliberately"
     )
@@ -111,6 +117,20 @@ def test_every_pattern_is_either_tenant_scoped_or_known():
         for kwarg in route.kwargs:
             if kwarg != "org_slug":
                 route.object_for(kwarg)  # raises for an unknown kwarg
+
+
+@pytest.mark.parametrize(
+    "route", [r for r in ROUTES if r.name in ALLAUTH and not r.kwargs], ids=lambda r: r.name
+)
+def test_account_pages_answer_an_outsider_without_an_error_or_anyone_elses_data(
+    client, world: World, route: Route
+):
+    """Signed out: a form, a redirect to sign in, or a refusal; never a 500, never data."""
+    response = client.get(reverse(route.name))
+    assert response.status_code in {200, 302, 400, 403, 404, 405}, response.status_code
+    text = response.content.decode()
+    for user in world.members().values():
+        assert user.email not in text
 
 
 def _login(client, user):

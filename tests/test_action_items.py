@@ -598,7 +598,7 @@ def test_in_a_browser_a_state_button_changes_its_row_in_place(
 ):
     item = world.mine.action_item
     page.goto(f"{page.base}/login/")
-    page.fill("#id_username", "vic")
+    page.fill("#id_login", "vic")
     page.fill("#id_password", factories.PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{page.base}/o/**")

@@ -74,7 +74,7 @@ def page(browser, live_server):
 
 def login(page, username: str) -> None:
     page.goto(f"{page.base}/login/")
-    page.fill("#id_username", username)
+    page.fill("#id_login", username)
     page.fill("#id_password", DEMO_PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{page.base}/o/**")
@@ -109,6 +109,8 @@ def test_account_manager_filters_portfolio_and_opens_a_contract_chart(page):
 def test_vendor_user_sees_only_their_contracts(page):
     seed()
     login(page, "vera")
+    assert page.url.endswith("/o/northwind/submissions/")  # a vendor user lands on their data
+    page.click("nav >> text=Portfolio")
     references = page.locator("#portfolio tbody tr td:first-child strong").all_inner_texts()
     assert sorted(references) == ["NW-FAC-001", "NW-FLT-001", "NW-FLT-002"]
     assert page.locator("text=New contract").count() == 0

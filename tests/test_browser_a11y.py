@@ -179,7 +179,7 @@ def test_a_new_token_can_be_copied_and_revoking_one_asks_first(page):  # noqa: F
     login(page, "bob")
     page.goto(f"{page.base}/o/northwind/settings/tokens/")
     page.fill("#id_name", "Fleet reporting")
-    page.select_option("#id_membership", index=1)  # bob himself, the only choice
+    assert page.locator("#id_membership option").count() == 1  # bob himself: nothing to choose
     page.click("main button[type=submit]:has-text('Create token')")
     key = page.inner_text("#new-key-value").strip()
     page.click("#copy-key")

@@ -32,13 +32,12 @@ def _api_status(base: str, key: str) -> int:
         return error.code
 
 
+# fmt: off
 @pytest.mark.django_db(transaction=True)
 def test_admin_invites_a_vendor_user_who_joins_and_is_then_deactivated(
-    page,
-    browser,
-    smtp,
-    settings,  # noqa: F811
+    page, browser, smtp, settings  # noqa: F811 (fixtures)
 ):
+    # fmt: on
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp.port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False

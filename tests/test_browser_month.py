@@ -84,7 +84,7 @@ def test_vendor_reports_a_month_from_the_template_as_downloaded_to_new_statuses(
     weeks_shown = [f"W{w.isocalendar()[1]} {w.isocalendar()[0]}" for w in weeks]
 
     page.goto(f"{page.base}/login/")
-    page.fill("#id_username", "tess")
+    page.fill("#id_login", "tess")
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{page.base}/o/**")

@@ -233,3 +233,31 @@ def test_seeding_prints_the_logins_and_keeps_the_story_emails_as_files(settings,
     first = message_from_bytes(files[0].read_bytes())
     assert "@" in first["To"]
     assert "NW-FLT-001" in first["Subject"]  # the first story: the fleet contract
+
+
+def test_the_demo_people_sign_in_as_the_readme_says(demo, client):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.urls import reverse
+
+    from slagov.demo import DEMO_PASSWORD
+    from slagov.models import Invitation
+
+    signed = client.post(reverse("login"), {"login": "max", "password": DEMO_PASSWORD})
+    assert signed["Location"] == reverse("mfa_authenticate")  # the password is not enough
+    code = StringIO()
+    call_command("demo_totp", stdout=code)
+    assert (
+        client.post(reverse("mfa_authenticate"), {"code": code.getvalue().strip()}).status_code
+        == 302
+    )
+    assert client.get(reverse("members", args=["northwind"])).status_code == 200
+    client.logout()
+    dora = client.post(reverse("login"), {"login": "dora", "password": DEMO_PASSWORD}, follow=True)
+    assert "Your access has ended" in dora.content.decode()  # deactivated: no way in
+    assert client.get(reverse("contracts:portfolio", args=["northwind"])).status_code == 302
+    with scopes_disabled():
+        pending = Invitation.objects.get(email="nina@fleetfix.example")
+    assert pending.state == "pending"
+    assert pending.vendor.name == "Fleetfix Services"

@@ -339,3 +339,49 @@ def test_invitation_tokens_are_signed_and_name_their_nonce(world):
     assert members.invitation_for_token(forged).invitation is None
     with pytest.raises(ValidationError):
         members.invitation_accept(token=token[:-2] + "xx", new_user={})
+
+
+# --- Over the API ---------------------------------------------------------------------------
+
+
+def _api(world, user):
+    from tests.conftest import token_client
+
+    return token_client(world.org, user)
+
+
+def test_admins_invite_and_deactivate_over_the_api_and_others_see_only_themselves(world):
+    api = _api(world, world.alice)
+    base = f"/api/v1/o/{world.org.slug}"
+    listed = api.get(f"{base}/members/").json()["results"]
+    assert {m["username"] for m in listed} == {"alice", "bob", "lena", "vic", "olly"}
+    invite = {"email": "api@mine.example", "role": "vendor", "vendor": world.mine.vendor.pk}
+    created = api.post(f"{base}/invitations/", invite, format="json")
+    assert created.status_code == 201, created.json()
+    assert created.json()["state"] == "pending"
+    again = api.post(f"{base}/invitations/", invite, format="json")  # a retry
+    assert again.status_code == 400
+    assert "pending" in again.json()["email"][0]
+    resent = api.post(f"{base}/invitations/{created.json()['id']}/resend/")
+    assert resent.json()["sends"] == 2
+    assert api.delete(f"{base}/invitations/{created.json()['id']}/").status_code == 204
+    with scopes_disabled():
+        assert Invitation.objects.get(email="api@mine.example").state == "revoked"
+    vic = world.vic.memberships.get()
+    vic_api = _api(world, world.vic)
+    assert vic_api.get(f"{base}/contracts/").status_code == 200
+    off = api.patch(f"{base}/members/{vic.pk}/", {"is_active": False}, format="json")
+    assert off.status_code == 200
+    assert off.json()["is_active"] is False
+    assert vic_api.get(f"{base}/contracts/").status_code == 401  # at once
+    lena = world.lena.memberships.get()
+    last_admin = api.patch(f"{base}/members/{world.alice.memberships.get().pk}/",
+                           {"role": "leadership"}, format="json")  # fmt: skip
+    assert last_admin.status_code == 400
+    lena_api = _api(world, world.lena)
+    mine = lena_api.get(f"{base}/members/").json()["results"]
+    assert [m["username"] for m in mine] == ["lena"]
+    assert lena_api.get(f"{base}/invitations/").json()["results"] == []
+    refused = lena_api.patch(f"{base}/members/{lena.pk}/", {"role": "admin"}, format="json")
+    assert refused.status_code == 403
+    assert lena_api.get(f"{base}/members/{vic.pk}/").status_code == 404

@@ -263,7 +263,7 @@ def test_contact_service_refuses_a_duplicate_email_whatever_its_case(world: Worl
 
 def _try(client, username: str, password: str, address: str):
     return client.post(
-        reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=address
+        reverse("login"), {"login": username, "password": password}, REMOTE_ADDR=address
     )
 
 
@@ -311,20 +311,20 @@ def test_behind_the_proxy_the_address_is_the_one_it_appended(client, world: Worl
         # Each guess forges another left-hand address; the proxy appends the real one.
         client.post(
             reverse("login"),
-            {"username": f"guess{i}", "password": "x"},
+            {"login": f"guess{i}", "password": "x"},
             REMOTE_ADDR="10.0.0.2",
             HTTP_X_FORWARDED_FOR=f"1.2.3.{i}, 203.0.113.9",
         )
     locked = client.post(
         reverse("login"),
-        {"username": "bob", "password": factories.PASSWORD},
+        {"login": "bob", "password": factories.PASSWORD},
         REMOTE_ADDR="10.0.0.2",
         HTTP_X_FORWARDED_FOR="203.0.113.9",
     )
     assert locked.status_code == 429
     other_client = client.post(
         reverse("login"),
-        {"username": "bob", "password": factories.PASSWORD},
+        {"login": "bob", "password": factories.PASSWORD},
         REMOTE_ADDR="10.0.0.2",
         HTTP_X_FORWARDED_FOR="198.51.100.11",
     )
