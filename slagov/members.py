@@ -197,6 +197,18 @@ def invitation_revoke(
     return invitation
 
 
+def _free_username(email: str) -> str:
+    """The address as the sign-in name, or with a number if that name is taken."""
+    taken = get_user_model().objects.filter(username__iexact=email.lower()[:150]).exists()
+    if not taken:
+        return email.lower()[:150]
+    for n in range(2, 1000):
+        name = f"{email.lower()[:140]}-{n}"
+        if not get_user_model().objects.filter(username__iexact=name).exists():
+            return name
+    raise ValidationError("No sign-in name is free for this address: ask an admin.")
+
+
 def existing_user(email: str):
     """The login an address already has (the one most recently used), if any."""
     return (
@@ -223,9 +235,8 @@ def invitation_accept(*, token: str, user=None, new_user: dict | None = None) ->
     if user is None:
         if existing_user(invitation.email) is not None:
             raise ValidationError("This address has a slagov login already: sign in to accept.")
-        user_model = get_user_model()
-        user = user_model(
-            username=invitation.email.lower()[:150], email=invitation.email,
+        user = get_user_model()(
+            username=_free_username(invitation.email), email=invitation.email,
             first_name=new_user["first_name"], last_name=new_user["last_name"],
         )  # fmt: skip
         user.set_password(new_user["password"])

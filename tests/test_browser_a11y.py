@@ -56,6 +56,11 @@ def main_pages(role: str) -> dict[str, str]:
     }
     if role == "vera":  # vendor users see neither the leadership view nor the policy
         del pages["leadership"], pages["policy"]
+    if role == "alice":  # an admin's own pages
+        pages["members"] = f"{o}/settings/members/"
+        pages["audit log"] = f"{o}/settings/audit/"
+    pages["account"] = "/account/"
+    pages["sessions"] = "/accounts/sessions/"
     return pages
 
 
@@ -130,7 +135,7 @@ def test_the_menu_folds_on_a_phone_and_opens_to_every_link(page):  # noqa: F811
     assert menu.inner_text().strip() == "Menu"
     menu.click()
     assert data.is_visible()
-    assert page.locator("header nav button", has_text="Log out").is_visible()
+    assert page.locator("header nav button", has_text="Sign out").is_visible()
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
     data.click()
     page.wait_for_url("**/submissions/")

@@ -160,7 +160,7 @@ def test_gunicorn_serves_the_app_from_the_compose_command(tmp_path):
         body = _wait_for(healthy, 60, "gunicorn /healthz/", log)
         assert b'"status": "ok"' in body
         with urllib.request.urlopen(f"{base}/login/", timeout=5) as r:  # noqa: S310
-            assert b"Log in to slagov" in r.read()
+            assert b"Sign in to slagov" in r.read()
         with urllib.request.urlopen(f"{base}/static/plotly/plotly.min.js", timeout=5) as r:  # noqa: S310
             assert r.status == 200
             assert len(r.read()) > 1_000_000
