@@ -10,7 +10,7 @@ removes it when it is cancelled (METHOD:CANCEL).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.mime.text import MIMEText
 from email.utils import parseaddr
 from urllib.parse import urlsplit
@@ -26,6 +26,7 @@ from escalations import notify
 from escalations.models import Notification
 from reviews.invitations import CANCEL
 from reviews.models import Review, Side
+from slagov import formatting
 from slagov.emails import brand
 
 PRODID = "-//slagov//Joint reviews//EN"
@@ -94,6 +95,12 @@ def _address(name: str, email: str, **params: str) -> icalendar.vCalAddress:
     return address
 
 
+def _covers(payload: dict) -> str:
+    """`1 Sep 2026`: the first day the review covers, in the house style (stored as ISO)."""
+    value = payload.get("covers_from")
+    return formatting.day(date.fromisoformat(value)) if value else ""
+
+
 def _description(payload: dict, link: str) -> str:
     lines = [
         f"{KIND_WORDS.get(payload.get('kind'), 'Joint review')} of "
@@ -102,8 +109,8 @@ def _description(payload: dict, link: str) -> str:
     ]
     if payload.get("service_level"):
         lines.append(f"About: {payload['service_level']}")
-    if payload.get("covers_from"):
-        lines.append(f"Covers the periods from {payload['covers_from']} on.")
+    if covers := _covers(payload):
+        lines.append(f"Covers the periods from {covers} on.")
     if payload.get("agenda"):
         lines.append("Agenda:")
         lines += [f"- {title}" for title in payload["agenda"]]
@@ -173,6 +180,7 @@ def render_invitation(notification: Notification) -> EmailMessage:
         "end": timezone.localtime(end),
         "time_zone": settings.TIME_ZONE,
         "location": payload.get("location", ""),
+        "covers_from": _covers(payload),
         "location_is_link": _is_link(payload.get("location", "")),
         "cancelled": payload["method"] == CANCEL,
         "moved": payload.get("reason") == "moved",

@@ -58,15 +58,23 @@ def mfa_required_by(user) -> list[Organization]:
     ]
 
 
+SECOND_FACTORS = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
+
+
 def has_totp(user) -> bool:
-    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+    """A second factor of their own: an authenticator app or a security key."""
+    return Authenticator.objects.filter(user=user, type__in=SECOND_FACTORS).exists()
 
 
 class MfaAdapter(DefaultMFAAdapter):
     def can_delete_authenticator(self, authenticator) -> bool:
-        """The authenticator app stays while an organisation requires it."""
-        if authenticator.type == Authenticator.Type.TOTP and mfa_required_by(authenticator.user):
-            return False
+        """The last second factor (app or key) stays while an organisation requires one."""
+        if authenticator.type in SECOND_FACTORS and mfa_required_by(authenticator.user):
+            others = Authenticator.objects.filter(
+                user=authenticator.user, type__in=SECOND_FACTORS
+            ).exclude(pk=authenticator.pk)
+            if not others.exists():
+                return False
         return super().can_delete_authenticator(authenticator)
 
 
@@ -83,7 +91,7 @@ def _ask_to_enrol(sender, request, user, **kwargs) -> None:
 
 @receiver(authenticator_added)
 def _enrolled(sender, request, user, authenticator, **kwargs) -> None:
-    if request is not None and authenticator.type == Authenticator.Type.TOTP:
+    if request is not None and authenticator.type in SECOND_FACTORS:
         request.session.pop(SESSION_KEY, None)
 
 

@@ -17,8 +17,10 @@ import heapq
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
+from django.db.models import Q
 from django.utils import timezone
 
+from slagov import formatting
 from slagov.models import AuditEvent
 
 PAGE = 50
@@ -67,6 +69,7 @@ class Query:
     object_type: str | None = None
     day_from: date | None = None
     day_to: date | None = None
+    text: str | None = None  # in the object's name (or the change's detail)
     before: datetime | None = None  # the page: entries strictly older than this
 
     def bounds(self) -> tuple[datetime | None, datetime | None]:
@@ -84,15 +87,33 @@ def _history_sources():
     from contracts.models import Contract, ServiceLevel, ServiceLevelTerms, Vendor
     from slagov.models import Membership
 
+    # kind, history model, what to show of a row, what to load with it, what `q` searches
     return [
-        ("vendor", Vendor.history.model, lambda r: r.name),
-        ("contract", Contract.history.model, lambda r: f"{r.reference} {r.title}"),
-        ("sla", ServiceLevel.history.model, lambda r: f"{r.code} — {r.name}"),
-        ("terms", ServiceLevelTerms.history.model,
-         lambda r: f"terms from {r.effective_from:%d %b %Y} of SLA #{r.service_level_id}"),
+        ("vendor", Vendor.history.model, lambda r: r.name, [], ["name"]),
+        ("contract", Contract.history.model, lambda r: f"{r.reference} {r.title}", [],
+         ["reference", "title"]),
+        ("sla", ServiceLevel.history.model, lambda r: f"{r.code} — {r.name}", [],
+         ["code", "name"]),
+        ("terms", ServiceLevelTerms.history.model, _terms_words, ["service_level__contract"],
+         ["service_level__code", "service_level__name", "service_level__contract__reference"]),
         ("member", Membership.history.model,
-         lambda r: f"{r.user} ({r.get_role_display()})"),
+         lambda r: f"{r.user} ({r.get_role_display()})", ["user"],
+         ["user__username", "user__first_name", "user__last_name", "user__email"]),
     ]  # fmt: skip
+
+
+def _terms_words(row) -> str:
+    sla = row.service_level
+    return f"terms from {formatting.day(row.effective_from)} of {sla.contract.reference} {sla.code}"
+
+
+def _search(rows, fields: list[str], text: str | None):
+    if not text:
+        return rows
+    found = Q()
+    for name in fields:
+        found |= Q(**{f"{name}__icontains": text})
+    return rows.filter(found)
 
 
 VERB = {"+": "created", "~": "changed", "-": "deleted"}
@@ -133,10 +154,13 @@ def entries(organization, query: Query, limit: int = PAGE, *, diffs: bool = True
 
     start, end = query.bounds()
     streams = []
-    for kind, model, describe in _history_sources():
+    for kind, model, describe, related, searched in _history_sources():
         if query.object_type not in (None, kind):
             continue
-        rows = model.objects.filter(organization_id=organization.pk).select_related("history_user")
+        rows = model.objects.filter(organization_id=organization.pk).select_related(
+            "history_user", *related
+        )
+        rows = _search(rows, searched, query.text)
         if query.person is not None:
             rows = rows.filter(history_user_id=query.person)
         rows = _window(rows, "history_date", query, start, end).order_by("-history_date")[:limit]
@@ -148,6 +172,7 @@ def entries(organization, query: Query, limit: int = PAGE, *, diffs: bool = True
             ]
         )  # fmt: skip
     events = AuditEvent.objects.filter(organization=organization).select_related("actor")
+    events = _search(events, ["object_repr", "detail"], query.text)
     if query.object_type is not None:
         events = events.filter(object_type=query.object_type)
     if query.person is not None:
@@ -160,6 +185,7 @@ def entries(organization, query: Query, limit: int = PAGE, *, diffs: bool = True
         acts = EscalationEvent.objects.filter(
             organization=organization, actor__isnull=False
         ).select_related("actor", "escalation__contract")
+        acts = _search(acts, ["escalation__contract__reference", "message"], query.text)
         if query.person is not None:
             acts = acts.filter(actor_id=query.person)
         acts = _window(acts, "at", query, start, end).order_by("-at", "-pk")[:limit]

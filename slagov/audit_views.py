@@ -17,6 +17,8 @@ from slagov.models import Membership
 
 
 class AuditFilter(forms.Form):
+    q = forms.CharField(required=False, max_length=100, label="Object",
+                        help_text="Part of its name, reference or code")  # fmt: skip
     person = forms.ChoiceField(required=False)
     object_type = forms.ChoiceField(
         required=False, label="What", choices=[("", "Everything"), *audit.TYPES.items()]
@@ -52,6 +54,7 @@ class AuditFilter(forms.Form):
             object_type=data.get("object_type") or None,
             day_from=data.get("day_from"),
             day_to=data.get("day_to"),
+            text=(data.get("q") or "").strip() or None,
             before=before,
         )
 

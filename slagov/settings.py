@@ -297,7 +297,10 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_RATE_LIMITS = {"login": None, "login_failed": None}
 ACCOUNT_EMAIL_NOTIFICATIONS = True
 MFA_ADAPTER = "slagov.accounts.MfaAdapter"
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+# Security keys (WebAuthn) need an https origin; on a development server at
+# http://localhost they work with this on (never in production).
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 MFA_TOTP_ISSUER = "slagov"
 USERSESSIONS_TRACK_ACTIVITY = False
 # Brute-force protection: lock a username+IP pair after repeated failures, and an

@@ -111,3 +111,46 @@ def test_an_admin_required_to_use_two_factor_enrols_at_sign_in_and_then_needs_a_
     page.fill("input[name=code]", _code(secret))
     page.click("main button[type=submit]")
     page.wait_for_url(f"{page.base}/o/northwind/")
+
+
+# fmt: off
+@pytest.mark.django_db(transaction=True)
+def test_a_security_key_is_added_and_then_signs_in_as_the_second_factor(
+    page, settings  # noqa: F811 (fixtures)
+):
+    # fmt: on
+    """A WebAuthn key in Chromium's virtual authenticator (http://localhost is allowed here)."""
+    settings.MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
+    seed()
+    base = page.base.replace("127.0.0.1", "localhost")  # a key's relying party is a name, not an IP
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "usb", "hasResidentKey": True,
+        "hasUserVerification": True, "isUserVerified": True,
+        "automaticPresenceSimulation": True,
+    }})  # fmt: skip
+    page.goto(f"{base}/login/")
+    page.fill("#id_login", "carol")
+    page.fill("#id_password", DEMO_PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{base}/o/**")
+    page.goto(f"{base}/accounts/2fa/webauthn/add/")
+    if "/reauthenticate/" in page.url:
+        page.fill("input[name=password]", DEMO_PASSWORD)
+        page.click("main button[type=submit]")
+        page.wait_for_url("**/webauthn/add/")
+    page.fill("input[name=name]", "Carol's key")
+    page.click("#mfa_webauthn_add")
+    page.wait_for_url(lambda url: "/webauthn/add/" not in url)
+    from allauth.mfa.models import Authenticator
+
+    assert Authenticator.objects.filter(user__username="carol", type="webauthn").count() == 1
+    page.click("text=Sign out")
+    page.goto(f"{base}/login/")
+    page.fill("#id_login", "carol")
+    page.fill("#id_password", DEMO_PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/2fa/authenticate/")
+    page.click("#mfa_webauthn_authenticate")
+    page.wait_for_url(f"{base}/o/**")

@@ -233,6 +233,15 @@ def test_seeding_prints_the_logins_and_keeps_the_story_emails_as_files(settings,
     first = message_from_bytes(files[0].read_bytes())
     assert "@" in first["To"]
     assert "NW-FLT-001" in first["Subject"]  # the first story: the fleet contract
+    # Dates in the house style (1 Oct 2026): no ISO date in any message's text.
+    import re
+    from email import policy
+
+    for path in files:
+        text = message_from_bytes(path.read_bytes(), policy=policy.default)
+        body = text.get_body(("plain",)).get_content()
+        without_links = re.sub(r"https?://\S+", "", body)
+        assert not re.search(r"\b20\d\d-\d\d-\d\d\b", without_links), (path.name, without_links)
 
 
 def test_the_demo_people_sign_in_as_the_readme_says(demo, client):

@@ -304,6 +304,16 @@ def test_the_audit_log_shows_who_changed_what_filters_and_exports_formula_safe(c
     text = only_vendors.content.decode()
     assert "HYPERLINK" in text
     assert "member deactivated" not in text
+    by_name = client.get(reverse("audit", args=[world.org.slug]), {"q": "hyperlink"})
+    assert "HYPERLINK" in by_name.content.decode()
+    assert "member deactivated" not in by_name.content.decode()
+    by_member = client.get(reverse("audit", args=[world.org.slug]), {"q": "lena"})
+    assert "member deactivated" in by_member.content.decode()
+    by_name = client.get(reverse("audit", args=[world.org.slug]), {"q": "hyperlink"})
+    assert "HYPERLINK" in by_name.content.decode()
+    assert "member deactivated" not in by_name.content.decode()
+    by_member = client.get(reverse("audit", args=[world.org.slug]), {"q": "lena"})
+    assert "member deactivated" in by_member.content.decode()
     by_bob = client.get(reverse("audit", args=[world.org.slug]), {"person": world.bob.pk})
     assert "member deactivated" not in by_bob.content.decode()
     export = client.get(reverse("audit_csv", args=[world.org.slug]), {"object_type": "vendor"})

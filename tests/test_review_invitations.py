@@ -103,7 +103,7 @@ def test_an_invitation_carries_a_calendar_file_with_every_field(
     assert link in message.body
     assert "Room 4.12, Harbour House" in message.body
     assert "Tue 12 Jan 2027, 10:00\u201311:30 (UTC)" in message.body
-    assert "Covers the periods from 2026-10-01 on." in message.body
+    assert "Covers the periods from 1 Oct 2026 on." in message.body  # the house style
     html = message.alternatives[0]
     assert html.mimetype == "text/html"
     assert link in html.content
