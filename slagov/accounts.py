@@ -80,7 +80,14 @@ class MfaAdapter(DefaultMFAAdapter):
 
 @receiver(user_logged_in)
 def _ask_to_enrol(sender, request, user, **kwargs) -> None:
-    """At sign-in: one check, kept in the session (no query on later requests)."""
+    ask_to_enrol(request, user)
+
+
+def ask_to_enrol(request, user) -> None:
+    """
+    At sign-in (and on joining an organisation): one check, kept in the session (no
+    query on later requests).
+    """
     if request is None or not hasattr(request, "session"):
         return
     if mfa_required_by(user) and not has_totp(user):

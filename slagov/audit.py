@@ -76,7 +76,7 @@ class Query:
         tz = timezone.get_current_timezone()
         start = datetime.combine(self.day_from, time.min, tz) if self.day_from else None
         end = None
-        if self.day_to:
+        if self.day_to and self.day_to < date.max:
             end = datetime.combine(self.day_to + timedelta(days=1), time.min, tz)
         if self.before is not None and (end is None or self.before < end):
             end = self.before

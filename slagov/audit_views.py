@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, date
 
 from django import forms
 from django.http import HttpRequest, HttpResponse
@@ -14,6 +15,21 @@ from django.utils.dateparse import parse_datetime
 from metrics.ingest.blank import safe_text
 from slagov import audit, formatting
 from slagov.models import Membership
+
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+
+
+def _cursor(text: str):
+    """The page's `before` (a moment, as the previous page gave it), or None if it isn't one."""
+    try:
+        moment = parse_datetime(text or "")
+        if moment is not None and timezone.is_naive(moment):
+            moment = timezone.make_aware(moment)
+        if moment is not None:
+            moment.astimezone(UTC)  # a moment at the edge of time overflows here, not later
+    except (ValueError, OverflowError):
+        return None
+    return moment
 
 
 class AuditFilter(forms.Form):
@@ -42,12 +58,18 @@ class AuditFilter(forms.Form):
     def clean(self):
         data = super().clean()
         start, end = data.get("day_from"), data.get("day_to")
+        for name, day in (("day_from", start), ("day_to", end)):
+            if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+                self.add_error(name, "Choose a day from the year 2000 to 2999.")
         if start and end and start > end:
             self.add_error("day_to", "The end is before the start.")
         return data
 
-    def query(self, before=None) -> audit.Query:
-        data = self.cleaned_data if self.is_valid() else {}
+    def query(self, before=None) -> audit.Query | None:
+        """The filter asked for; None when it is wrong (then nothing is shown, not everything)."""
+        if self.is_bound and not self.is_valid():
+            return None
+        data = self.cleaned_data if self.is_bound else {}
         person = data.get("person")
         return audit.Query(
             person=int(person) if person else None,
@@ -63,10 +85,8 @@ def audit_log(request: HttpRequest, org_slug: str) -> HttpResponse:
     tenant = request.tenant
     tenant.require_admin()
     form = AuditFilter(request.GET or None, organization=tenant.organization)
-    before = parse_datetime(request.GET.get("before", "") or "") if request.GET else None
-    if before is not None and timezone.is_naive(before):
-        before = timezone.make_aware(before)
-    rows = audit.entries(tenant.organization, form.query(before), limit=audit.PAGE + 1)
+    query = form.query(_cursor(request.GET.get("before", "")))
+    rows = [] if query is None else audit.entries(tenant.organization, query, limit=audit.PAGE + 1)
     more = len(rows) > audit.PAGE
     rows = rows[: audit.PAGE]
     params = request.GET.copy()
@@ -87,10 +107,15 @@ def audit_csv(request: HttpRequest, org_slug: str) -> HttpResponse:
     tenant = request.tenant
     tenant.require_admin()
     form = AuditFilter(request.GET or None, organization=tenant.organization)
+    query = form.query()
+    if query is None:
+        problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+        return HttpResponse(f"The filter is not valid ({problems}).", status=400,
+                            content_type="text/plain; charset=utf-8")  # fmt: skip
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["when", "person", "action", "what", "object", "detail"])
-    for entry in audit.entries(tenant.organization, form.query(), limit=audit.EXPORT_MAX,
+    for entry in audit.entries(tenant.organization, query, limit=audit.EXPORT_MAX,
                                diffs=False):  # fmt: skip
         person = entry.actor.get_username() if entry.actor else "slagov"
         writer.writerow(

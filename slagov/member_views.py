@@ -17,6 +17,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from contracts.models import Vendor
 from slagov import members
+from slagov.accounts import ask_to_enrol
 from slagov.audit import record
 from slagov.models import Invitation, Membership, Organization
 from slagov.views import landing
@@ -323,6 +324,8 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "members/invitation.html", {"problem": found.problem}, status=410)
     invite = found.invitation
     existing = members.existing_user(invite.email)
+    if existing is not None and members.dormant_user(invite.email) is not None:
+        existing = None  # their login was switched off: a new password brings it back
     user = request.user if request.user.is_authenticated else None
     form = None
     if existing is None and user is None:
@@ -340,6 +343,8 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
                       backend="allauth.account.auth_backends.AuthenticationBackend")  # fmt: skip
             elif user is not None:
                 membership = members.invitation_accept(token=token, user=user)
+                # Already signed in: the new organisation's two-factor rule applies now.
+                ask_to_enrol(request, user)
             else:
                 raise ValidationError("Sign in with your slagov login first.")
         except ValidationError as exc:

@@ -126,15 +126,18 @@ def invitation_create(
         raise ValidationError(problems)
     _require_inviter(inviter, role, vendor)
     members = Membership.objects.filter(organization=organization, user__email__iexact=email)
+    pending = Invitation.objects.filter(
+        organization=organization, email__iexact=email, state=Invitation.State.PENDING
+    )
+    if not inviter.is_admin and (members.exists() or pending.exists()):
+        # A vendor lead learns nothing about the organisation's other people.
+        raise ValidationError({"email": "This address can't be invited: ask an admin."})
     if members.filter(is_active=True).exists():
         raise ValidationError({"email": "This address belongs to a member already."})
     if members.exists():
         raise ValidationError(
             {"email": "This address belongs to a deactivated member: reactivate them instead."}
         )
-    pending = Invitation.objects.filter(
-        organization=organization, email__iexact=email, state=Invitation.State.PENDING
-    )
     if pending.exists():
         raise ValidationError(
             {"email": "An invitation to this address is pending: resend or withdraw it."}
@@ -179,6 +182,7 @@ def invitation_resend(
     invitation.sent_at = now
     invitation.expires_at = now + timedelta(days=INVITATION_DAYS)
     invitation.save(update_fields=["nonce", "sends", "sent_at", "expires_at"])
+    _cancel_unsent(invitation, "replaced by a newer link before it was sent")
     _queue_invitation_mail(invitation)
     audit(organization, actor.user, "invitation resent", invitation)
     return invitation
@@ -189,12 +193,27 @@ def invitation_revoke(
     *, organization: Organization, actor: Membership, invitation: Invitation
 ) -> Invitation:
     invitation = _pending_for(organization, invitation.pk, actor)
+    if invitation.state == Invitation.State.ACCEPTED:
+        raise ValidationError(
+            f"{invitation.email} already accepted this invitation: deactivate the member instead."
+        )
     if invitation.state == Invitation.State.PENDING:
         invitation.state = Invitation.State.REVOKED
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["state", "revoked_at"])
+        _cancel_unsent(invitation, "withdrawn before it was sent")
         audit(organization, actor.user, "invitation withdrawn", invitation)
     return invitation
+
+
+def _cancel_unsent(invitation: Invitation, why: str) -> int:
+    """Its messages still waiting in the outbox go nowhere (a withdrawn or replaced link)."""
+    from escalations.models import Notification
+
+    return Notification.objects.filter(
+        organization_id=invitation.organization_id, kind=Notification.Kind.MEMBER_INVITE,
+        key__startswith=f"invite-{invitation.pk}-", state=Notification.State.PENDING,
+    ).update(state=Notification.State.FAILED, last_error=why)  # fmt: skip
 
 
 def _free_username(email: str) -> str:
@@ -207,6 +226,14 @@ def _free_username(email: str) -> str:
         if not get_user_model().objects.filter(username__iexact=name).exists():
             return name
     raise ValidationError("No sign-in name is free for this address: ask an admin.")
+
+
+def dormant_user(email: str):
+    """A login for this address that is off and belongs to no organisation any more."""
+    user = existing_user(email)
+    if user is None or user.is_active or user.memberships.filter(is_active=True).exists():
+        return None
+    return user
 
 
 def existing_user(email: str):
@@ -232,6 +259,13 @@ def invitation_accept(*, token: str, user=None, new_user: dict | None = None) ->
     invitation = Invitation.objects.select_for_update().get(pk=found.invitation.pk)
     if invitation.state != Invitation.State.PENDING or invitation.nonce != found.invitation.nonce:
         raise ValidationError("This invitation was already used.")
+    if user is None and (dormant := dormant_user(invitation.email)) is not None:
+        # A login switched off when its last membership ended: the link proves the
+        # address, as a password reset would; a new password brings it back.
+        dormant.set_password(new_user["password"])
+        dormant.is_active = True
+        dormant.save(update_fields=["password", "is_active"])
+        user = dormant
     if user is None:
         if existing_user(invitation.email) is not None:
             raise ValidationError("This address has a slagov login already: sign in to accept.")
@@ -273,13 +307,22 @@ def invitation_accept(*, token: str, user=None, new_user: dict | None = None) ->
 
 
 def _active_admins(organization) -> int:
-    return Membership.objects.filter(
-        organization=organization, role=Role.ADMIN, is_active=True, user__is_active=True
-    ).count()
+    """The active admins, their rows locked: two admins removing each other wait in turn."""
+    return len(
+        Membership.objects.select_for_update()
+        .filter(organization=organization, role=Role.ADMIN, is_active=True, user__is_active=True)
+        .values_list("pk", flat=True)
+    )
 
 
 def _require_admin(actor: Membership, organization) -> None:
-    if actor.organization_id != organization.pk or not actor.is_admin:
+    """As stored now (not as the request loaded it): an admin deactivated meanwhile can't act."""
+    current = (
+        Membership.objects.filter(pk=actor.pk, organization=organization)
+        .values_list("role", "is_active", "user__is_active")
+        .first()
+    )
+    if current != (Role.ADMIN, True, True):
         raise PermissionDenied("Only organisation admins manage members.")
 
 
@@ -365,6 +408,17 @@ def member_deactivate(
     revoked = ApiToken.objects.filter(membership=membership, revoked_at__isnull=True).update(
         revoked_at=now
     )
+    if membership.is_vendor:
+        # What a departing vendor lead sent stops letting people in with them.
+        for sent in Invitation.objects.filter(
+            organization=organization, invited_by=membership.user_id,
+            state=Invitation.State.PENDING,
+        ):  # fmt: skip
+            sent.state, sent.revoked_at = Invitation.State.REVOKED, now
+            sent.save(update_fields=["state", "revoked_at"])
+            _cancel_unsent(sent, "its sender was deactivated")
+            audit(organization, actor.user, "invitation withdrawn", sent,
+                  "its sender was deactivated")  # fmt: skip
     user = membership.user
     if not Membership.objects.filter(user=user, is_active=True).exists() and user.is_active:
         user.is_active = False  # its sessions end with it
