@@ -18,18 +18,7 @@ from contracts.forms import (
     tiers_from,
 )
 from contracts.models import ServiceLevel
-
-
-def _apply_errors(exc: ValidationError, *forms) -> None:
-    """Attach a service's field errors to whichever form has that field."""
-    by_field = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
-    for field, errors in by_field.items():
-        target = next((f for f in forms if field in f.fields), None)
-        for error in errors:
-            if target is not None:
-                target.add_error(field, error)
-            else:
-                forms[0].add_error(None, error)
+from slagov.web import errors_to_forms
 
 
 def _terms_kwargs(terms_form: TermsForm, tier_formset) -> dict:
@@ -77,7 +66,7 @@ def sla_create(request: HttpRequest, org_slug: str, contract_id: int) -> HttpRes
                     **_terms_kwargs(terms_form, tiers),
                 )
         except ValidationError as exc:
-            _apply_errors(exc, form, terms_form)
+            errors_to_forms(exc, form, terms_form)
         else:
             messages.success(request, f"{sla.code} added to {contract.reference}.")
             return redirect("metrics:sla", org_slug=tenant.slug, sla_id=sla.pk)
@@ -106,7 +95,7 @@ def sla_edit(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse:
                 service_level=sla,
             )
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            errors_to_forms(exc, form)
         else:
             messages.success(request, f"{sla.code} saved.")
             return redirect("metrics:sla", org_slug=tenant.slug, sla_id=sla.pk)
@@ -146,7 +135,7 @@ def terms_create(request: HttpRequest, org_slug: str, sla_id: int) -> HttpRespon
                 **_terms_kwargs(form, tiers),
             )
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            errors_to_forms(exc, form)
         else:
             messages.success(
                 request,

@@ -345,9 +345,19 @@ def render(notification: Notification) -> EmailMessage:
             login=notification.user_id is not None,
         ),
     }  # fmt: skip
+    return outbox_email(notification, subject_for(event, escalation), "email/escalation", context)
+
+
+def outbox_email(
+    notification: Notification, subject: str, template: str, context: dict
+) -> EmailMultiAlternatives:
+    """
+    An outbox row's e-mail: `template`.txt and `template`.html rendered with
+    `context`, to the row's address, with the row's stable headers.
+    """
     message = EmailMultiAlternatives(
-        subject=subject_for(event, escalation),
-        body=render_to_string("email/escalation.txt", context),
+        subject=subject,
+        body=render_to_string(f"{template}.txt", context),
         to=[notification.email],
         headers={
             "X-Slagov-Notification": str(notification.pk),
@@ -355,7 +365,7 @@ def render(notification: Notification) -> EmailMessage:
             "Message-ID": message_id(notification),
         },
     )
-    message.attach_alternative(render_to_string("email/escalation.html", context), "text/html")
+    message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
     return message
 
 

@@ -6,7 +6,7 @@ import django_filters
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -23,6 +23,7 @@ from reviews import actions, vendor_warnings
 from slagov.filters import FilterSet
 from slagov.models import Organization
 from slagov.tenancy import resolve_tenant, tenant_scope
+from slagov.web import post_only
 
 
 def _contracts(request):
@@ -101,15 +102,9 @@ def escalation_detail(request: HttpRequest, org_slug: str, escalation_id: int) -
     return render(request, "escalations/detail.html", _detail_context(escalation))
 
 
-def _post_only(request):
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
-    return None
-
-
 def escalation_acknowledge(request: HttpRequest, org_slug: str, escalation_id: int):
     escalation = _get(request.tenant, escalation_id)
-    if refused := _post_only(request):
+    if refused := post_only(request):
         return refused
     if services.escalation_acknowledge(escalation=escalation, actor=request.user):
         messages.success(request, "Acknowledged.")
@@ -120,7 +115,7 @@ def escalation_acknowledge(request: HttpRequest, org_slug: str, escalation_id: i
 
 def escalation_meeting(request: HttpRequest, org_slug: str, escalation_id: int):
     escalation = _get(request.tenant, escalation_id)
-    if refused := _post_only(request):
+    if refused := post_only(request):
         return refused
     form = MeetingForm(request.POST)
     if form.is_valid():
@@ -142,7 +137,7 @@ def escalation_meeting(request: HttpRequest, org_slug: str, escalation_id: int):
 
 def escalation_resolve(request: HttpRequest, org_slug: str, escalation_id: int):
     escalation = _get(request.tenant, escalation_id)
-    if refused := _post_only(request):
+    if refused := post_only(request):
         return refused
     request.tenant.require_manage()  # who may resolve, before what they sent is judged
     form = ResolveForm(request.POST)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.conf import settings
-from django.core.mail import EmailMessage, EmailMultiAlternatives
-from django.template.loader import render_to_string
+from django.core.mail import EmailMessage
 from django.urls import reverse
 
 from escalations import notify
@@ -43,18 +42,7 @@ def _render(notification: Notification, *, overdue: bool) -> EmailMessage:
     }  # fmt: skip
     head = f"Overdue since {due.day} {due:%b}" if overdue else f"Due {due.day} {due:%b}"
     subject = " ".join(f"[slagov] {head}: {payload['title']} ({payload['contract']})".split())
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string("email/action_reminder.txt", context),
-        to=[notification.email],
-        headers={
-            "X-Slagov-Notification": str(notification.pk),
-            # The same on every attempt: a re-send after a crash is the same message.
-            "Message-ID": notify.message_id(notification),
-        },
-    )
-    message.attach_alternative(render_to_string("email/action_reminder.html", context), "text/html")
-    return message
+    return notify.outbox_email(notification, subject, "email/action_reminder", context)
 
 
 @notify.renderer(Notification.Kind.ACTION_DUE)

@@ -17,8 +17,7 @@ from urllib.parse import urlsplit
 
 import icalendar
 from django.conf import settings
-from django.core.mail import EmailMessage, EmailMultiAlternatives
-from django.template.loader import render_to_string
+from django.core.mail import EmailMessage
 from django.urls import reverse
 from django.utils import dateformat, timezone
 
@@ -193,18 +192,9 @@ def render_invitation(notification: Notification) -> EmailMessage:
         **brand(review.contract.organization, owner=review.contract.owner,
                 login=notification.user_id is not None),
     }  # fmt: skip
-    message = EmailMultiAlternatives(
-        subject=subject_for(payload),
-        body=render_to_string("email/review_invitation.txt", context),
-        to=[notification.email],
-        headers={
-            "X-Slagov-Notification": str(notification.pk),
-            # The same on every attempt: a re-send after a crash is the same message.
-            "Message-ID": notify.message_id(notification),
-        },
+    message = notify.outbox_email(
+        notification, subject_for(payload), "email/review_invitation", context
     )
-    message.attach_alternative(render_to_string("email/review_invitation.html", context),
-                               "text/html")  # fmt: skip
     # DTSTAMP is when the invitation was queued: a re-send is the same file.
     ics = invitation_ics(review=review, payload=payload, stamp=notification.created_at, link=link)
     message.attach(_ics_part(ics, payload["method"]))

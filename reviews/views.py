@@ -21,20 +21,7 @@ from reviews.forms import (
     owner_choices,
 )
 from reviews.models import Review
-
-
-def _post_only(request: HttpRequest) -> HttpResponse | None:
-    return None if request.method == "POST" else HttpResponseNotAllowed(["POST"])
-
-
-def _errors_to(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            for error in errors:
-                form.add_error(field if field in form.fields else None, error)
-    else:
-        for error in exc.messages:
-            form.add_error(None, error)
+from slagov.web import errors_to_forms, post_only
 
 
 def _back(review: Review) -> HttpResponse:
@@ -96,7 +83,7 @@ def review_plan(request: HttpRequest, org_slug: str, contract_id: int) -> HttpRe
                 **form.cleaned_data,
             )  # fmt: skip
         except ValidationError as exc:
-            _errors_to(form, exc)
+            errors_to_forms(exc, form)
         else:
             messages.success(request, "Review planned; both sides are invited.")
             return _back(review)
@@ -107,7 +94,7 @@ def review_plan(request: HttpRequest, org_slug: str, contract_id: int) -> HttpRe
 
 def review_move(request: HttpRequest, org_slug: str, review_id: int) -> HttpResponse:
     review = selectors.review_get(request.tenant, review_id)
-    if refused := _post_only(request):
+    if refused := post_only(request):
         return refused
     request.tenant.require_manage()
     form = ScheduleForm(request.POST)
@@ -116,7 +103,7 @@ def review_move(request: HttpRequest, org_slug: str, review_id: int) -> HttpResp
             services.review_move(review=review, actor=request.user, tenant=request.tenant,
                                  **form.cleaned_data)  # fmt: skip
         except ValidationError as exc:
-            _errors_to(form, exc)
+            errors_to_forms(exc, form)
         else:
             messages.success(request, "Moved; both sides are invited again.")
             return _back(review)
@@ -126,7 +113,7 @@ def review_move(request: HttpRequest, org_slug: str, review_id: int) -> HttpResp
 
 def review_cancel(request: HttpRequest, org_slug: str, review_id: int) -> HttpResponse:
     review = selectors.review_get(request.tenant, review_id)
-    if refused := _post_only(request):
+    if refused := post_only(request):
         return refused
     request.tenant.require_manage()
     form = CancelForm(request.POST)
@@ -135,7 +122,7 @@ def review_cancel(request: HttpRequest, org_slug: str, review_id: int) -> HttpRe
             services.review_cancel(review=review, actor=request.user, tenant=request.tenant,
                                    reason=form.cleaned_data["reason"])  # fmt: skip
         except ValidationError as exc:
-            _errors_to(form, exc)
+            errors_to_forms(exc, form)
         else:
             messages.success(request, "Cancelled; the attendees are told.")
             return _back(review)
@@ -164,7 +151,7 @@ def review_agenda(request: HttpRequest, org_slug: str, review_id: int) -> HttpRe
 
 def review_topic_add(request: HttpRequest, org_slug: str, review_id: int) -> HttpResponse:
     review = selectors.review_get(request.tenant, review_id)
-    if refused := _post_only(request):
+    if refused := post_only(request):
         return refused
     form = TopicForm(request.POST)
     if form.is_valid():
@@ -172,7 +159,7 @@ def review_topic_add(request: HttpRequest, org_slug: str, review_id: int) -> Htt
             services.topic_add(review=review, actor=request.user, tenant=request.tenant,
                                **form.cleaned_data)  # fmt: skip
         except ValidationError as exc:
-            _errors_to(form, exc)
+            errors_to_forms(exc, form)
         else:
             if not request.htmx:
                 messages.success(request, "Topic added.")
@@ -214,7 +201,7 @@ def review_hold(request: HttpRequest, org_slug: str, review_id: int) -> HttpResp
             services.review_hold(review=review, actor=request.user, tenant=request.tenant,
                                  record=record)  # fmt: skip
         except ValidationError as exc:
-            _errors_to(form, exc)
+            errors_to_forms(exc, form)
         else:
             messages.success(request, "Held: the minutes and actions are recorded.")
             return _back(review)
@@ -241,7 +228,7 @@ def review_pack(request: HttpRequest, org_slug: str, review_id: int) -> HttpResp
 
 def review_sign(request: HttpRequest, org_slug: str, review_id: int) -> HttpResponse:
     review = selectors.review_get(request.tenant, review_id)
-    if refused := _post_only(request):
+    if refused := post_only(request):
         return refused
     try:
         services.review_sign(review=review, actor=request.user, tenant=request.tenant)

@@ -12,7 +12,7 @@ import django_filters
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,6 +26,7 @@ from reviews import actions
 from reviews.models import ActionItem, Review, VendorWarning
 from slagov import formatting
 from slagov.filters import ASCII_DIGITS, FilterSet, ModelChoiceByIdField, parse_digits
+from slagov.web import errors_to_forms, post_only
 
 DEFAULT_DUE_DAYS = 14
 LIST_LIMIT = 300
@@ -78,21 +79,6 @@ def _next(request: HttpRequest) -> str | None:
     return None
 
 
-def _post_only(request: HttpRequest) -> HttpResponse | None:
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
-    return None
-
-
-def _errors_to_form(form: forms.Form, exc: ValidationError) -> None:
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc)
-        return
-    for field, errors in exc.message_dict.items():
-        for error in errors:
-            form.add_error(field if field in form.fields else None, error)
-
-
 def my_actions(request: HttpRequest, org_slug: str) -> HttpResponse:
     """The items the member owns, open ones first and the overdue at the top; or everyone's."""
     data = request.GET.copy()
@@ -135,7 +121,7 @@ def action_transition(request: HttpRequest, org_slug: str, item_id: int) -> Http
     """
     tenant = request.tenant
     item = actions.action_item_get(tenant, item_id)
-    if refused := _post_only(request):
+    if refused := post_only(request):
         return refused
     to = request.POST.get("to", "")
     error, changed = "", False
@@ -174,7 +160,7 @@ class CommentForm(forms.Form):
 def action_comment(request: HttpRequest, org_slug: str, item_id: int) -> HttpResponse:
     tenant = request.tenant
     item = actions.action_item_get(tenant, item_id)
-    if refused := _post_only(request):
+    if refused := post_only(request):
         return refused
     form = CommentForm(request.POST)
     if form.is_valid():
@@ -183,7 +169,7 @@ def action_comment(request: HttpRequest, org_slug: str, item_id: int) -> HttpRes
                 item=item, actor=request.user, tenant=tenant, text=form.cleaned_data["text"]
             )
         except ValidationError as exc:
-            _errors_to_form(form, exc)
+            errors_to_forms(exc, form)
         else:
             messages.success(request, "Comment added.")
             return redirect(_item_url(org_slug, item) + "#events")
@@ -303,7 +289,7 @@ def action_create(request: HttpRequest, org_slug: str, contract_id: int) -> Http
                 **{name: data.get(name) for name in ActionItemForm.LINKS},
             )  # fmt: skip
         except ValidationError as exc:
-            _errors_to_form(form, exc)
+            errors_to_forms(exc, form)
         else:
             owner = item.owner.get_full_name() or item.owner.username
             messages.success(request, f"Action item created for {owner}.")
@@ -336,7 +322,7 @@ def action_edit(request: HttpRequest, org_slug: str, item_id: int) -> HttpRespon
             messages.error(request, str(exc))
             return redirect(_item_url(org_slug, item))
         except ValidationError as exc:
-            _errors_to_form(form, exc)
+            errors_to_forms(exc, form)
         else:
             messages.success(request, "Saved." if changed else "Nothing changed.")
             return redirect(_item_url(org_slug, item))

@@ -20,9 +20,9 @@ from contracts.models import Contract
 from contracts.views import render_page
 from reviews import vendor_warnings
 from reviews.models import VendorWarning
-from reviews.views_actions import _errors_to_form, _post_only
 from slagov import formatting
 from slagov.filters import FilterSet
+from slagov.web import errors_to_forms, post_only
 
 LIST_LIMIT = 200
 # A request this much larger than the attachment limit is refused before it is read.
@@ -136,7 +136,7 @@ def warning_raise(request: HttpRequest, org_slug: str, sla_id: int) -> HttpRespo
                 mitigation=data["mitigation"], attachment=data["attachment"],
             )  # fmt: skip
         except ValidationError as exc:
-            _errors_to_form(form, exc)
+            errors_to_forms(exc, form)
         else:
             messages.success(request, "Warning raised: the customer side sees it now.")
             return redirect("reviews:warning", org_slug=org_slug, warning_id=warning.pk)
@@ -180,7 +180,7 @@ def warning_detail(request: HttpRequest, org_slug: str, warning_id: int) -> Http
 def warning_acknowledge(request: HttpRequest, org_slug: str, warning_id: int) -> HttpResponse:
     tenant = request.tenant
     warning = vendor_warnings.warning_get(tenant, warning_id)
-    if refused := _post_only(request):
+    if refused := post_only(request):
         return refused
     tenant.require_manage()
     form = AnswerForm(request.POST)
@@ -193,7 +193,7 @@ def warning_acknowledge(request: HttpRequest, org_slug: str, warning_id: int) ->
         except vendor_warnings.WarningStateError as exc:
             messages.error(request, str(exc))
         except ValidationError as exc:
-            _errors_to_form(form, exc)
+            errors_to_forms(exc, form)
             return _detail(request, warning, form, status=400)
         else:
             if done:
@@ -207,7 +207,7 @@ def warning_acknowledge(request: HttpRequest, org_slug: str, warning_id: int) ->
 def warning_close(request: HttpRequest, org_slug: str, warning_id: int) -> HttpResponse:
     tenant = request.tenant
     warning = vendor_warnings.warning_get(tenant, warning_id)
-    if refused := _post_only(request):
+    if refused := post_only(request):
         return refused
     if vendor_warnings.warning_close(warning=warning, actor=request.user, tenant=tenant):
         messages.success(request, "Closed.")

@@ -61,7 +61,7 @@ def mfa_required_by(user) -> list[Organization]:
 SECOND_FACTORS = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
 
 
-def has_totp(user) -> bool:
+def has_second_factor(user) -> bool:
     """A second factor of their own: an authenticator app or a security key."""
     return Authenticator.objects.filter(user=user, type__in=SECOND_FACTORS).exists()
 
@@ -90,7 +90,7 @@ def ask_to_enrol(request, user) -> None:
     """
     if request is None or not hasattr(request, "session"):
         return
-    if mfa_required_by(user) and not has_totp(user):
+    if mfa_required_by(user) and not has_second_factor(user):
         request.session[SESSION_KEY] = True
     else:
         request.session.pop(SESSION_KEY, None)
@@ -120,7 +120,7 @@ class RequireMfaMiddleware:
             and not request.path.startswith(OPEN_PREFIXES)
         ):
             names = ", ".join(o.name for o in mfa_required_by(request.user))
-            if not names or has_totp(request.user):
+            if not names or has_second_factor(request.user):
                 session.pop(SESSION_KEY, None)
             else:
                 messages.info(

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.mail import EmailMessage, EmailMultiAlternatives
-from django.template.loader import render_to_string
+from django.core.mail import EmailMessage
 from django.urls import reverse
 
 from escalations import notify
@@ -38,14 +37,6 @@ def render_member_invite(notification: Notification) -> EmailMessage:
         **brand(invitation.organization, login=True),
     }
     org = invitation.organization.name
-    message = EmailMultiAlternatives(
-        subject=f"[slagov] You are invited to {org}",
-        body=render_to_string("email/member_invite.txt", context),
-        to=[notification.email],
-        headers={
-            "X-Slagov-Notification": str(notification.pk),
-            "Message-ID": notify.message_id(notification),
-        },
+    return notify.outbox_email(
+        notification, f"[slagov] You are invited to {org}", "email/member_invite", context
     )
-    message.attach_alternative(render_to_string("email/member_invite.html", context), "text/html")
-    return message

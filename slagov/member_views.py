@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth import login, password_validation
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,16 +21,9 @@ from slagov.accounts import ask_to_enrol
 from slagov.audit import record
 from slagov.models import Invitation, Membership, Organization
 from slagov.views import landing
+from slagov.web import errors_to_forms, post_only
 
 Role = Membership.Role
-
-
-def _apply(form: forms.Form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 class InviteForm(forms.Form):
@@ -122,7 +115,7 @@ def member_list(request: HttpRequest, org_slug: str) -> HttpResponse:
                 email=data["email"], role=data["role"], vendor=data.get("vendor"),
             )  # fmt: skip
         except ValidationError as exc:
-            _apply(form, exc)
+            errors_to_forms(exc, form)
         else:
             messages.success(
                 request, f"Invitation sent to {invitation.email}: the link works for 7 days."
@@ -151,7 +144,7 @@ class SecurityForm(forms.ModelForm):
 def organization_security(request: HttpRequest, org_slug: str) -> HttpResponse:
     """Who must sign in with two factors; they are asked to enrol at their next sign-in."""
     tenant = request.tenant
-    if refused := _post_only(request):
+    if refused := post_only(request):
         return refused
     tenant.require_admin()
     form = SecurityForm(request.POST, instance=tenant.organization)
@@ -187,7 +180,7 @@ def member_detail(request: HttpRequest, org_slug: str, membership_id: int) -> Ht
                 vendor_lead=data.get("vendor_lead", False),
             )  # fmt: skip
         except ValidationError as exc:
-            _apply(form, exc)
+            errors_to_forms(exc, form)
         else:
             messages.success(request, "Saved: the new role applies from their next click.")
             return redirect("member", org_slug=tenant.slug, membership_id=membership.pk)
@@ -201,14 +194,10 @@ def member_detail(request: HttpRequest, org_slug: str, membership_id: int) -> Ht
     return render(request, "members/detail.html", context)
 
 
-def _post_only(request) -> HttpResponse | None:
-    return None if request.method == "POST" else HttpResponseNotAllowed(["POST"])
-
-
 def member_deactivate(request: HttpRequest, org_slug: str, membership_id: int) -> HttpResponse:
     tenant = request.tenant
     membership = _member(tenant, membership_id)
-    if refused := _post_only(request):
+    if refused := post_only(request):
         return refused
     tenant.require_admin()
     action = members.member_reactivate if request.POST.get("reactivate") else None
@@ -234,7 +223,7 @@ def member_deactivate(request: HttpRequest, org_slug: str, membership_id: int) -
 def member_handover(request: HttpRequest, org_slug: str, membership_id: int) -> HttpResponse:
     tenant = request.tenant
     membership = _member(tenant, membership_id)
-    if refused := _post_only(request):
+    if refused := post_only(request):
         return refused
     tenant.require_admin()
     form = HandoverForm(request.POST, membership=membership)
@@ -259,7 +248,7 @@ def invitation_action(request: HttpRequest, org_slug: str, invitation_id: int) -
     """Resend (a new link; the old one stops working) or withdraw a pending invitation."""
     tenant = request.tenant
     invitation = get_object_or_404(_visible_invitations(tenant), pk=invitation_id)
-    if refused := _post_only(request):
+    if refused := post_only(request):
         return refused
     _require_inviter(tenant)
     try:
@@ -324,7 +313,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "members/invitation.html", {"problem": found.problem}, status=410)
     invite = found.invitation
     existing = members.existing_user(invite.email)
-    if existing is not None and members.dormant_user(invite.email) is not None:
+    if existing is not None and members.is_dormant(existing):
         existing = None  # their login was switched off: a new password brings it back
     user = request.user if request.user.is_authenticated else None
     form = None

@@ -217,23 +217,23 @@ def _cancel_unsent(invitation: Invitation, why: str) -> int:
 
 
 def _free_username(email: str) -> str:
-    """The address as the sign-in name, or with a number if that name is taken."""
-    taken = get_user_model().objects.filter(username__iexact=email.lower()[:150]).exists()
-    if not taken:
-        return email.lower()[:150]
-    for n in range(2, 1000):
-        name = f"{email.lower()[:140]}-{n}"
-        if not get_user_model().objects.filter(username__iexact=name).exists():
-            return name
+    """The address as the sign-in name, or with a number if that name is taken (one query)."""
+    name, stem = email.lower()[:150], email.lower()[:140]
+    taken = {
+        u.lower()
+        for u in get_user_model()
+        .objects.filter(username__istartswith=stem)
+        .values_list("username", flat=True)
+    }
+    for candidate in [name, *(f"{stem}-{n}" for n in range(2, 1000))]:
+        if candidate not in taken:
+            return candidate
     raise ValidationError("No sign-in name is free for this address: ask an admin.")
 
 
-def dormant_user(email: str):
-    """A login for this address that is off and belongs to no organisation any more."""
-    user = existing_user(email)
-    if user is None or user.is_active or user.memberships.filter(is_active=True).exists():
-        return None
-    return user
+def is_dormant(user) -> bool:
+    """A login that is off and belongs to no organisation any more."""
+    return not user.is_active and not user.memberships.filter(is_active=True).exists()
 
 
 def existing_user(email: str):
@@ -259,7 +259,8 @@ def invitation_accept(*, token: str, user=None, new_user: dict | None = None) ->
     invitation = Invitation.objects.select_for_update().get(pk=found.invitation.pk)
     if invitation.state != Invitation.State.PENDING or invitation.nonce != found.invitation.nonce:
         raise ValidationError("This invitation was already used.")
-    if user is None and (dormant := dormant_user(invitation.email)) is not None:
+    dormant = existing_user(invitation.email) if user is None else None
+    if dormant is not None and is_dormant(dormant):
         # A login switched off when its last membership ended: the link proves the
         # address, as a password reset would; a new password brings it back.
         dormant.set_password(new_user["password"])

@@ -19,10 +19,10 @@ class ApiTokenForm(forms.Form):
     )
     membership = forms.ModelChoiceField(queryset=Membership.objects.none(), label="For member")
 
-    def __init__(self, *args, memberships, **kwargs):
+    def __init__(self, *args, memberships, own: bool, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["membership"].queryset = memberships
-        if len(memberships) == 1:  # a member's own token: nothing to choose
+        if own:  # a member's own token: nothing to choose
             self.fields["membership"].empty_label = None
         self.fields["membership"].label_from_instance = lambda m: (
             f"{m.user.get_full_name() or m.user.username} — {m.get_role_display()}"
@@ -89,7 +89,7 @@ def token_list(request: HttpRequest, org_slug: str) -> HttpResponse:
         if tenant.is_admin
         else Membership.objects.filter(pk=tenant.membership.pk).select_related("user", "vendor")
     )
-    form = ApiTokenForm(request.POST or None, memberships=memberships)
+    form = ApiTokenForm(request.POST or None, memberships=memberships, own=not tenant.is_admin)
     new_key = None
     if request.method == "POST" and form.is_valid():
         token, new_key = services.api_token_create(
@@ -101,7 +101,7 @@ def token_list(request: HttpRequest, org_slug: str) -> HttpResponse:
         messages.success(
             request, f"Token “{token.name}” created. Copy the key now: it is shown once."
         )
-        form = ApiTokenForm(memberships=memberships)
+        form = ApiTokenForm(memberships=memberships, own=not tenant.is_admin)
     context = {
         "tokens": _visible_tokens(tenant).order_by("-created_at"),
         "form": form,
@@ -150,7 +150,7 @@ class NameForm(forms.Form):
 def account(request: HttpRequest) -> HttpResponse:
     """A person's own account: their name; e-mail, password, two-factor and sessions
     are django-allauth's pages, one click away (the menu)."""
-    from slagov.accounts import has_totp, mfa_required_by
+    from slagov.accounts import has_second_factor, mfa_required_by
 
     user = request.user
     names = {"first_name": user.first_name, "last_name": user.last_name}
@@ -164,7 +164,7 @@ def account(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "memberships": memberships_for(user),
-        "has_totp": has_totp(user),
+        "has_second_factor": has_second_factor(user),
         "required_by": [o.name for o in mfa_required_by(user)],
     }
     return render(request, "account/profile.html", context)

@@ -1,0 +1,26 @@
+"""Small helpers every app's page views share."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+
+
+def post_only(request: HttpRequest) -> HttpResponse | None:
+    """A 405 for anything but POST (the caller returns it), else None."""
+    return None if request.method == "POST" else HttpResponseNotAllowed(["POST"])
+
+
+def errors_to_forms(exc: ValidationError, *forms) -> None:
+    """
+    A service's ValidationError on the forms: each field's errors on the form that has
+    that field, the rest (and errors for no field) on the first form.
+    """
+    by_field = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
+    for field, errors in by_field.items():
+        target = next((f for f in forms if field in f.fields), None)
+        for error in errors:
+            if target is not None:
+                target.add_error(field, error)
+            else:
+                forms[0].add_error(None, error)
