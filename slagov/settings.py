@@ -302,6 +302,8 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 # http://localhost they work with this on (never in production).
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 MFA_TOTP_ISSUER = "slagov"
+# A code typed as its 30 s window turns over is still good (the one before and after).
+MFA_TOTP_TOLERANCE = 1
 USERSESSIONS_TRACK_ACTIVITY = False
 # Brute-force protection: lock a username+IP pair after repeated failures, and an
 # address after many failures across usernames (one address trying a few
