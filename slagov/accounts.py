@@ -7,6 +7,8 @@ there until an authenticator app is set up; they can't remove it while required.
 
 from __future__ import annotations
 
+import time
+
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
@@ -59,6 +61,13 @@ def mfa_required_by(user) -> list[Organization]:
 
 
 SECOND_FACTORS = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
+
+
+def current_counter() -> int:
+    """The TOTP time step now: what an authenticator app shows a code for."""
+    from allauth.mfa import app_settings
+
+    return int(time.time()) // app_settings.TOTP_PERIOD
 
 
 def has_second_factor(user) -> bool:

@@ -13,9 +13,9 @@ import pytest
 from allauth.mfa.totp.internal.auth import (
     format_hotp_value,
     hotp_value,
-    yield_hotp_counters_from_time,
 )
 
+from slagov.accounts import current_counter
 from slagov.demo import DEMO_PASSWORD, seed
 from tests.test_browser import browser, login, page  # noqa: F401 (fixtures)
 from tests.test_deploy import _wait_for
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.browser
 
 
 def _code(secret: str) -> str:
-    return format_hotp_value(hotp_value(secret, next(yield_hotp_counters_from_time())))
+    return format_hotp_value(hotp_value(secret, current_counter()))
 
 
 def _smtp_settings(settings, inbox, base: str) -> None:
