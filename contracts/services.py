@@ -27,7 +27,7 @@ from contracts.models import (
     Vendor,
     VendorContact,
 )
-from metrics.services import enqueue_recompute
+from slagov import work
 from slagov.models import Organization
 
 
@@ -215,7 +215,7 @@ def contract_save(
     _save(contract, actor, "created" if creating else "edited")
     contract.vendor_contacts.set(contacts, through_defaults={"organization": organization})
     if not creating:
-        enqueue_recompute(
+        work.recompute_later(
             organization_id=organization.pk,
             service_level_ids=list(contract.service_levels.values_list("pk", flat=True)),
         )
@@ -347,7 +347,7 @@ def terms_agree(
     earlier = ServiceLevelTerms.objects.filter(
         service_level=service_level, effective_from__lt=effective_from
     ).exists()
-    enqueue_recompute(
+    work.recompute_later(
         organization_id=organization.pk,
         service_level_ids=[service_level.pk],
         since=periods.period_start(effective_from, service_level.period) if earlier else None,
@@ -422,5 +422,5 @@ def service_level_save(
             organization=organization, terms__service_level=service_level
         ).delete()
     if not creating:
-        enqueue_recompute(organization_id=organization.pk, service_level_ids=[service_level.pk])
+        work.recompute_later(organization_id=organization.pk, service_level_ids=[service_level.pk])
     return service_level

@@ -355,15 +355,16 @@ def new_ack_nonce() -> str:
 
 class Notification(models.Model):
     """
-    The outbox: one row per message and recipient, written in the same
-    transaction as what it tells (an escalation's event, a review's
-    invitation, an action item's reminder). A worker claims a row (SELECT …
-    FOR UPDATE SKIP LOCKED), sends it, and marks it sent before releasing it;
-    SMTP errors are retried with backoff. `key` names the message: one row per
-    key and address, however often it is queued.
+    The outbox, the one way e-mail leaves slagov: one row per message and
+    recipient, written in the same transaction as what it tells (an
+    escalation's event, a review's invitation, an action item's or a data
+    deadline's reminder, a digest). A worker claims a row for a lease
+    (committed before it talks to SMTP), sends it and marks it sent; see
+    `escalations.notify`. `key` names the message: one row per key and
+    address, however often it is queued.
 
-    States: pending → sent | failed (after too many attempts); digest rows
-    stay pending until the digest that carries them is sent.
+    States: pending → sent | failed (a permanent error, or too many attempts);
+    digest rows stay pending until the digest that carries them is queued.
     """
 
     class State(models.TextChoices):
@@ -381,6 +382,13 @@ class Notification(models.Model):
         ACTION_DUE = "action_due", "Action item due soon"
         ACTION_OVERDUE = "action_overdue", "Action item overdue"
         MEMBER_INVITE = "member_invite", "Invitation to join"
+        DATA_DUE = "data_due", "Data due soon"
+        DATA_LATE = "data_late", "Data late"
+        DIGEST = "digest", "Daily digest"
+        LEADERSHIP = "leadership", "Leadership digest"
+
+    # Kinds rendered when queued: their payload holds subject, text and html.
+    PRERENDERED = (Kind.DATA_DUE, Kind.DATA_LATE, Kind.DIGEST, Kind.LEADERSHIP)
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.ESCALATION)

@@ -1,11 +1,16 @@
 """
-Notifications through an outbox.
+Every e-mail goes through the outbox.
 
-`queue` writes one row per event and recipient in the caller's transaction;
-`send_pending` (a worker) claims due rows one at a time with SELECT … FOR
-UPDATE SKIP LOCKED, sends, and marks each sent before its lock is released: a
-worker that dies mid-way leaves its row pending for the next one, and two
-workers never send the same row. SMTP errors are retried with backoff.
+`queue` (and the other apps' writers: invitations, reminders, digests) write
+one row per message and recipient in the caller's transaction. `send_pending`
+(a worker) claims one due row at a time for a lease, and commits the claim
+*before* it talks to SMTP: no lock or transaction is held across network I/O.
+Sent, the row is marked sent; a transient SMTP or network error schedules it
+again with backoff, up to MAX_ATTEMPTS; a permanent one fails it at once. A
+worker that dies mid-way leaves its claimed row to be taken up when the lease
+ends. So every message is sent at least once; a message is sent twice only
+when a worker dies (or outlives its lease) after the relay accepted it and
+before the row was marked sent, and then with the same `Message-ID`.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.db import connection, transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -41,7 +47,8 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
 ACK_SALT = "slagov.escalation.ack"
 ACK_MAX_AGE = timedelta(days=7)
-RETRYABLE = (smtplib.SMTPException, OSError)
+# Worth trying again later: the relay or the network was away or busy (4xx answers).
+TRANSIENT = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError)
 
 
 class Recipients:
@@ -134,9 +141,18 @@ def queue(
 
 
 def _send_soon() -> None:
+    """
+    Ask a worker to send. The outbox rows are already committed: if the broker
+    can't be reached they wait for the sweeper (every minute), and whoever
+    asked (a page, an API call) still gets their answer.
+    """
     from escalations.tasks import send_notifications
 
-    send_notifications.delay()
+    try:
+        send_notifications.delay()
+    except Exception:
+        logger.warning("could not ask a worker to send the outbox; the sweeper will",
+                       exc_info=True)  # fmt: skip
 
 
 _held = threading.local()
@@ -355,9 +371,16 @@ def outbox_email(
     An outbox row's e-mail: `template`.txt and `template`.html rendered with
     `context`, to the row's address, with the row's stable headers.
     """
+    return _email(
+        notification, subject, render_to_string(f"{template}.txt", context),
+        render_to_string(f"{template}.html", context),
+    )  # fmt: skip
+
+
+def _email(notification: Notification, subject: str, text: str, html: str = "") -> EmailMessage:
     message = EmailMultiAlternatives(
         subject=subject,
-        body=render_to_string(f"{template}.txt", context),
+        body=text,
         to=[notification.email],
         headers={
             "X-Slagov-Notification": str(notification.pk),
@@ -365,70 +388,118 @@ def outbox_email(
             "Message-ID": message_id(notification),
         },
     )
-    message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
+    if html:
+        message.attach_alternative(html, "text/html")
     return message
 
 
+def rendered_payload(subject: str, template: str, context: dict, *, html: bool = True) -> dict:
+    """
+    A message rendered when it is queued (digests, data reminders): what it
+    says is fixed then, whenever it is sent. Stored as the row's payload.
+    """
+    return {
+        "subject": " ".join(subject.split()),
+        "text": render_to_string(f"{template}.txt", context),
+        "html": render_to_string(f"{template}.html", context) if html else "",
+    }
+
+
+def _prerendered(notification: Notification) -> EmailMessage:
+    payload = notification.payload
+    return _email(notification, payload["subject"], payload["text"], payload.get("html", ""))
+
+
+for _kind in Notification.PRERENDERED:
+    RENDERERS[_kind] = _prerendered
+
+
 def _claim_one(now: datetime) -> Notification | None:
-    rows = Notification.objects.filter(
-        state=Notification.State.PENDING,
-        delivery=Notification.Delivery.IMMEDIATE,
-        next_attempt_at__lte=now,
-    ).order_by("next_attempt_at", "pk")
-    if connection.vendor == "postgresql":
-        rows = rows.select_for_update(skip_locked=True, of=("self",))
-    else:
-        rows = rows.select_for_update()  # SQLite: IMMEDIATE transactions serialise writers
-    # Everything the e-mail shows, in the claim's one query.
+    """
+    The next due message, claimed for a lease in a transaction of its own:
+    committed before any SMTP, so a worker that dies leaves it to the next one
+    when the lease ends (and never holds a lock while the relay thinks).
+    """
+    with transaction.atomic():
+        due = Notification.objects.filter(
+            state=Notification.State.PENDING,
+            delivery=Notification.Delivery.IMMEDIATE,
+            next_attempt_at__lte=now,
+        ).order_by("next_attempt_at", "pk")
+        if connection.vendor == "postgresql":
+            due = due.select_for_update(skip_locked=True)
+        else:
+            due = due.select_for_update()  # SQLite: IMMEDIATE transactions serialise writers
+        pk = due.values_list("pk", flat=True).first()
+        if pk is None:
+            return None
+        Notification.objects.filter(pk=pk).update(
+            next_attempt_at=now + timedelta(seconds=settings.WORK_LEASE_SECONDS),
+            attempts=F("attempts") + 1,
+        )
+    # Everything the e-mail shows, in one query.
     return (
-        rows.select_related(
+        Notification.objects.select_related(
             "event", "escalation__service_level__health", "escalation__contract__organization",
             "escalation__contract__vendor", "escalation__contract__owner",
             "review__contract__organization", "review__contract__vendor",
             "review__contract__owner", "action_item__contract__organization",
             "action_item__contract__owner",
-        ).first()
+        ).get(pk=pk)
     )  # fmt: skip
+
+
+def is_transient(exc: Exception) -> bool:
+    """A relay or network that was away or answered 4xx: try again later. Else: permanent."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return any(code < 500 for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code < 500
+    return isinstance(exc, TRANSIENT)
+
+
+def _failed(notification: Notification, exc: Exception, now: datetime) -> None:
+    """Schedule a transient failure again with backoff; fail a permanent one (or the last try)."""
+    error = f"{type(exc).__name__}: {exc}"[:500]
+    update: dict = {"last_error": error}
+    if not is_transient(exc) or notification.attempts >= MAX_ATTEMPTS:
+        update["state"] = Notification.State.FAILED
+        logger.error("giving up on notification %s after %s attempts: %s",
+                     notification.pk, notification.attempts, error)  # fmt: skip
+    else:
+        update["next_attempt_at"] = now + timedelta(minutes=2 ** (notification.attempts - 1))
+    Notification.objects.filter(pk=notification.pk, state=Notification.State.PENDING).update(
+        **update
+    )
 
 
 @scopes_disabled()
 def send_pending(*, limit: int = 200) -> int:
     """
-    Send due immediate notifications, each at least once. A worker that dies after
-    the relay accepted a message but before its row is marked sent leaves it to be
-    sent again, with the same Message-ID. Returns how many were sent.
+    Send due immediate messages, each at least once (see the module's note).
+    Returns how many were sent.
     """
     sent = 0
     mail = get_connection()
     try:
         for _ in range(limit):
-            with transaction.atomic():
-                now = timezone.now()
-                notification = _claim_one(now)
-                if notification is None:
-                    break
-                try:
-                    mail.send_messages([render(notification)])
-                except Exception as exc:
-                    if not isinstance(exc, RETRYABLE):
-                        logger.exception("notification %s could not be sent", notification.pk)
-                    notification.attempts += 1
-                    notification.last_error = f"{type(exc).__name__}: {exc}"[:500]
-                    if notification.attempts >= MAX_ATTEMPTS:
-                        notification.state = Notification.State.FAILED
-                        logger.error("giving up on notification %s: %s", notification.pk, exc)
-                    else:
-                        backoff = timedelta(minutes=2 ** (notification.attempts - 1))
-                        notification.next_attempt_at = now + backoff
-                    notification.save(update_fields=["attempts", "last_error", "state",
-                                                     "next_attempt_at"])  # fmt: skip
-                    mail.close()  # reconnect for the next one
-                    continue
-                notification.state = Notification.State.SENT
-                notification.sent_at = timezone.now()
-                notification.attempts += 1
-                notification.save(update_fields=["state", "sent_at", "attempts"])
-                sent += 1
+            now = timezone.now()
+            notification = _claim_one(now)
+            if notification is None:
+                break
+            try:
+                message = render(notification)
+                mail.send_messages([message])
+            except Exception as exc:
+                if not is_transient(exc):
+                    logger.exception("notification %s could not be sent", notification.pk)
+                _failed(notification, exc, now)
+                mail.close()  # reconnect for the next one
+                continue
+            Notification.objects.filter(
+                pk=notification.pk, state=Notification.State.PENDING
+            ).update(state=Notification.State.SENT, sent_at=timezone.now(), last_error="")
+            sent += 1
     finally:
         mail.close()
     return sent

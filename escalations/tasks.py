@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import smtplib
-
 from celery import shared_task
 from django.utils import timezone
 from django_scopes import scopes_disabled
@@ -12,9 +10,10 @@ from contracts.selectors import active_service_level_ids
 from escalations import digests, evaluate, notify
 from slagov.jobs import JobReport
 from slagov.models import Organization
+from slagov.tasks import TRANSIENT
 
 
-@shared_task(autoretry_for=(ConnectionError, TimeoutError), retry_backoff=True, max_retries=5)
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
 def evaluate_escalations(organization_id: int, service_level_ids: list[int]) -> dict:
     """After a status recompute: the rules for the SLAs it touched."""
     return evaluate.evaluate(organization_id=organization_id, service_level_ids=service_level_ids)
@@ -45,13 +44,13 @@ def sweep() -> dict:
     }
 
 
-@shared_task(
-    autoretry_for=(smtplib.SMTPException, ConnectionError),
-    retry_backoff=True,
-    max_retries=8,
-)
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
 def send_notifications() -> int:
-    """Send what the outbox holds (safe to run any number of times, in parallel)."""
+    """
+    Send what the outbox holds (safe to run any number of times, in parallel).
+    SMTP errors are the outbox's own business (per message, with backoff);
+    only a database that is away retries the task.
+    """
     return notify.send_pending()
 
 
@@ -63,3 +62,11 @@ def send_daily_digests() -> dict:
 @shared_task
 def send_leadership_digests() -> dict:
     return digests.send_leadership_digests(now=timezone.now()).as_dict()
+
+
+@shared_task
+def send_data_reminders() -> dict:
+    """Scheduled daily: deadline reminders and late-data notices, each queued once."""
+    from escalations.data_reminders import reminders_send
+
+    return reminders_send().as_dict()

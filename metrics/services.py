@@ -16,36 +16,11 @@ from contracts.models import ServiceLevel
 from contracts.selectors import active_service_level_ids
 from metrics import engine
 from metrics.models import Reading, ReadingRevision
+from slagov import work
 from slagov.jobs import JobReport, organization_label, savepoint
 from slagov.models import Organization
 
 logger = logging.getLogger(__name__)
-
-
-def enqueue_recompute(
-    *,
-    organization_id: int,
-    service_level_ids: list[int] | None = None,
-    since: date | None = None,
-    pairs: list[tuple[int, date]] | None = None,
-) -> None:
-    """
-    Refresh statuses once the surrounding transaction has committed: every
-    period of the SLAs, the periods from `since` on, or exactly `pairs`
-    (SLA id, period start), whose SLAs are then the ones refreshed.
-    """
-    from metrics.tasks import recompute_statuses
-
-    kwargs = {}
-    if since is not None:
-        kwargs["since"] = since.isoformat()
-    if pairs is not None:
-        kwargs["pairs"] = sorted({(int(s), p.isoformat()) for s, p in pairs})
-        service_level_ids = [s for s, _ in kwargs["pairs"]]
-    ids = sorted(set(service_level_ids or ()))
-    if not ids:
-        return
-    transaction.on_commit(lambda: recompute_statuses.delay(organization_id, ids, **kwargs))
 
 
 def reading_period_validate(
@@ -136,7 +111,7 @@ def reading_record(
         reading.submitted_at = now
         reading.revision += 1
         reading.save()
-    enqueue_recompute(organization_id=organization.pk, pairs=[(service_level.pk, start)])
+    work.recompute_later(organization_id=organization.pk, pairs=[(service_level.pk, start)])
     return reading, True
 
 
@@ -239,16 +214,18 @@ RECOMPUTE_CHUNK = 500  # SLAs per task of a full recompute
 
 @scopes_disabled()
 def statuses_recompute_all(*, organization_id: int) -> int:
-    """Fan a full recompute of an organisation out to the workers, one task per chunk of SLAs."""
-    from metrics.tasks import recompute_statuses
-
+    """Fan a full recompute of an organisation out to the workers, one piece of work per chunk."""
     ids = list(
         ServiceLevel.objects.filter(organization_id=organization_id)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    tasks = 0
-    for start in range(0, len(ids), RECOMPUTE_CHUNK):
-        recompute_statuses.delay(organization_id, ids[start : start + RECOMPUTE_CHUNK])
-        tasks += 1
-    return tasks
+    chunks = 0
+    with transaction.atomic():
+        for start in range(0, len(ids), RECOMPUTE_CHUNK):
+            work.recompute_later(
+                organization_id=organization_id,
+                service_level_ids=ids[start : start + RECOMPUTE_CHUNK],
+            )
+            chunks += 1
+    return chunks

@@ -5,30 +5,28 @@ from __future__ import annotations
 from celery import shared_task
 
 from metrics import services
+from slagov.tasks import TRANSIENT
 
 
-@shared_task(
-    autoretry_for=(ConnectionError, TimeoutError),
-    retry_backoff=True,
-    max_retries=5,
-)
+@shared_task
 def recompute_statuses(
     organization_id: int,
     service_level_ids: list[int],
     since: str | None = None,
     pairs: list | None = None,
-) -> int:
-    written = services.statuses_recompute(
-        organization_id=organization_id,
-        service_level_ids=service_level_ids,
-        since=since,
-        pairs=pairs,
-    )
-    # The escalation rules look at the statuses just written.
-    from escalations.tasks import evaluate_escalations
+) -> str:
+    """
+    Kept for messages queued before recomputes became recorded work: the same
+    step of the pipeline (slagov.pipeline), rules and e-mails after it.
+    """
+    from slagov import pipeline, work
 
-    evaluate_escalations.delay(organization_id, service_level_ids)
-    return written
+    follow_ups = pipeline.recompute(
+        organization_id, service_level_ids=service_level_ids, since=since, pairs=pairs
+    )
+    for kind, arguments in follow_ups:
+        work.later(kind, organization_id=organization_id, **arguments)
+    return "done"
 
 
 @shared_task
@@ -40,11 +38,7 @@ def refresh_due_statuses() -> dict:
     return services.statuses_refresh_all().as_dict()
 
 
-@shared_task(
-    autoretry_for=(ConnectionError, TimeoutError),
-    retry_backoff=True,
-    max_retries=5,
-)
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
 def validate_submission(submission_id: int) -> str:
     from metrics.ingest.pipeline import submission_validate
 
@@ -57,14 +51,6 @@ def recover_submissions() -> int:
     from metrics.ingest.pipeline import submissions_recover_all
 
     return submissions_recover_all()
-
-
-@shared_task
-def send_data_reminders() -> dict:
-    """Scheduled daily: deadline reminders and late-data notices, each sent once."""
-    from metrics.reminders import reminders_send
-
-    return reminders_send().as_dict()
 
 
 @shared_task

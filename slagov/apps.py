@@ -7,5 +7,5 @@ class SlagovConfig(AppConfig):
 
     def ready(self) -> None:
         # The OpenAPI description of token authentication; the outbox's renderer of
-        # invitations to join an organisation.
-        from slagov import api, mail_members  # noqa: F401
+        # invitations to join an organisation; the pipeline's steps (slagov.work handlers).
+        from slagov import api, mail_members, pipeline  # noqa: F401

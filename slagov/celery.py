@@ -1,6 +1,7 @@
 """The Celery app. The beat schedule lives here, in code."""
 
 import os
+from datetime import timedelta
 
 from celery import Celery
 from celery.schedules import crontab
@@ -17,10 +18,16 @@ app.conf.beat_schedule = {
         "task": "metrics.tasks.refresh_due_statuses",
         "schedule": crontab(minute=15, hour="*/1"),
     },
-    # Submissions a lost worker left waiting: queued again, or failed after three attempts.
-    "recover-submissions": {
-        "task": "metrics.tasks.recover_submissions",
-        "schedule": crontab(minute="*/5"),
+    # Whatever was recorded but not done within its lease (a worker died, the broker was
+    # away): follow-up work, submissions left waiting, outbox e-mails. See slagov.work.
+    "sweep": {
+        "task": "slagov.tasks.sweep",
+        "schedule": timedelta(minutes=1),
+    },
+    # Proves beat, the broker and a worker all run (read by /healthz/).
+    "heartbeat": {
+        "task": "slagov.tasks.heartbeat",
+        "schedule": timedelta(seconds=30),
     },
     # Previews not applied within Submission.PREVIEW_DAYS (7) expire and leave the pending list.
     "expire-previews": {
@@ -29,18 +36,13 @@ app.conf.beat_schedule = {
     },
     # Vendor contacts: a reminder before the data deadline, a notice when late.
     "send-data-reminders": {
-        "task": "metrics.tasks.send_data_reminders",
+        "task": "escalations.tasks.send_data_reminders",
         "schedule": crontab(minute=30, hour=6),
     },
     # Escalation rules over every SLA (time-based conditions, missed due-bys).
     "escalation-sweep": {
         "task": "escalations.tasks.sweep",
         "schedule": crontab(minute=20),
-    },
-    # The outbox: retries of notifications whose sending failed.
-    "send-notifications": {
-        "task": "escalations.tasks.send_notifications",
-        "schedule": crontab(minute="*/2"),
     },
     "escalation-digests": {
         "task": "escalations.tasks.send_daily_digests",

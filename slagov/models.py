@@ -279,3 +279,33 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_repr}"
+
+
+class PendingWork(models.Model):
+    """
+    Follow-up work, written in the same transaction as the change that needs
+    it (a status recompute after new readings, the escalation rules after a
+    recompute). A worker is asked once the transaction commits; if that ask is
+    lost (the broker unreachable, the worker killed), `run_after` passes and
+    the sweeper asks again. The row is deleted when the work is done.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=40)
+    arguments = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    run_after = models.DateTimeField(help_text="Asked again by the sweeper from this time on.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(
+                fields=["run_after"], name="pendingwork_due", condition=Q(failed_at__isnull=True)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.organization_id})"

@@ -228,6 +228,8 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+TIME_ZONE = env_str("TIME_ZONE", "UTC")  # also the beat schedule's
+
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"  # a host: kombu warns without one
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -235,7 +237,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
-CELERY_TIMEZONE = "UTC"
+CELERY_TIMEZONE = TIME_ZONE  # "07:00" in beat is 07:00 where the site is
 # No lost work: a task is acknowledged only when it has finished, and is
 # redelivered if its worker dies; tasks are written to be re-run safely.
 CELERY_TASK_ACKS_LATE = True
@@ -243,7 +245,13 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Redis redelivers unacknowledged messages after the visibility timeout; every
 # time limit stays well below it so a slow task is never run twice at once.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A broker that doesn't answer fails an enqueue within seconds (the work it asked
+# for is recorded and swept up: slagov.work), instead of hanging a request.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 3}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
+# Follow-up work and outbox e-mails claimed by a worker that then died are taken up
+# again this long after the claim (slagov.work, escalations.notify).
+WORK_LEASE_SECONDS = env_int("WORK_LEASE_SECONDS", 300, minimum=5)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 1800, minimum=10)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -358,7 +366,6 @@ CONTENT_SECURITY_POLICY = {
 # --- I18N / time ------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 FORMAT_MODULE_PATH = ["slagov.formats"]  # dates as "9 Dec 2026" (see slagov.formatting)
-TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 

@@ -20,9 +20,9 @@ from django_scopes import scopes_disabled
 from contracts import services
 from contracts.models import ServiceLevel
 from escalations import evaluate, notify
+from escalations.data_reminders import reminders_send
 from escalations.models import Escalation
 from metrics.models import PeriodStatus, Reading
-from metrics.reminders import reminders_send
 from metrics.services import reading_record, statuses_refresh_all
 from slagov.models import Membership
 from tests import factories
@@ -77,8 +77,8 @@ def _jobs(running, day: datetime) -> None:
                 ServiceLevel.objects.filter(organization=running.org).values_list("pk", flat=True)
             )
         evaluate.evaluate(organization_id=running.org.pk, service_level_ids=ids)
-        notify.send_pending()
         reminders_send()
+        notify.send_pending()
 
 
 def _colours(sla: ServiceLevel) -> dict[date, str]:
@@ -129,7 +129,7 @@ def test_periods_from_the_data_start_turn_late_and_open_a_data_escalation_as_bef
     _jobs(running, datetime(2026, 12, 6, 9, tzinfo=UTC))  # November was due 5 December
     late = [start for start, colour in _colours(sla).items() if colour == "late"]
     assert late == [date(2026, 11, 1)]
-    (notice,) = mail.outbox
+    (notice,) = {m.subject: m for m in mail.outbox}.values()  # one e-mail per recipient
     assert notice.subject == "[slagov] Data for RUN-1 Nov 2026 is late (due 5 Dec)"
     assert "2026-10" not in notice.body
     assert _escalations(running) == []  # late by one day

@@ -159,8 +159,8 @@ def test_a_quiet_period_holds_through_the_sweep_and_worse_reopens_with_the_new_s
 
 def test_an_sla_added_to_a_running_contract_sends_nothing(worker, smtp):  # noqa: F811
     from contracts import services as contract_services
+    from escalations.tasks import send_data_reminders
     from metrics.models import PeriodStatus
-    from metrics.tasks import send_data_reminders
 
     org, bob, sla = _world(code="avail", name="Service availability", unit="percent",
                            direction="higher", target="99.9", minimum="99.5")  # fmt: skip

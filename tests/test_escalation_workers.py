@@ -79,11 +79,11 @@ def worker(tmp_path, smtp):
     started: list = []
     site = "http://testserver"
 
-    def start(name: str = "worker"):
+    def start(name: str = "worker", **extra: str):
         argv = [a for a in _command("worker") if not a.startswith("--concurrency")]
         argv += ["--concurrency=1", f"--hostname={name}@%h"]
         log = tmp_path / f"{name}.log"
-        env = _env(EMAIL_URL=f"smtp://127.0.0.1:{smtp.port}", SITE_URL=site)
+        env = _env(EMAIL_URL=f"smtp://127.0.0.1:{smtp.port}", SITE_URL=site, **extra)
         process = _start(argv, env, log)
         started.append(process)
         _wait_for(lambda: "ready." in log.read_text(), 60, f"{name} ready", log)

@@ -9,8 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.core import mail, signing
 from django.urls import reverse
+from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from escalations import evaluate, notify, services
@@ -300,6 +302,7 @@ def test_member_who_chose_a_digest_gets_level_one_in_it():
     from escalations.digests import send_member_digests
 
     assert send_member_digests(now=NOW).done == 1
+    notify.send_pending()
     assert mail.outbox[-1].to == ["bob@example.com"]
     assert "daily escalation digest" in mail.outbox[-1].subject
     assert send_member_digests(now=NOW).done == 0
@@ -659,8 +662,12 @@ def test_a_broken_notification_does_not_block_the_others(monkeypatch):
     assert [m.to for m in mail.outbox] == [["lena@example.com"]]
     with scopes_disabled():
         broken = Notification.objects.get(email="bob@example.com")
-    assert (broken.state, broken.attempts) == ("pending", 1)
+    # Not a relay's passing trouble: trying again would fail the same way. It fails
+    # at once, with its reason, for an admin to see (and send again once mended).
+    assert (broken.state, broken.attempts) == ("failed", 1)
     assert "cannot render" in broken.last_error
+    with time_machine.travel(timezone.now() + timedelta(hours=2)):
+        assert notify.send_pending() == 0
 
 
 @pytest.mark.parametrize("leaders", [1, 6])
@@ -673,9 +680,9 @@ def test_each_email_costs_the_same_few_queries_however_many_recipients(
     w.read(date(2026, 10, 1), "99.2")
     w.evaluate()
     sent = leaders + 2  # lena, the other leaders and the owner
-    # Per e-mail: its transaction, the claim (with all the e-mail shows), the SLA's
-    # last periods and the update. Once: the final, empty claim.
-    with django_assert_max_num_queries(5 * sent + 4):
+    # Per e-mail: the claim's transaction (the row, its lease), the row with all the
+    # e-mail shows, the SLA's last periods and the update. Once: the final, empty claim.
+    with django_assert_max_num_queries(7 * sent + 4):
         assert notify.send_pending() == sent
     subjects = {m.subject for m in mail.outbox}
     assert subjects == {f"[slagov] Level 2 escalation: {w.contract.reference} {w.sla.name}"}
@@ -811,16 +818,21 @@ def test_weekly_leadership_digest_is_written_once_for_all_leaders(monkeypatch):
     w.member("lars", Membership.Role.LEADERSHIP)
     w.read(date(2026, 10, 1), "99.2")
     w.evaluate()
+    notify.send_pending()  # the escalation's own e-mails
+    mail.outbox.clear()
     renders = []
-    original = digests.render_to_string
+    original = notify.render_to_string
 
     def render_to_string(*args, **kwargs):
         renders.append(args[0])
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(digests, "render_to_string", render_to_string)
+    monkeypatch.setattr(notify, "render_to_string", render_to_string)
     assert digests.send_leadership_digests(now=NOW).done == 2
     assert renders == ["email/leadership_digest.txt"]
+    # The task delivered again the same week (a worker died before acknowledging it).
+    assert digests.send_leadership_digests(now=NOW + timedelta(hours=3)).done == 0
+    notify.send_pending()
     assert sorted(m.to[0] for m in mail.outbox) == ["lars@example.com", "lena@example.com"]
     (body,) = {m.body for m in mail.outbox}
     assert f"- level 2 · {w.contract.reference}: {w.sla.name} has been red for " in body

@@ -21,11 +21,11 @@ from django.db import connection
 from django_scopes import scopes_disabled
 
 from contracts.models import Contract, ServiceLevelTerms
-from escalations import evaluate
+from escalations import evaluate, notify
+from escalations.data_reminders import reminders_send
 from escalations.models import Escalation
 from metrics import engine
 from metrics.models import PeriodStatus
-from metrics.reminders import reminders_send
 from metrics.services import statuses_refresh_all
 from slagov.models import Membership
 from tests import factories
@@ -182,5 +182,6 @@ def test_reminders_go_out_for_other_tenants_when_one_has_a_period_past_the_calen
     report = reminders_send()
     assert report.failed == 0
     assert report.done == 2  # one late notice per contract
+    notify.send_pending()
     recipients = sorted(address for message in mail.outbox for address in message.to)
     assert recipients == ["ops@a-poisoned.example", "ops@b-healthy.example"]

@@ -11,7 +11,8 @@ from django.core import mail
 from django_scopes import scopes_disabled
 
 from contracts.models import Contract, ServiceLevel
-from metrics.reminders import reminders_send
+from escalations import notify
+from escalations.data_reminders import reminders_send
 from metrics.services import statuses_refresh_all
 from tests import factories
 from tests.ingest_world import build
@@ -20,9 +21,17 @@ pytestmark = pytest.mark.django_db
 
 
 def _run(day: date) -> int:
+    """The day's job, then the outbox (one e-mail per recipient). Returns messages queued."""
     with time_machine.travel(day, tick=False):
         statuses_refresh_all()
-        return reminders_send().done
+        queued = reminders_send().done
+        notify.send_pending()
+        return queued
+
+
+def _to(subject: str) -> list[str]:
+    """Everyone who received the e-mail with this subject."""
+    return sorted(address for m in mail.outbox if m.subject == subject for address in m.to)
 
 
 @pytest.fixture
@@ -54,7 +63,8 @@ def test_reminder_three_days_before_the_deadline_then_a_late_notice_once_each(w)
     assert _run(date(2026, 11, 2)) == 1
     reminder = mail.outbox[-1]
     assert reminder.subject == "[slagov] Data for CORP-1 Oct 2026 is due by 5 Nov"
-    assert sorted(reminder.to) == ["ops@vendor.example", "uploader@example.com"]
+    # One e-mail each, through the outbox.
+    assert _to(reminder.subject) == ["ops@vendor.example", "uploader@example.com"]
     assert "Oct 2026, due 5 Nov 2026. Still missing: avail" in reminder.body
     assert "/o/corpus/submissions/" in reminder.body
     assert _run(date(2026, 11, 3)) == 0  # already reminded
@@ -62,7 +72,7 @@ def test_reminder_three_days_before_the_deadline_then_a_late_notice_once_each(w)
     assert _run(date(2026, 11, 6)) == 1
     assert mail.outbox[-1].subject == "[slagov] Data for CORP-1 Oct 2026 is late (due 5 Nov)"
     assert _run(date(2026, 11, 7)) == 0
-    assert len(mail.outbox) == 2
+    assert len(mail.outbox) == 4  # two messages, each to two people
 
 
 def test_no_reminder_once_the_data_is_in(w):
@@ -79,7 +89,9 @@ def test_weekly_periods_of_one_contract_come_in_one_email(w):
         w.slas["backlog"].save()
     # One e-mail for everything late (October and its past weeks), one for the week due today.
     assert _run(date(2026, 11, 6)) == 2
-    late, upcoming = sorted(mail.outbox, key=lambda m: "due by" in m.subject)
+    late, upcoming = sorted(
+        {m.subject: m for m in mail.outbox}.values(), key=lambda m: "due by" in m.subject
+    )
     assert "periods are late" in late.subject
     assert "Oct 2026, due 5 Nov" in late.body
     assert "W43 2026, due 30 Oct" in late.body
@@ -87,7 +99,7 @@ def test_weekly_periods_of_one_contract_come_in_one_email(w):
 
 
 def test_recipients_are_looked_up_once_a_run_and_not_for_reminders_already_sent(w, monkeypatch):
-    from metrics import reminders
+    from escalations import data_reminders as reminders
 
     looked_up = []
     original = reminders._recipients
@@ -113,6 +125,7 @@ def test_reminders_read_the_organisation_with_the_statuses(w):
         statuses_refresh_all()
         with CaptureQueriesContext(connection) as queries:
             assert reminders_send().done == 1
+        notify.send_pending()
     assert "/o/corpus/submissions/" in mail.outbox[-1].body
     assert not [q for q in queries if q["sql"].startswith('SELECT "slagov_organization"')]
 
@@ -140,8 +153,12 @@ def test_no_reminder_and_no_late_notice_before_the_data_start(w):
     assert _run(date(2026, 11, 6)) == 0
     assert _run(date(2026, 11, 10)) == 1  # 2026-W45, the first week owed, due 13 Nov
     assert mail.outbox[-1].subject == "[slagov] Data for CORP-1 W45 2026 is due by 13 Nov"
+    before = len(mail.outbox)
     assert _run(date(2026, 12, 2)) == 2  # the weeks owed are late; November is due soon
-    late, upcoming = sorted(mail.outbox[1:], key=lambda m: "due by" in m.subject)
+    late, upcoming = sorted(
+        {m.subject: m for m in mail.outbox[before:]}.values(),
+        key=lambda m: "due by" in m.subject,
+    )
     assert "Nov 2026, due 5 Dec" in upcoming.body
     assert "W45 2026, due 13 Nov" in late.body
     assert "2026-10," not in late.body + upcoming.body

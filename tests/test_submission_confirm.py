@@ -14,6 +14,9 @@ from django_scopes import scopes_disabled
 from metrics import services
 from metrics.ingest import pipeline
 from metrics.models import Reading, Submission, SubmissionRow
+from slagov import work
+from slagov.models import PendingWork
+from tests import factories
 from tests.ingest_world import TODAY
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ingest_today")]
@@ -120,24 +123,28 @@ def test_applying_refreshes_exactly_the_slas_and_periods_it_changed(
     w, django_capture_on_commit_callbacks
 ):
     assert confirm(w, receive(w, FIRST)).ok
+    PendingWork.objects.all().delete()  # the first file's recompute
     second = receive(w, SECOND.replace("CORP-1,csat,2026-10,4.1,\n", "CORP-1,csat,2026-10,4.5,\n"))
     with (
-        mock.patch("metrics.tasks.recompute_statuses.delay") as delay,
+        mock.patch("slagov.tasks.run_work.delay") as delay,
         django_capture_on_commit_callbacks(execute=True),
     ):
         assert confirm(w, second, {2: "probe fixed"}).ok
     slas = w.slas
     pairs = sorted([
-        (slas["avail"].pk, "2026-10-01"), (slas["p1-res"].pk, "2026-10-01"),
-        (slas["backlog"].pk, "2026-10-26"),
+        [slas["avail"].pk, "2026-10-01"], [slas["p1-res"].pk, "2026-10-01"],
+        [slas["backlog"].pk, "2026-10-26"],
     ])  # fmt: skip
-    delay.assert_called_once_with(w.org.pk, sorted({s for s, _ in pairs}), pairs=pairs)
+    (recorded,) = PendingWork.objects.filter(organization=w.org, kind="recompute")
+    assert recorded.arguments == {"service_level_ids": sorted({s for s, _ in pairs}),
+                                  "pairs": pairs}  # fmt: skip
+    delay.assert_called_once_with(recorded.pk)
 
 
 def test_recording_one_reading_refreshes_its_period(w, django_capture_on_commit_callbacks):
     sla = w.slas["avail"]
     with (
-        mock.patch("metrics.tasks.recompute_statuses.delay") as delay,
+        mock.patch("slagov.tasks.run_work.delay") as delay,
         django_capture_on_commit_callbacks(execute=True),
         scopes_disabled(),
     ):
@@ -145,17 +152,22 @@ def test_recording_one_reading_refreshes_its_period(w, django_capture_on_commit_
             organization=w.org, actor=w.manager, service_level=sla,
             period_start=date(2026, 10, 17), value=Decimal("99.9"), source="manual",
         )  # fmt: skip
-    delay.assert_called_once_with(w.org.pk, [sla.pk], pairs=[(sla.pk, "2026-10-01")])
+    (recorded,) = PendingWork.objects.filter(organization=w.org)
+    assert recorded.arguments == {"service_level_ids": [sla.pk], "pairs": [[sla.pk, "2026-10-01"]]}
+    delay.assert_called_once_with(recorded.pk)
 
 
 def test_a_recompute_without_pairs_or_slas_is_not_queued(django_capture_on_commit_callbacks):
+    org = factories.OrganizationFactory()
     with (
-        mock.patch("metrics.tasks.recompute_statuses.delay") as delay,
+        mock.patch("slagov.tasks.run_work.delay") as delay,
         django_capture_on_commit_callbacks(execute=True),
     ):
-        services.enqueue_recompute(organization_id=1, pairs=[])
-        services.enqueue_recompute(organization_id=1, service_level_ids=[])
-        services.enqueue_recompute(
-            organization_id=1, service_level_ids=[3, 2, 3], since=date(2026, 1, 1)
+        work.recompute_later(organization_id=org.pk, pairs=[])
+        work.recompute_later(organization_id=org.pk, service_level_ids=[])
+        work.recompute_later(
+            organization_id=org.pk, service_level_ids=[3, 2, 3], since=date(2026, 1, 1)
         )
-    delay.assert_called_once_with(1, [2, 3], since="2026-01-01")
+    (recorded,) = PendingWork.objects.filter(organization=org)
+    assert recorded.arguments == {"service_level_ids": [2, 3], "since": "2026-01-01"}
+    delay.assert_called_once_with(recorded.pk)

@@ -74,7 +74,7 @@ def test_a_submission_whose_worker_was_killed_while_reading_is_recovered(
     time.sleep(0.5)
     assert _state(slow) == "validating"
     _, log = worker("rescuer")
-    later = timezone.now() + timedelta(seconds=pipeline.LOST_AFTER_SECONDS + 60)
+    later = timezone.now() + pipeline.lost_after() + timedelta(seconds=60)
     assert pipeline.submissions_recover_all(now=later) == 1
     _wait_for(lambda: _state(slow) in {"invalid", "ready"}, 120, "validated again", log)
     with scopes_disabled():

@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
@@ -24,8 +25,7 @@ from django_scopes import scopes_disabled
 from contracts.models import Vendor
 from metrics.ingest import files, staging, validate
 from metrics.models import Reading, Submission, SubmissionRow
-from metrics.services import enqueue_recompute
-from slagov import formatting
+from slagov import formatting, work
 from slagov.jobs import JobReport
 from slagov.models import Organization
 
@@ -38,9 +38,16 @@ GAVE_UP = (
     "process reading it stopped). Nothing was stored. Try again, or discard it and upload "
     "the file saved again from Excel, or as CSV."
 )
-# A validation attempt that has not finished after this long is taken as lost
-# (its worker died): beyond the reader's own time limit and the longest validation.
-LOST_AFTER_SECONDS = 600
+
+
+def lost_after() -> timedelta:
+    """
+    A validation attempt not finished this long after it was asked for is taken
+    as lost (its worker died, or the ask never reached one): the work lease,
+    well beyond the reader's own time limit and the longest validation.
+    """
+    return timedelta(seconds=settings.WORK_LEASE_SECONDS)
+
 
 STALE = (
     "The data changed since this preview was made (another submission or a correction was "
@@ -108,10 +115,28 @@ def submission_receive(
     submission.file.save(f"{digest}{submission.extension}", ContentFile(data), save=False)
     submission.save()
     if earlier is None and enqueue:
+        validate_after_commit(submission.pk)
+    return submission
+
+
+def validate_after_commit(submission_id: int) -> None:
+    """
+    Ask a worker to validate the submission once the transaction commits. A
+    broker that can't be reached is logged, never an error for the uploader:
+    the submission waits as received, and the sweeper (submissions_recover_all)
+    asks again once its lease has passed.
+    """
+
+    def ask() -> None:
         from metrics.tasks import validate_submission
 
-        transaction.on_commit(lambda: validate_submission.delay(submission.pk))
-    return submission
+        try:
+            validate_submission.delay(submission_id)
+        except Exception:
+            logger.warning("could not queue submission %s; the sweeper will", submission_id,
+                           exc_info=True)  # fmt: skip
+
+    transaction.on_commit(ask)
 
 
 def _values_changed_since(earlier: Submission) -> bool:
@@ -324,7 +349,7 @@ def submission_confirm(
             .order_by()
             .values_list("service_level_id", "period_start")
         )
-        enqueue_recompute(organization_id=organization.pk, pairs=affected)
+        work.recompute_later(organization_id=organization.pk, pairs=affected)
     return Outcome(
         True,
         f"Applied {written} reading{'s' if written != 1 else ''} from submission #{submission.pk}.",
@@ -364,9 +389,7 @@ def submission_revalidate(
         attempts=0, failure="", claimed_at=timezone.now(), expired_at=None,
     )  # fmt: skip
     if claimed:
-        from metrics.tasks import validate_submission
-
-        transaction.on_commit(lambda: validate_submission.delay(submission.pk))
+        validate_after_commit(submission.pk)
     return claimed
 
 
@@ -446,7 +469,7 @@ def submission_may_be_lost(submission: Submission, now=None) -> bool:
     """
     if submission.state not in (State.RECEIVED, State.VALIDATING):
         return False
-    lost = (now or timezone.now()) - timedelta(seconds=LOST_AFTER_SECONDS)
+    lost = (now or timezone.now()) - lost_after()
     started = submission.claimed_at or submission.created_at
     return started < lost
 
@@ -455,11 +478,11 @@ def submission_may_be_lost(submission: Submission, now=None) -> bool:
 def submission_recover(*, submission_id: int, now=None) -> str:
     """
     Finish what a lost worker left: a submission waiting or being read for
-    longer than LOST_AFTER_SECONDS is queued again, or failed once it has had
+    longer than `lost_after()` is queued again, or failed once it has had
     MAX_ATTEMPTS attempts. Returns what was done ("requeued", "failed", "").
     """
     now = now or timezone.now()
-    lost = now - timedelta(seconds=LOST_AFTER_SECONDS)
+    lost = now - lost_after()
     stuck = Submission.objects.filter(pk=submission_id).filter(
         Q(state=State.RECEIVED, created_at__lt=lost, claimed_at__isnull=True)
         | Q(state=State.RECEIVED, claimed_at__lt=lost)
@@ -471,9 +494,7 @@ def submission_recover(*, submission_id: int, now=None) -> str:
         return "failed"
     # Claimed again now, so a page polling every second queues it once.
     if stuck.update(state=State.RECEIVED, claimed_at=now):
-        from metrics.tasks import validate_submission
-
-        transaction.on_commit(lambda: validate_submission.delay(submission_id))
+        validate_after_commit(submission_id)
         return "requeued"
     return ""
 
@@ -482,7 +503,7 @@ def submission_recover(*, submission_id: int, now=None) -> str:
 def submissions_recover_all(*, now=None) -> int:
     """Scheduled: recover every submission a lost worker left waiting (all organisations)."""
     now = now or timezone.now()
-    lost = now - timedelta(seconds=LOST_AFTER_SECONDS)
+    lost = now - lost_after()
     ids = (
         Submission.objects.filter(state__in=[State.RECEIVED, State.VALIDATING])
         .filter(Q(created_at__lt=lost) | Q(claimed_at__lt=lost))

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from metrics.reminders import reminders_send
+from escalations.data_reminders import reminders_send
 from metrics.services import statuses_refresh_all
 
 

@@ -3,7 +3,8 @@ Data-deadline e-mails to vendor contacts: a reminder a few days before a
 period's submission deadline while data is missing, and a notice once the data
 is late; only for periods from the SLA's data start on. A `DataReminder` row
 per contract, period and kind makes each one go out once, however often the
-job runs.
+job runs. The messages go through the outbox (escalations.notify), claimed
+and queued in one transaction.
 """
 
 from __future__ import annotations
@@ -13,10 +14,8 @@ from datetime import date, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scopes_disabled
@@ -24,7 +23,9 @@ from django_scopes import scopes_disabled
 from contracts import periods
 from contracts.models import Contract
 from contracts.rules import Colour
-from contracts.selectors import vendor_recipients
+from contracts.selectors import mailbox, vendor_recipients
+from escalations import notify
+from escalations.models import Notification
 from metrics.engine import deadline
 from metrics.models import DataReminder, PeriodStatus
 from slagov import formatting
@@ -82,8 +83,12 @@ def _recipients(contract: Contract) -> list[str]:
     return sorted(vendor_recipients(contract, all_contacts_if_none=False))
 
 
-def _send(contract: Contract, kind: str, items: list[tuple[DataReminder, dict]]) -> None:
-    """One e-mail per contract and kind, listing every period it covers."""
+def _queue(contract: Contract, kind: str, items: list[tuple[DataReminder, dict]]) -> None:
+    """
+    One message per contract and kind, listing every period it covers, queued
+    in the outbox for each of the reminders' recipients (in the caller's
+    transaction, which also claims the reminders).
+    """
     lines = [
         {
             "period": formatting.period(reminder.period_start, entry["kind"]),
@@ -109,25 +114,37 @@ def _send(contract: Contract, kind: str, items: list[tuple[DataReminder, dict]])
     else:
         verb = "is" if len(lines) == 1 else "are"
         subject = f"[slagov] Data for {contract.reference} {what} {verb} due by {when}"
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string("email/data_reminder.txt", context),
-        to=items[0][0].recipients,
+    payload = notify.rendered_payload(subject, "email/data_reminder", context)
+    now = timezone.now()
+    key = f"data-{kind}:{min(reminder.pk for reminder, _ in items)}"
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                organization_id=contract.organization_id,
+                kind=Notification.Kind.DATA_LATE if late else Notification.Kind.DATA_DUE,
+                key=key,
+                email=mailbox(address),
+                payload=payload,
+                next_attempt_at=now,
+            )
+            for address in sorted({mailbox(a) for a in items[0][0].recipients})
+        ],
+        ignore_conflicts=True,
     )
-    message.attach_alternative(render_to_string("email/data_reminder.html", context), "text/html")
-    message.send()
 
 
 @scopes_disabled()
 def reminders_send(today: date | None = None) -> JobReport:
     """
-    Send what is due today and not yet sent. `done` counts the e-mails sent;
-    each contract is claimed and sent on its own, and a failure (logged with
-    its organisation, counted in `failed`) costs no other contract its e-mail.
+    Queue what is due today and not yet sent. `done` counts the messages
+    queued (one per contract and kind, to each of its recipients). Each is
+    claimed and queued in one transaction: a run that dies leaves it to the
+    next run, never half-claimed; a failure (logged with its organisation,
+    counted in `failed`) costs no other contract its e-mail.
     """
     today = today or timezone.localdate()
     report = JobReport()
-    claimed: dict[tuple[int, str], list[tuple[DataReminder, dict]]] = {}
+    unsent: dict[tuple[int, str], list[tuple[DataReminder, dict]]] = {}
     contracts: dict[int, Contract] = {}
     recipients: dict[int, list[str]] = {}  # per contract, looked up once a run
 
@@ -139,23 +156,32 @@ def reminders_send(today: date | None = None) -> JobReport:
     for (contract_id, period_start, kind), entry in sorted(_due(today, report).items(), key=str):
         contract = contracts.setdefault(contract_id, entry["contract"])
         with report.isolated(contract.organization, f"reminder for {contract} {period_start}"):
-            reminder = _claim(contract, period_start, kind, entry, recipients_of)
+            reminder = _unsent(contract, period_start, kind, entry, recipients_of)
             if reminder is not None:
-                claimed.setdefault((contract_id, kind), []).append((reminder, entry))
-    for (contract_id, kind), items in claimed.items():
+                unsent.setdefault((contract_id, kind), []).append((reminder, entry))
+    for (contract_id, kind), items in unsent.items():
         contract = contracts[contract_id]
-        try:
-            _send(contract, kind, items)
-        except Exception:  # one contract's failure must not cost the others their e-mail
-            DataReminder.objects.filter(pk__in=[r.pk for r, _ in items]).update(sent_at=None)
-            report.record_failure(contract.organization, f"sending data reminders for {contract}")
-            continue
-        report.done += 1
+        with (
+            report.isolated(contract.organization, f"queueing data reminders for {contract}"),
+            transaction.atomic(),
+        ):
+            # Claimed here, so that only one run queues them.
+            claimed = [
+                (reminder, entry)
+                for reminder, entry in items
+                if DataReminder.objects.filter(pk=reminder.pk, sent_at__isnull=True).update(
+                    sent_at=timezone.now()
+                )
+            ]
+            if claimed:
+                _queue(contract, kind, claimed)
+                notify.send_after_commit()
+                report.done += 1
     return report
 
 
-def _claim(contract: Contract, period_start: date, kind: str, entry: dict, recipients_of):
-    """The reminder row for this contract and period, claimed for sending (None: not this run)."""
+def _unsent(contract: Contract, period_start: date, kind: str, entry: dict, recipients_of):
+    """The reminder row for this contract and period if it is still to send (else None)."""
     try:
         with transaction.atomic():
             reminder, _ = DataReminder.objects.get_or_create(
@@ -177,8 +203,4 @@ def _claim(contract: Contract, period_start: date, kind: str, entry: dict, recip
             logger.warning("no vendor contact to remind for %s %s", contract, period_start)
             return None
         DataReminder.objects.filter(pk=reminder.pk).update(recipients=reminder.recipients)
-    # Claim it: only one run sends it, and a failed send is retried next time.
-    now = timezone.now()
-    if not DataReminder.objects.filter(pk=reminder.pk, sent_at__isnull=True).update(sent_at=now):
-        return None
     return reminder
