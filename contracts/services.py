@@ -27,7 +27,8 @@ from contracts.models import (
     Vendor,
     VendorContact,
 )
-from slagov import work
+from slagov import formatting, work
+from slagov.audit import record as audit
 from slagov.models import Organization
 
 
@@ -173,6 +174,7 @@ def vendor_contact_save(
     contact = contact or VendorContact(organization=organization, vendor=vendor)
     if contact.organization_id != organization.pk or contact.vendor_id != vendor.pk:
         raise ValueError("contact of another vendor")
+    before = {f: getattr(contact, f) for f in CONTACT_FIELDS} if contact.pk else None
     _assign(contact, data)
     contact.full_clean(exclude=["organization", "vendor"])
     vendor_contact_validate_email(vendor=vendor, email=contact.email, contact=contact)
@@ -183,7 +185,15 @@ def vendor_contact_save(
             contact.save()
     except IntegrityError:
         raise ValidationError({"email": DUPLICATE_CONTACT_EMAIL}) from None
+    if before is None:
+        audit(organization, actor, "contact added", contact, f"at {vendor.name}")
+    elif changed := [f for f in CONTACT_FIELDS if before[f] != getattr(contact, f)]:
+        said = "; ".join(f"{f}: {before[f] or '—'} → {getattr(contact, f) or '—'}" for f in changed)
+        audit(organization, actor, "contact edited", contact, said)
     return contact
+
+
+CONTACT_FIELDS = ("name", "email", "phone", "role")
 
 
 @transaction.atomic
@@ -213,7 +223,11 @@ def contract_save(
         submission_deadline_days=contract.submission_deadline_days,
     )
     _save(contract, actor, "created" if creating else "edited")
+    before = set() if creating else set(contract.vendor_contacts.values_list("pk", flat=True))
     contract.vendor_contacts.set(contacts, through_defaults={"organization": organization})
+    if before != {c.pk for c in contacts}:
+        named = ", ".join(sorted(c.name for c in contacts)) or "none"
+        audit(organization, actor, "contract contacts changed", contract, f"now: {named}")
     if not creating:
         work.recompute_later(
             organization_id=organization.pk,
@@ -335,12 +349,15 @@ def terms_agree(
     terms.note = note
     terms.created_by = actor
     terms._history_user = actor
+    before = sorted(terms.credit_tiers.values_list("worse_than", "percent")) if terms.pk else []
     terms.save()
     terms.credit_tiers.all().delete()
     CreditTier.objects.bulk_create(
         CreditTier(organization=organization, terms=terms, worse_than=level, percent=pct)
         for level, pct in tiers
     )
+    if sorted(tiers) != before:
+        audit(organization, actor, "credit tiers changed", terms, _tiers_said(tiers, service_level))
     # Periods before the effective date keep the terms that were in force for
     # them, unless these are the earliest terms: those also cover the periods
     # before them.
@@ -353,6 +370,18 @@ def terms_agree(
         since=periods.period_start(effective_from, service_level.period) if earlier else None,
     )
     return terms
+
+
+def _tiers_said(tiers: list[tuple[Decimal, Decimal]], service_level: ServiceLevel) -> str:
+    """`worse than 99.5 % → 5 %; worse than 99 % → 10 %` (or `none`): what the audit log keeps."""
+    unit = service_level.display_unit
+    return (
+        "; ".join(
+            f"worse than {formatting.with_unit(level, unit)} → {formatting.number(pct)} %"
+            for level, pct in sorted(tiers, key=lambda t: t[1])
+        )
+        or "none"
+    )
 
 
 def _data_start_settle(service_level: ServiceLevel, data: dict[str, Any], stored: dict) -> None:
@@ -418,9 +447,12 @@ def service_level_save(
     service_level_numbers_validate(weight=service_level.weight)
     _save(service_level, actor, "created" if creating else "edited")
     if service_level.is_kpi:
-        CreditTier.objects.filter(
+        dropped, _ = CreditTier.objects.filter(
             organization=organization, terms__service_level=service_level
         ).delete()
+        if dropped:
+            audit(organization, actor, "credit tiers removed", service_level,
+                  "a KPI carries no service credits")  # fmt: skip
     if not creating:
         work.recompute_later(organization_id=organization.pk, service_level_ids=[service_level.pk])
     return service_level

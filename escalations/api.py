@@ -17,7 +17,6 @@ from escalations.models import (
     EscalationStep,
     Recipient,
 )
-from escalations.policies import ensure_default_policy
 from slagov.api import TenantViewSet, service_errors
 from slagov.filters import FilterSet
 from slagov.numbers import API_FIELD_MAPPING
@@ -161,7 +160,6 @@ class PolicyViewSet(
     def get_queryset(self):
         if self.tenant.is_vendor:
             return EscalationPolicy.objects.none()  # customer-side configuration
-        ensure_default_policy(self.tenant.organization.pk)
         return EscalationPolicy.objects.prefetch_related("steps").order_by("contract_id", "pk")
 
     def perform_update(self, serializer):

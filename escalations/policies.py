@@ -44,8 +44,21 @@ DEFAULT_STEPS = [
 ]  # fmt: skip
 
 
+def default_policy(organization_id: int) -> EscalationPolicy:
+    """
+    The organisation's default policy (read only: it is created with the
+    organisation, see `ensure_default_policy`). Pages and the API read it
+    here; a GET never writes.
+    """
+    return EscalationPolicy.objects.get(organization_id=organization_id, contract__isnull=True)
+
+
 def ensure_default_policy(organization_id: int) -> EscalationPolicy:
-    """The organisation's default policy, created with PRODUCT.md's defaults when missing."""
+    """
+    The organisation's default policy, created with PRODUCT.md's defaults when
+    missing: when an organisation is created (a signal, and a migration for
+    those created before), and by the workers that evaluate the rules.
+    """
     policy = EscalationPolicy.objects.filter(
         organization_id=organization_id, contract__isnull=True
     ).first()

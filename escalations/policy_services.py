@@ -51,10 +51,25 @@ def policy_save(
     conditions = [s["condition"] for s in steps]
     if conditions.count(Condition.MISSED_DUE) > 1:
         raise ValidationError("Only one step can handle a missed due-by.")
-    EscalationStep.objects.filter(policy=policy).delete()
+    # In place, by position: open escalations keep the step they were raised by
+    # (a step removed from the end leaves theirs empty; their level stays).
+    existing = list(EscalationStep.objects.filter(policy=policy).order_by("order", "pk"))
+    for i, (step, values) in enumerate(zip(existing, steps, strict=False), 1):
+        fields = {
+            "state": "",
+            "threshold": 0,
+            "due_hours": None,
+            "action": "",
+            **values,
+            "order": i,
+        }
+        for name, value in fields.items():
+            setattr(step, name, value)
+        step.save()
+    EscalationStep.objects.filter(pk__in=[s.pk for s in existing[len(steps) :]]).delete()
     EscalationStep.objects.bulk_create(
         EscalationStep(organization=organization, policy=policy, order=i, **step)
-        for i, step in enumerate(steps, 1)
+        for i, step in enumerate(steps[len(existing) :], len(existing) + 1)
     )
     policy.save(update_fields=["updated_at"])
     audit(organization, actor, "policy changed", policy, _steps_said(steps))

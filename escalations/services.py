@@ -20,10 +20,13 @@ from escalations.models import (
     EscalationEvent,
     EscalationStep,
     ForecastEpisode,
+    Notification,
     Recipient,
 )
 from reviews.models import Review, attendee_lines
 from slagov import formatting
+from slagov.audit import record as audit
+from slagov.models import Organization
 
 Kind = EscalationEvent.Kind
 
@@ -509,3 +512,26 @@ def forecast_clear(*, episode: ForecastEpisode, now: datetime) -> None:
             escalation, Kind.FORECAST_CLEARED,
             "The forecast no longer shows a breach: a new forecast will warn again.", now=now,
         )  # fmt: skip
+
+
+@transaction.atomic
+def notification_send_again(
+    *, organization: Organization, actor, notification: Notification
+) -> bool:
+    """
+    An e-mail that failed goes back to the outbox, its attempts started over
+    (an admin mended the address or the relay). Returns False if it had not
+    failed (a second click, or another admin was first).
+    """
+    if notification.organization_id != organization.pk:
+        raise ValueError("notification of another organisation")
+    again = Notification.objects.filter(
+        pk=notification.pk, state=Notification.State.FAILED
+    ).update(
+        state=Notification.State.PENDING, attempts=0, next_attempt_at=timezone.now(),
+    )  # fmt: skip
+    if again:
+        audit(organization, actor, "e-mail sent again", notification,
+              f"to {notification.email}; it had failed: {notification.last_error}")  # fmt: skip
+        notify.send_after_commit()
+    return bool(again)

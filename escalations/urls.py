@@ -15,6 +15,12 @@ urlpatterns = [
     path("escalations/<int:escalation_id>/meeting/", views.escalation_meeting, name="meeting"),
     path("escalations/<int:escalation_id>/resolve/", views.escalation_resolve, name="resolve"),
     path("leadership/", views.leadership, name="leadership"),
+    path("settings/delivery/", views.delivery, name="delivery"),
+    path(
+        "settings/delivery/<int:notification_id>/send-again/",
+        views.delivery_send_again,
+        name="delivery_send_again",
+    ),
     path("settings/escalation-policy/", views.policy_default, name="policy"),
     path(
         "contracts/<int:contract_id>/escalation-policy/",

@@ -16,12 +16,12 @@ from contracts.models import Contract
 from contracts.views import render_page
 from escalations import notify, policy_services, selectors, services
 from escalations.forms import MeetingForm, ResolveForm, StepFormSet
-from escalations.models import Escalation, EscalationPolicy, EscalationStep
-from escalations.policies import ensure_default_policy
+from escalations.models import Escalation, EscalationPolicy, EscalationStep, Notification
+from escalations.policies import default_policy
 from metrics import selectors as metrics_selectors
 from reviews import actions, vendor_warnings
 from slagov.filters import FilterSet
-from slagov.models import Organization
+from slagov.models import Organization, PendingWork
 from slagov.tenancy import resolve_tenant, tenant_scope
 from slagov.web import post_only
 
@@ -221,7 +221,7 @@ def _policy_page(request: HttpRequest, policy: EscalationPolicy, contract: Contr
 @require_http_methods(["GET", "POST"])
 def policy_default(request: HttpRequest, org_slug: str) -> HttpResponse:
     request.tenant.require_customer_side()
-    return _policy_page(request, ensure_default_policy(request.tenant.organization.pk), None)
+    return _policy_page(request, default_policy(request.tenant.organization.pk), None)
 
 
 @require_http_methods(["GET", "POST"])
@@ -286,3 +286,45 @@ def ack(request: HttpRequest, token: str) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
         raise PermissionDenied
     return render(request, "escalations/ack.html", {"escalation": escalation, "token": token})
+
+
+DELIVERY_ROWS = 200
+
+
+def delivery(request: HttpRequest, org_slug: str) -> HttpResponse:
+    """
+    Admins: e-mails that failed (with the reason, and a button to send them
+    again), e-mails waiting to be tried again, and background work that
+    failed. What is sent and on time isn't listed.
+    """
+    request.tenant.require_admin()
+    organization = request.tenant.organization
+    outbox = Notification.objects.filter(organization=organization).only(
+        "kind", "email", "state", "attempts", "next_attempt_at", "last_error", "created_at"
+    )
+    context = {
+        "failed": outbox.filter(state=Notification.State.FAILED).order_by("-created_at")[
+            :DELIVERY_ROWS
+        ],
+        "retrying": outbox.filter(state=Notification.State.PENDING, attempts__gt=0)
+        .exclude(last_error="")
+        .order_by("next_attempt_at")[:DELIVERY_ROWS],
+        "work_failed": PendingWork.objects.filter(
+            organization=organization, failed_at__isnull=False
+        ).order_by("-failed_at")[:DELIVERY_ROWS],
+    }
+    return render(request, "escalations/delivery.html", context)
+
+
+def delivery_send_again(request: HttpRequest, org_slug: str, notification_id: int) -> HttpResponse:
+    notification = get_object_or_404(Notification, pk=notification_id)  # another's: a 404
+    if refused := post_only(request):
+        return refused
+    request.tenant.require_admin()
+    if services.notification_send_again(
+        organization=request.tenant.organization, actor=request.user, notification=notification
+    ):
+        messages.success(request, f"The e-mail to {notification.email} goes out again.")
+    else:
+        messages.info(request, f"The e-mail to {notification.email} had not failed.")
+    return redirect("escalations:delivery", org_slug=org_slug)

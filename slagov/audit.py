@@ -39,7 +39,7 @@ def record(organization, actor, action: str, obj, detail: str = "") -> AuditEven
 def _type_of(obj) -> str:
     return {
         "membership": "member", "apitoken": "token", "escalationpolicy": "policy",
-        "servicelevel": "sla", "servicelevelterms": "terms",
+        "servicelevel": "sla", "servicelevelterms": "terms", "vendorcontact": "contact",
     }.get(type(obj).__name__.lower(), type(obj).__name__.lower())  # fmt: skip
 
 
@@ -48,7 +48,7 @@ TYPES = {
     "contract": "Contracts", "sla": "SLAs and KPIs", "terms": "Terms and credits",
     "vendor": "Vendors", "member": "Members", "invitation": "Invitations",
     "token": "API tokens", "policy": "Escalation policies", "escalation": "Escalation actions",
-    "organization": "Organisation settings",
+    "contact": "Vendor contacts", "organization": "Organisation settings",
 }  # fmt: skip
 
 

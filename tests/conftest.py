@@ -105,6 +105,7 @@ class Side:
     warning: object = None
     membership: object = None  # its vendor user's (the other organisation: its admin's)
     invitation: object = None  # a pending invitation of a vendor user
+    notification: object = None  # a failed e-mail about its escalation
 
 
 @dataclass
@@ -187,6 +188,21 @@ def make_governance(side: Side, vendor_user):
     return review, item, warning
 
 
+def make_failed_notification(escalation):
+    from django.utils import timezone
+    from django_scopes import scopes_disabled
+
+    from escalations.models import Notification
+
+    with scopes_disabled():
+        return Notification.objects.create(
+            organization_id=escalation.organization_id, escalation=escalation,
+            key=f"test:{escalation.pk}", email="refused@example.com", state="failed",
+            kind="digest", payload={"subject": "[slagov] Your daily digest", "text": "One."},
+            attempts=1, last_error="SMTPRecipientsRefused: 550", next_attempt_at=timezone.now(),
+        )  # fmt: skip
+
+
 def make_policy(contract):
     from django_scopes import scopes_disabled
 
@@ -257,6 +273,7 @@ def world(db) -> World:
             organization=side_org, actor=user, membership=user.memberships.get(), name="t"
         )
         side.escalation = make_escalation(side.sla)
+        side.notification = make_failed_notification(side.escalation)
         side.policy = make_policy(side.contract)
         side.review, side.action_item, side.warning = make_governance(side, user)
         side.submission = submission_receive(

@@ -44,6 +44,7 @@ KWARG_OBJECTS = {
     "warning_id": "warning",
     "membership_id": "membership",
     "invitation_id": "invitation",
+    "notification_id": "notification",
 }
 API_PK_OBJECTS = {
     "api:vendor": "vendor",
