@@ -12,6 +12,7 @@ from datetime import date
 from django.db.models import Case, IntegerField, Max, Prefetch, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
 
+from contracts import rules
 from contracts.models import Contract, ServiceLevel, ServiceLevelTerms, Vendor
 from contracts.rules import SEVERITY, Colour
 from slagov.models import Membership
@@ -131,8 +132,7 @@ def worst_colour(rank: int | None) -> str:
 
 
 def terms_in_force(all_terms: list[ServiceLevelTerms], day: date) -> ServiceLevelTerms | None:
-    current = None
-    for terms in all_terms:
-        if terms.effective_from <= day:
-            current = terms
-    return current or (all_terms[0] if all_terms else None)
+    """Of an SLA's terms, the ones in force on `day` (`rules.terms_index`)."""
+    ordered = sorted(all_terms, key=lambda t: t.effective_from)
+    index = rules.terms_index([t.effective_from for t in ordered], day)
+    return None if index is None else ordered[index]

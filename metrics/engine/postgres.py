@@ -148,11 +148,11 @@ terms AS (
 joined AS (
     SELECT sc.sla_id, sc.period_start, s.kind, s.direction, s.period, s.step, s.deadline_days,
            s.data_start, s.annual_value, r.id AS reading_id, r.value, r.revision, t.id AS terms_id,
-           GREATEST(
-               GREATEST(EXTRACT(YEAR FROM age(sc.period_start, s.start_date))::int, 0)
-               - GREATEST(EXTRACT(YEAR FROM age(GREATEST(t.effective_from, s.start_date),
-                                                s.start_date))::int, 0),
-               0) AS steps
+           """
+    + rules.improvement_steps_sql(
+        contract_start="s.start_date", effective_from="t.effective_from", day="sc.period_start"
+    )
+    + """ AS steps
     FROM scoped sc
     JOIN sla s ON s.id = sc.sla_id
     LEFT JOIN metrics_reading r
@@ -171,11 +171,11 @@ graded AS (
                       AND %(today)s::date > (j.period_start + j.step)::date + (j.deadline_days - 1)
                      THEN 'late' ELSE 'no_data' END
             WHEN thr.target IS NULL THEN 'no_data'
-            WHEN (j.direction = 'higher' AND j.value >= thr.target)
-              OR (j.direction = 'lower' AND j.value <= thr.target) THEN 'green'
-            WHEN (j.direction = 'higher' AND j.value < thr.minimum)
-              OR (j.direction = 'lower' AND j.value > thr.minimum) THEN 'red'
-            ELSE 'yellow'
+            ELSE """
+    + rules.classify_sql(
+        value="j.value", direction="j.direction", target="thr.target", minimum="thr.minimum"
+    )
+    + """
         END AS colour,
         CASE WHEN j.value IS NOT NULL AND j.kind = 'sla' AND thr.target IS NOT NULL THEN
             COALESCE((

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -36,18 +35,12 @@ class TermsTimeline:
         return bool(self.items)
 
     def at(self, day: date) -> TermsInForce | None:
-        if not self.items:
-            return None
-        index = bisect.bisect_right(self.dates, day) - 1
-        return self.items[max(index, 0)]
+        index = rules.terms_index(self.dates, day)
+        return None if index is None else self.items[index]
 
     def steps(self, terms: TermsInForce, day: date) -> int:
         """Contract years of improvement between the terms taking effect and `day`."""
-        base = max(terms.effective_from, self.contract_start)
-        years = periods.contract_year(self.contract_start, day) - periods.contract_year(
-            self.contract_start, base
-        )
-        return max(years, 0)
+        return rules.improvement_steps(self.contract_start, terms.effective_from, day)
 
     def thresholds(self, day: date) -> tuple[rules.Thresholds, TermsInForce] | None:
         """Thresholds in force on `day`, after the improvement ratchet."""

@@ -223,24 +223,6 @@ class _Problems:
         self.bad |= mask
 
 
-def _contract_year(day: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """contracts.periods.contract_year, vectorised over datetime64[D] arrays."""
-    y, m, d = _ymd(day)
-    sy, sm, sd = _ymd(start)
-    months = (y - sy) * 12 + (m - sm) - (d < sd)
-    return np.maximum(months // 12, 0) + 1
-
-
-def _ymd(days: np.ndarray):
-    years = days.astype("datetime64[Y]")
-    months = days.astype("datetime64[M]")
-    return (
-        years.astype(np.int64) + 1970,
-        (months - years.astype("datetime64[M]")).astype(np.int64) + 1,
-        (days - months.astype("datetime64[D]")).astype(np.int64) + 1,
-    )
-
-
 def check(
     frame: pd.DataFrame,
     catalogue: VendorCatalogue,
@@ -550,33 +532,15 @@ def _colours(rows: pd.DataFrame, slas: list, catalogue: VendorCatalogue) -> np.n
         [s.contract.start_date if s else date(1970, 1, 1) for s in slas], dtype="datetime64[D]"
     )[sla_index]
     effective = np.array([t.effective_from for _, t in terms_items], dtype="datetime64[D]")
-    base = np.maximum(effective[np.clip(position, 0, None)], contract_start)
-    steps = _contract_year(starts, contract_start) - _contract_year(base, contract_start)
-    steps = np.maximum(steps, 0)
+    steps = rules.improvement_steps_many(
+        contract_start, effective[np.clip(position, 0, None)], starts
+    )
     # Thresholds once per (terms, steps), exactly, with Decimal.
     pair_code, pairs = _codes(list(zip(position.tolist(), steps.tolist(), strict=True)))
     exact = [
         rules.thresholds_in_force(terms_items[p][1].spec, s) if p >= 0 else None for p, s in pairs
     ]
-    target = np.array([t.target if t else np.nan for t in exact], dtype=float)[pair_code]
-    minimum = np.array([t.minimum if t else np.nan for t in exact], dtype=float)[pair_code]
-    higher = np.array(
-        [t.direction == rules.Direction.HIGHER if t else True for t in exact], dtype=bool
-    )[pair_code]
-    value = rows["_float"].to_numpy()
-    sign = np.where(higher, 1.0, -1.0)
-    colours = np.where(
-        sign * value >= sign * target,
-        rules.Colour.GREEN,
-        np.where(sign * value < sign * minimum, rules.Colour.RED, rules.Colour.YELLOW),
-    ).astype(object)
+    in_force = [exact[code] for code in pair_code]
+    colours = rules.classify_many(rows["value"].tolist(), in_force, rows["_float"].to_numpy())
     colours[~has_terms] = rules.Colour.NO_DATA
-    # Floats are exact enough except right at a boundary: decide those with Decimal.
-    close = has_terms & (
-        np.isclose(value, target, rtol=1e-12, atol=0)
-        | np.isclose(value, minimum, rtol=1e-12, atol=0)
-    )
-    decimals = rows["value"].tolist()
-    for i in np.flatnonzero(close):
-        colours[i] = rules.classify(decimals[i], exact[pair_code[i]])
     return colours
