@@ -88,12 +88,10 @@ class ContractSerializer(SometimesAbsent, serializers.ModelSerializer):
         return selectors.worst_colour(getattr(contract, "worst_rank", None))
 
     def validate_reference(self, value):
-        clash = Contract.objects.filter(reference__iexact=value.strip())
-        if self.instance:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
-            raise serializers.ValidationError("Another contract already has this reference.")
-        return value.strip()
+        try:
+            return services.contract_reference_clean(reference=value, contract=self.instance)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict["reference"]) from None
 
     def validate_currency(self, value):
         try:

@@ -132,14 +132,12 @@ class ContractForm(forms.ModelForm):
         return self.instance.vendor_id
 
     def clean_reference(self):
-        reference = self.cleaned_data["reference"].strip()
-        if (
-            Contract.objects.filter(reference__iexact=reference)
-            .exclude(pk=self.instance.pk)
-            .exists()
-        ):
-            raise forms.ValidationError("Another contract already has this reference.")
-        return reference
+        try:
+            return services.contract_reference_clean(
+                reference=self.cleaned_data["reference"], contract=self.instance
+            )
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.message_dict["reference"]) from None
 
     def clean_currency(self):
         try:

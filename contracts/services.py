@@ -96,6 +96,17 @@ def contract_numbers_validate(
     )
 
 
+def contract_reference_clean(*, reference: str, contract: Contract | None = None) -> str:
+    """A contract's reference, unique in its organisation whatever its case (the caller's scope)."""
+    reference = (reference or "").strip()
+    clash = Contract.objects.filter(reference__iexact=reference)
+    if contract is not None and contract.pk is not None:
+        clash = clash.exclude(pk=contract.pk)
+    if clash.exists():
+        raise ValidationError({"reference": "Another contract already has this reference."})
+    return reference
+
+
 def contract_currency_clean(*, currency: str) -> str:
     """A contract's currency: three ASCII letters (ISO 4217 style), stored in capitals."""
     code = (currency or "").strip().upper()
