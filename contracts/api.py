@@ -12,7 +12,7 @@ from rest_framework.exceptions import PermissionDenied
 
 from contracts import periods, selectors, services
 from contracts.models import Contract, ServiceLevel, ServiceLevelTerms, Vendor
-from metrics.engine import TermsTimeline
+from contracts.terms import TermsTimeline
 from slagov.api import ScopedPrimaryKeyRelatedField, TenantViewSet, service_errors
 from slagov.filters import FilterSet
 from slagov.numbers import API_FIELD_MAPPING

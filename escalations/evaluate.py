@@ -56,6 +56,7 @@ from reviews.vendor_warnings import warnings_note_breaches
 from slagov import formatting
 from slagov.jobs import JobReport
 from slagov.models import Organization
+from slagov.tenancy import in_tenant_scope
 
 CHUNK = 2000
 HISTORY = 12  # periods of each SLA the rules look at
@@ -216,7 +217,7 @@ class Plan:
     actions: list[tuple] = field(default_factory=list)
 
 
-@scopes_disabled()
+@in_tenant_scope
 def evaluate(
     *, organization_id: int, service_level_ids, today: date | None = None, now=None
 ) -> dict[str, int]:

@@ -42,6 +42,7 @@ from metrics.models import PeriodStatus
 from slagov import formatting
 from slagov.emails import brand
 from slagov.models import Membership
+from slagov.tenancy import tenant_of, tenant_scope
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
@@ -204,9 +205,12 @@ class AckLinkError(Exception):
     pass
 
 
-@scopes_disabled()
 def ack_notification(token: str) -> Notification:
-    """The notification a link belongs to, if the link is genuine, unexpired and unused."""
+    """
+    The notification a link belongs to, if the link is genuine, unexpired and
+    unused: read in the scope of the organisation its signed escalation id
+    names (the link is the capability, for that organisation only).
+    """
     try:
         data = signing.loads(token, salt=ACK_SALT, max_age=ACK_MAX_AGE)
     except signing.SignatureExpired:
@@ -215,11 +219,12 @@ def ack_notification(token: str) -> Notification:
         ) from None
     except signing.BadSignature:
         raise AckLinkError("This link is not valid.") from None
-    notification = (
-        Notification.objects.select_related("escalation__service_level__contract", "user")
-        .filter(ack_nonce=data.get("n"), escalation_id=data.get("e"))
-        .first()
-    )
+    with tenant_scope(tenant_of(Escalation, data.get("e")) or 0):
+        notification = (
+            Notification.objects.select_related("escalation__service_level__contract", "user")
+            .filter(ack_nonce=data.get("n"), escalation_id=data.get("e"))
+            .first()
+        )
     if notification is None:
         raise AckLinkError("This link is not valid.")
     if notification.ack_used_at is not None:

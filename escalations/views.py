@@ -13,7 +13,6 @@ from django.views.decorators.http import require_http_methods
 from contracts import selectors as contract_selectors
 from contracts.filters import _vendors
 from contracts.models import Contract
-from contracts.views import render_page
 from escalations import notify, policy_services, selectors, services
 from escalations.forms import MeetingForm, ResolveForm, StepFormSet
 from escalations.models import Escalation, EscalationPolicy, EscalationStep, Notification
@@ -23,7 +22,7 @@ from reviews import actions, vendor_warnings
 from slagov.filters import FilterSet
 from slagov.models import Organization, PendingWork
 from slagov.tenancy import resolve_tenant, tenant_scope
-from slagov.web import post_only
+from slagov.web import post_only, render_page
 
 
 def _contracts(request):

@@ -19,6 +19,7 @@ from metrics.models import Reading, ReadingRevision
 from slagov import work
 from slagov.jobs import JobReport, organization_label, savepoint
 from slagov.models import Organization
+from slagov.tenancy import in_tenant_scope
 
 logger = logging.getLogger(__name__)
 
@@ -212,7 +213,7 @@ def statuses_refresh_all(today: date | None = None, *, since_months: int | None 
 RECOMPUTE_CHUNK = 500  # SLAs per task of a full recompute
 
 
-@scopes_disabled()
+@in_tenant_scope
 def statuses_recompute_all(*, organization_id: int) -> int:
     """Fan a full recompute of an organisation out to the workers, one piece of work per chunk."""
     ids = list(

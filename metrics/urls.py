@@ -2,10 +2,7 @@ from django.urls import path
 
 from metrics import submission_views, views
 
-app_name = "metrics"
-
 urlpatterns = [
-    path("slas/<int:sla_id>/", views.sla_detail, name="sla"),
     path("slas/<int:sla_id>/readings/new/", views.reading_create, name="reading_create"),
     path("submissions/", submission_views.submission_list, name="submissions"),
     path(

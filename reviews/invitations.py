@@ -15,11 +15,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from django_scopes import scopes_disabled
-
 from escalations import notify
 from escalations.models import Notification
 from reviews.models import AgendaItem, Review, ReviewAttendee
+from slagov.tenancy import tenant_scope
 
 REQUEST = "REQUEST"
 CANCEL = "CANCEL"
@@ -89,7 +88,7 @@ def invitations_queue(*, review: Review, now: datetime, reason: str) -> int:
     # The review was found through the caller's scope; what it invites (and the
     # outbox, which no member browses) is read by the review itself, so that a
     # task or command outside a request queues the same rows as a page does.
-    with scopes_disabled():
+    with tenant_scope(review.organization_id):
         people = list(
             ReviewAttendee.objects.filter(review=review)
             .select_related("user")

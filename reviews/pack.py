@@ -18,13 +18,13 @@ from typing import NoReturn
 
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django_scopes import scopes_disabled
 
 from contracts.models import ServiceLevel
 from contracts.rules import Colour, Direction
 from reviews import svgcharts
 from reviews.models import ActionItem, AgendaItem, Review, ReviewAttendee, Side
 from slagov import formatting
+from slagov.tenancy import tenant_scope
 
 PANGO_HINT = "install Pango (apt-get install libpango-1.0-0 libpangoft2-1.0-0)"
 SIDES = dict(Side.choices)
@@ -309,7 +309,7 @@ def review_pack_context(review: Review) -> dict:
     """Everything the pack shows, read by the review itself."""
     # The pack is the same whoever asks for it (both sides sign its hash): the caller
     # has found the review through its scope; what belongs to the review is read here.
-    with scopes_disabled():
+    with tenant_scope(review.organization_id):
         review = Review.objects.select_related(
             "contract__vendor", "contract__owner", "contract__organization", "service_level"
         ).get(pk=review.pk)

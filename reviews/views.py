@@ -10,7 +10,6 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from contracts import selectors as contract_selectors
-from contracts.views import render_page
 from reviews import selectors, services
 from reviews.forms import (
     ActionRows,
@@ -21,7 +20,7 @@ from reviews.forms import (
     owner_choices,
 )
 from reviews.models import Review
-from slagov.web import errors_to_forms, post_only
+from slagov.web import errors_to_forms, post_only, render_page
 
 
 def _back(review: Review) -> HttpResponse:

@@ -20,13 +20,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from contracts import selectors as contract_selectors
 from contracts.models import Contract, ServiceLevel
-from contracts.views import render_page
 from escalations.models import Escalation
 from reviews import actions
 from reviews.models import ActionItem, Review, VendorWarning
 from slagov import formatting
 from slagov.filters import ASCII_DIGITS, FilterSet, ModelChoiceByIdField, parse_digits
-from slagov.web import errors_to_forms, post_only
+from slagov.web import errors_to_forms, post_only, render_page
 
 DEFAULT_DUE_DAYS = 14
 LIST_LIMIT = 300

@@ -17,12 +17,11 @@ from django.utils import timezone
 from contracts import periods
 from contracts import selectors as contract_selectors
 from contracts.models import Contract
-from contracts.views import render_page
 from reviews import vendor_warnings
 from reviews.models import VendorWarning
 from slagov import formatting
 from slagov.filters import FilterSet
-from slagov.web import errors_to_forms, post_only
+from slagov.web import errors_to_forms, post_only, render_page
 
 LIST_LIMIT = 200
 # A request this much larger than the attachment limit is refused before it is read.

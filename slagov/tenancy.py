@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import wraps
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -137,6 +138,67 @@ def tenant_scope(organization: Organization | int) -> Iterator[None]:
     org_id = organization if isinstance(organization, int) else organization.pk
     with scope(organization=org_id, vendor=None):
         yield
+
+
+# Keywords a per-tenant entry point may name its organisation by: the id, the
+# organisation, or any row of it.
+_TENANT_KEYWORDS = ("organization_id", "organization", "vendor", "contract", "service_level",
+                    "submission", "review", "escalation")  # fmt: skip
+
+
+def _organization_of(kwargs: dict) -> int:
+    for name in _TENANT_KEYWORDS:
+        if name in kwargs and kwargs[name] is not None:
+            value = kwargs[name]
+            if name == "organization_id":
+                return int(value)
+            return value.pk if name == "organization" else value.organization_id
+    raise TypeError(f"a tenant's entry point names its organisation: one of {_TENANT_KEYWORDS}")
+
+
+def in_tenant_scope(function):
+    """
+    Run a per-tenant service or worker entry point inside its organisation's
+    scope (customer side: every vendor of it), the organisation taken from its
+    keyword arguments. Called from a page, the scope is the page's organisation
+    (and a vendor user's pages stay limited by the page's own lookups); called
+    from a cross-tenant sweep, it narrows the sweep to this tenant.
+    """
+
+    @wraps(function)
+    def scoped(*args, **kwargs):
+        with tenant_scope(_organization_of(kwargs)):
+            return function(*args, **kwargs)
+
+    return scoped
+
+
+def tenant_of(model: type[models.Model], pk) -> int | None:
+    """
+    The organisation a row belongs to, by its id alone (a task given an id, a
+    signed link): read without a scope so that its tenant's scope can be
+    entered. Nothing else of the row is read here.
+    """
+    return model._base_manager.filter(pk=pk).values_list("organization_id", flat=True).first()
+
+
+def in_scope_of_row(model: type[models.Model], keyword: str):
+    """
+    Run an entry point that is given a row's id (`keyword`) inside the scope
+    of the row's organisation; with no such row, outside any tenant (the
+    function finds nothing, as with any other id that isn't there).
+    """
+
+    def decorate(function):
+        @wraps(function)
+        def scoped(*args, **kwargs):
+            organization_id = tenant_of(model, kwargs[keyword])
+            with tenant_scope(organization_id if organization_id is not None else 0):
+                return function(*args, **kwargs)
+
+        return scoped
+
+    return decorate
 
 
 LAST_ORG_COOKIE = "slagov_org"

@@ -4,8 +4,10 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import IsAuthenticated
 
+from contracts import urls as contracts_urls
 from escalations import views as escalation_views
-from slagov import api_urls, audit_views, member_views, views
+from metrics import urls as metrics_urls
+from slagov import api_urls, audit_views, member_views, pages, views
 
 org_patterns = [
     path("settings/tokens/", views.token_list, name="tokens"),
@@ -31,8 +33,9 @@ org_patterns = [
     path("settings/security/", member_views.organization_security, name="organization_security"),
     path("settings/audit/", audit_views.audit_log, name="audit"),
     path("settings/audit.csv", audit_views.audit_csv, name="audit_csv"),
-    path("", include("contracts.urls")),
-    path("", include("metrics.urls")),
+    # The combined pages (slagov.pages) keep the names of the app whose object they show.
+    path("", include((pages.CONTRACT_PAGES + contracts_urls.urlpatterns, "contracts"))),
+    path("", include((pages.METRICS_PAGES + metrics_urls.urlpatterns, "metrics"))),
     path("", include("escalations.urls")),
     path("", include("reviews.urls")),
 ]

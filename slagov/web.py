@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import render
 
 
 def post_only(request: HttpRequest) -> HttpResponse | None:
@@ -24,3 +25,10 @@ def errors_to_forms(exc: ValidationError, *forms) -> None:
                 target.add_error(field, error)
             else:
                 forms[0].add_error(None, error)
+
+
+def render_page(request: HttpRequest, template: str, context: dict, partial: str | None = None):
+    """The whole page, or only its named partial for an htmx request."""
+    if partial and request.htmx and not request.htmx.boosted:
+        template = f"{template}#{partial}"
+    return render(request, template, context)

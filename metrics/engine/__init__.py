@@ -16,12 +16,12 @@ from datetime import date
 
 from django.db import connection, transaction
 from django.utils import timezone
-from django_scopes import scopes_disabled
 
 from contracts.models import ServiceLevel
 from metrics.engine import health, postgres, python
 from metrics.engine.scope import Scope
 from metrics.engine.terms import TermsTimeline, deadline, timelines_for
+from slagov.tenancy import in_tenant_scope
 
 __all__ = ["Scope", "TermsTimeline", "deadline", "recompute",
            "recompute_service_levels", "timelines_for"]  # fmt: skip
@@ -34,7 +34,7 @@ def _statuses_module():
     return postgres if connection.vendor == "postgresql" else python
 
 
-@scopes_disabled()
+@in_tenant_scope
 def recompute(
     *,
     organization_id: int,

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django_scopes import scopes_disabled
 from openpyxl import Workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
@@ -23,6 +22,7 @@ from metrics.engine import deadline, timelines_for
 from metrics.ingest.files import INFO_COLUMNS, STORED_COLUMN
 from metrics.ingest.months import vendor_service_levels
 from metrics.models import Reading
+from slagov.tenancy import in_tenant_scope
 
 ABOUT_HEADER = [
     *("contract", "sla", "name", "kind", "unit", "direction", "period"),
@@ -68,7 +68,7 @@ def _num(value) -> str:
     return "" if value is None else f"{value.normalize():f}"
 
 
-@scopes_disabled()
+@in_tenant_scope
 def template_lines(
     *, vendor: Vendor, month: date, today: date, slas: list[ServiceLevel] | None = None
 ) -> list[Line]:

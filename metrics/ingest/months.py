@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django_scopes import scopes_disabled
-
 from contracts import periods
 from contracts.models import ServiceLevel, Vendor
+from slagov.tenancy import tenant_scope
 
 MONTHLY = periods.Period.MONTHLY
 NOTHING_OWED = "No data is owed yet: no SLA has a period that has ended since its data start."
@@ -37,16 +36,16 @@ class Month:
         return f"{self.start:%b %Y}" + (" (so far)" if self.so_far else "")
 
 
-@scopes_disabled()
 def vendor_service_levels(vendor: Vendor) -> list[ServiceLevel]:
     """Every SLA on the vendor's contracts, as the template lists them."""
-    return list(
-        ServiceLevel.objects.filter(
-            organization_id=vendor.organization_id, contract__vendor_id=vendor.pk
+    with tenant_scope(vendor.organization_id):
+        return list(
+            ServiceLevel.objects.filter(
+                organization_id=vendor.organization_id, contract__vendor_id=vendor.pk
+            )
+            .select_related("contract")
+            .order_by("contract__reference", "-kind", "code")
         )
-        .select_related("contract")
-        .order_by("contract__reference", "-kind", "code")
-    )
 
 
 def owed_months(slas: list[ServiceLevel], today: date) -> list[Month]:

@@ -28,6 +28,7 @@ from metrics.models import Reading, Submission, SubmissionRow
 from slagov import formatting, work
 from slagov.jobs import JobReport
 from slagov.models import Organization
+from slagov.tenancy import in_scope_of_row, in_tenant_scope
 
 logger = logging.getLogger(__name__)
 State = Submission.State
@@ -61,6 +62,7 @@ class Outcome:
     message: str
 
 
+@in_tenant_scope
 @transaction.atomic
 def submission_receive(
     *,
@@ -82,21 +84,20 @@ def submission_receive(
     if vendor.organization_id != organization.pk:
         raise ValueError("vendor of another organisation")
     digest = hashlib.sha256(data).hexdigest()
-    with scopes_disabled():
-        earlier = (
-            Submission.objects.filter(
-                organization=organization,
-                vendor=vendor,
-                sha256=digest,
-                state=State.APPLIED,
-            )
-            .order_by("-created_at")
-            .first()
+    earlier = (
+        Submission.objects.filter(
+            organization=organization,
+            vendor=vendor,
+            sha256=digest,
+            state=State.APPLIED,
         )
-        if earlier is not None and _values_changed_since(earlier):
-            # The same file, but the stored values were corrected since: it is a
-            # preview of what it would change back, not "nothing to apply".
-            earlier = None
+        .order_by("-created_at")
+        .first()
+    )
+    if earlier is not None and _values_changed_since(earlier):
+        # The same file, but the stored values were corrected since: it is a
+        # preview of what it would change back, not "nothing to apply".
+        earlier = None
     submission = Submission(
         organization=organization,
         vendor=vendor,
@@ -151,20 +152,18 @@ def _values_changed_since(earlier: Submission) -> bool:
 
 
 def _claim(submission_id: int, from_states: list[str], to_state: str, **extra) -> bool:
-    with scopes_disabled():
-        return bool(
-            Submission.objects.filter(pk=submission_id, state__in=from_states).update(
-                state=to_state, **extra
-            )
+    return bool(
+        Submission.objects.filter(pk=submission_id, state__in=from_states).update(
+            state=to_state, **extra
         )
+    )
 
 
 def _progress(submission_id: int, percent: int) -> None:
-    with scopes_disabled():
-        Submission.objects.filter(pk=submission_id).update(progress=percent)
+    Submission.objects.filter(pk=submission_id).update(progress=percent)
 
 
-@scopes_disabled()
+@in_scope_of_row(Submission, "submission_id")
 def submission_validate(*, submission_id: int, today=None) -> Submission:
     """
     Parse and validate a stored file (the task body). Re-running it is safe: a
@@ -287,7 +286,7 @@ def reasons_by_row(pairs) -> dict[int, str]:
     return found
 
 
-@scopes_disabled()
+@in_tenant_scope
 def submission_confirm(
     *,
     organization: Organization,
@@ -368,7 +367,7 @@ def _expired(submission: Submission) -> str:
     )
 
 
-@scopes_disabled()
+@in_tenant_scope
 def submission_revalidate(
     *,
     organization: Organization,
@@ -393,7 +392,7 @@ def submission_revalidate(
     return claimed
 
 
-@scopes_disabled()
+@in_tenant_scope
 def submission_discard(*, organization: Organization, actor, submission: Submission) -> Outcome:
     """
     Set a submission that was not applied aside for good: it leaves the list of
@@ -474,7 +473,7 @@ def submission_may_be_lost(submission: Submission, now=None) -> bool:
     return started < lost
 
 
-@scopes_disabled()
+@in_scope_of_row(Submission, "submission_id")
 def submission_recover(*, submission_id: int, now=None) -> str:
     """
     Finish what a lost worker left: a submission waiting or being read for

@@ -16,10 +16,10 @@ from datetime import datetime
 
 import pandas as pd
 from django.db import connection
-from django_scopes import scopes_disabled
 
 from metrics.ingest.files import Problem
 from metrics.models import Reading, ReadingRevision, SubmissionError, SubmissionRow
+from slagov.tenancy import in_tenant_scope
 
 ROW_COLUMNS = ["organization_id", "submission_id", "row_number", "service_level_id",
                "period_start", "value", "note", "action", "old_value", "colour"]  # fmt: skip
@@ -53,7 +53,7 @@ def durable_enough() -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-@scopes_disabled()
+@in_tenant_scope
 def stage(
     *, organization_id: int, submission_id: int, rows: pd.DataFrame, problems: list[Problem]
 ) -> None:

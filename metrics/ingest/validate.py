@@ -20,13 +20,13 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 import numpy as np
 import pandas as pd
-from django_scopes import scopes_disabled
 
 from contracts import bounds, periods, rules
 from contracts.models import Contract, ServiceLevel
 from metrics.engine import TermsTimeline, timelines_for
 from metrics.ingest.files import Problem
 from metrics.models import Reading
+from slagov.tenancy import in_tenant_scope
 
 MAX_LENGTH = {"contract": 100, "sla": 100, "period": 60, "value": 60, "note": 500}
 SIX_PLACES = Decimal("0.000001")
@@ -54,7 +54,7 @@ class VendorCatalogue:
     timelines: dict[int, TermsTimeline]
 
     @classmethod
-    @scopes_disabled()
+    @in_tenant_scope
     def load(cls, *, organization_id: int, vendor_id: int) -> VendorCatalogue:
         contracts = {
             c.reference.strip().lower(): c
@@ -465,7 +465,7 @@ def _duplicates(rows: pd.DataFrame, cells: dict, numbers: np.ndarray):
     return rows, problems
 
 
-@scopes_disabled()
+@in_tenant_scope
 def _compare(rows: pd.DataFrame, *, organization_id: int) -> pd.DataFrame:
     """new / changed / unchanged, against the readings stored now."""
     rows = rows.copy()

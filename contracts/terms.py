@@ -1,0 +1,65 @@
+"""
+The terms in force for a period: an SLA's terms ordered by effective date,
+the improvement ratchet by contract year (the rules in `contracts.rules`).
+Shared by the status engine, the upload preview, the pages and the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from contracts import rules
+from contracts.models import ServiceLevel, ServiceLevelTerms
+
+
+@dataclass(frozen=True)
+class TermsInForce:
+    terms_id: int
+    effective_from: date
+    spec: rules.Terms
+    tiers: list[rules.CreditTier]
+
+
+class TermsTimeline:
+    """The terms of one SLA ordered by effective date; the first also covers earlier periods."""
+
+    def __init__(
+        self, terms: Iterable[ServiceLevelTerms], contract_start: date, unit: str | None = None
+    ):
+        self.items = sorted(
+            (TermsInForce(t.pk, t.effective_from, t.spec(unit), t.credit_spec()) for t in terms),
+            key=lambda t: t.effective_from,
+        )
+        self.dates = [t.effective_from for t in self.items]
+        self.contract_start = contract_start
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def at(self, day: date) -> TermsInForce | None:
+        index = rules.terms_index(self.dates, day)
+        return None if index is None else self.items[index]
+
+    def steps(self, terms: TermsInForce, day: date) -> int:
+        """Contract years of improvement between the terms taking effect and `day`."""
+        return rules.improvement_steps(self.contract_start, terms.effective_from, day)
+
+    def thresholds(self, day: date) -> tuple[rules.Thresholds, TermsInForce] | None:
+        """Thresholds in force on `day`, after the improvement ratchet."""
+        terms = self.at(day)
+        if terms is None:
+            return None
+        return rules.thresholds_in_force(terms.spec, self.steps(terms, day)), terms
+
+
+def timelines_for(slas: Iterable[ServiceLevel]) -> dict[int, TermsTimeline]:
+    """The terms timeline of each SLA (their contracts loaded), in one query."""
+    slas = list(slas)
+    terms: dict[int, list[ServiceLevelTerms]] = {sla.pk: [] for sla in slas}
+    for t in ServiceLevelTerms.objects.filter(service_level__in=slas).prefetch_related(
+        "credit_tiers"
+    ):
+        terms[t.service_level_id].append(t)
+    return {sla.pk: TermsTimeline(terms[sla.pk], sla.contract.start_date, sla.unit) for sla in slas}

@@ -1,0 +1,257 @@
+"""
+The pages that bring the apps together: the portfolio, a contract, the
+vendors, an SLA. They show what contracts hold beside what metrics computed,
+what escalations are open and what the joint reviews produced, so they sit
+above those apps (the apps themselves depend only downwards: rules ←
+contracts ← metrics ← escalations and reviews). Their URLs keep the names of
+the app whose object they show (`contracts:portfolio`, `metrics:sla`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import path
+from django.utils import timezone
+
+from contracts import periods, selectors
+from contracts.filters import PortfolioFilter
+from contracts.rules import SEVERITY, Colour
+from escalations import selectors as escalation_selectors
+from escalations.models import EscalationPolicy
+from metrics import charts, trends
+from metrics import selectors as metrics_selectors
+from metrics.headroom import headroom_of, headroom_words
+from metrics.models import PeriodStatus, ReadingRevision
+from reviews import actions, vendor_warnings
+from slagov import formatting
+from slagov.web import render_page
+
+CHART_MONTHS = 18
+
+
+def portfolio(request: HttpRequest, org_slug: str) -> HttpResponse:
+    tenant = request.tenant
+    filterset = PortfolioFilter(
+        request.GET or None, queryset=selectors.portfolio_contracts(), request=request
+    )
+    contracts = list(filterset.qs)
+    counts = dict.fromkeys(Colour, 0)
+    for contract in contracts:
+        contract.colour = selectors.worst_colour(contract.worst_rank)
+        contract.rollup = metrics_selectors.rollup(contract.active_slas)
+        for colour, n in contract.rollup.counts.items():
+            counts[colour] += n
+    context = {
+        "filter": filterset,
+        "contracts": contracts,
+        "colour_counts": [(Colour(c), n) for c, n in counts.items()],
+        "watch": [] if request.htmx else list(metrics_selectors.watch_list()),
+        # Of the contracts shown: a filter narrows them too.
+        "vendor_warnings": []
+        if request.htmx
+        else vendor_warnings.open_warnings(contract_ids=[c.pk for c in contracts], limit=10),
+        "overdue_actions": []
+        if request.htmx
+        else actions.overdue_action_items(contract_ids=[c.pk for c in contracts], limit=10),
+        "tenant": tenant,
+    }
+    return render_page(request, "contracts/portfolio.html", context, partial="table")
+
+
+def contract_detail(request: HttpRequest, org_slug: str, contract_id: int) -> HttpResponse:
+    contract = selectors.contract_get(request.tenant, contract_id)
+    slas = selectors.contract_slas(contract)
+    since = timezone.localdate().replace(day=1) - timedelta(days=31 * CHART_MONTHS)
+    statuses: dict[int, list[PeriodStatus]] = {sla.pk: [] for sla in slas}
+    for status in PeriodStatus.objects.filter(
+        service_level__contract=contract, period_start__gte=since
+    ).order_by("period_start"):
+        statuses[status.service_level_id].append(status)
+    today = timezone.localdate()
+    months = _heatmap_months(today)
+    rows = []
+    for sla in slas:
+        health = getattr(sla, "health", None)
+        rows.append(
+            {
+                "sla": sla,
+                "health": health,
+                "terms": selectors.terms_in_force(sla.all_terms, today),
+                "figure": charts.trend_figure(
+                    sla, statuses[sla.pk], forecast=health.forecast if health else ()
+                ),
+                "figure_id": f"figure-{sla.pk}",
+                "values": charts.figure_table(
+                    sla, statuses[sla.pk], forecast=health.forecast if health else ()
+                ),
+                "heat": _heat(statuses[sla.pk], months),
+            }
+        )
+    credit_months, credit_years = metrics_selectors.contract_credits(contract)
+    context = {
+        "contract": contract,
+        "rows": rows,
+        "rollup": metrics_selectors.rollup(s for s in slas if s.is_active),
+        "months": months,
+        "trend_marks": {"forecast": any(row["health"] and row["health"].forecast for row in rows)},
+        "credit_months": credit_months[-12:],
+        "credit_years": credit_years,
+        "recommendation": contract.recommendation(),
+        "contacts": list(contract.vendor_contacts.all()),
+        "escalations": escalation_selectors.open_escalations(contract=contract),
+        "own_policy": (
+            not request.tenant.is_vendor
+            and EscalationPolicy.objects.filter(contract=contract).exists()
+        ),
+    }
+    return render(request, "contracts/contract_detail.html", context)
+
+
+def _heatmap_months(today) -> list:
+    last = periods.last_closed_period(today, periods.Period.MONTHLY)
+    return [
+        periods.add_periods(last, periods.Period.MONTHLY, -i)
+        for i in range(CHART_MONTHS - 1, -1, -1)
+    ]
+
+
+def _heat(statuses: list[PeriodStatus], months: list) -> list[str]:
+    """One colour per month: a weekly SLA's month shows its worst week."""
+    worst: dict = {}
+    for status in statuses:
+        month = status.period_start.replace(day=1)
+        current = worst.get(month)
+        if current is None or SEVERITY[status.colour] > SEVERITY[current]:
+            worst[month] = status.colour
+    return [worst.get(month, "") for month in months]
+
+
+def vendor_list(request: HttpRequest, org_slug: str) -> HttpResponse:
+    vendors = metrics_selectors.vendors_with_counts()
+    return render(request, "contracts/vendor_list.html", {"vendors": vendors})
+
+
+HISTORY_PAGE = 24  # periods of status history a page: two years of a monthly SLA
+
+
+def sla_detail(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse:
+    sla = selectors.service_level_get(request.tenant, sla_id)
+    statuses = list(
+        PeriodStatus.objects.filter(service_level=sla)
+        .select_related("reading")
+        .order_by("period_start")
+    )
+    timeline = selectors.terms_timeline(sla)
+    valued = [s for s in statuses if s.value is not None]
+    health = getattr(sla, "health", None)
+    flags = dict(
+        zip(
+            valued,
+            trends.anomalies(
+                [float(s.value) for s in valued],
+                higher_is_better=sla.direction == "higher",
+                band=float(health.target - health.minimum)
+                if health is not None and health.target is not None
+                else None,
+            ),
+            strict=True,
+        )
+    )
+    # The status history, newest first, a page at a time; the chart draws all of it.
+    history = Paginator(statuses[::-1], HISTORY_PAGE).get_page(request.GET.get("page"))
+    revisions: dict[int, list[ReadingRevision]] = {}
+    for revision in ReadingRevision.objects.filter(
+        reading__service_level=sla, reading_id__in=[s.reading_id for s in history if s.reading_id]
+    ).select_related("submitted_by", "superseded_by"):
+        revisions.setdefault(revision.reading_id, []).append(revision)
+    history_rows = [
+        {
+            "status": status,
+            "label": formatting.period(status.period_start, sla.period),
+            "revisions": revisions.get(status.reading_id, []),
+            "unusual": flags.get(status),
+        }
+        for status in history
+    ]
+    room = headroom_of(health)
+    # Forecasts and trends are rounded like the data they come from.
+    places = formatting.places_of([s.value for s in valued[-12:]], sla.unit)
+    credit_years: dict[int, Decimal] = {}
+    for status in statuses:
+        if status.credit_amount:
+            year = sla.contract.contract_year(status.period_start)
+            credit_years[year] = credit_years.get(year, Decimal(0)) + status.credit_amount
+    context = {
+        "sla": sla,
+        "contract": sla.contract,
+        "health": health,
+        "outlook": trends.outlook(health, sla.period, sla.display_unit),
+        "risk_words": trends.risk_words(health.risk, sla.period)
+        if health and health.enough_data and health.colour != "red"
+        else "",
+        "headroom": room,
+        "headroom_words": headroom_words(room, sla.display_unit) if room else None,
+        "forecast_rows": _forecast_rows(sla, health, places),
+        "trend_text": formatting.rate(
+            health.slope, sla.display_unit, places + 1, periods.unit_name(sla.period)
+        )
+        if health is not None and health.slope is not None
+        else "",
+        "history": history_rows,
+        "history_page": history,
+        "timeline": timeline,
+        "credit_years": sorted(credit_years.items()),
+        "terms": selectors.terms_in_force(timeline, timezone.localdate()),
+        "escalations": escalation_selectors.open_escalations(service_level=sla),
+        "warning": escalation_selectors.open_forecast(service_level=sla),
+        "figure": charts.trend_figure(
+            sla,
+            statuses,
+            forecast=health.forecast if health else (),
+            anomalies=[flags.get(s) for s in statuses],
+            compact=False,
+        ),
+        "chart_marks": {
+            "forecast": bool(health and health.forecast),
+            "worse": "worse" in flags.values(),
+            "better": "better" in flags.values(),
+        },
+        "values": charts.figure_table(
+            sla,
+            statuses,
+            forecast=health.forecast if health else (),
+            anomalies=[flags.get(s) for s in statuses],
+        ),
+    }
+    if request.htmx:
+        return render(request, "metrics/sla_detail.html#history", context)
+    return render(request, "metrics/sla_detail.html", context)
+
+
+def _forecast_rows(sla, health, places: int) -> list[dict]:
+    """The forecast for the next periods, rounded like the data (`places`), with units."""
+    if health is None or not health.enough_data:
+        return []
+    return [
+        {
+            "start": date.fromisoformat(point["period"]),
+            "value": formatting.with_unit(point["value"], sla.display_unit, places),
+            "low": formatting.with_unit(point["low"], sla.display_unit, places),
+            "high": formatting.with_unit(point["high"], sla.display_unit, places),
+        }
+        for point in health.forecast
+    ]
+
+
+# Wired into the apps' namespaces by slagov.urls.
+CONTRACT_PAGES = [
+    path("", portfolio, name="portfolio"),
+    path("contracts/<int:contract_id>/", contract_detail, name="contract"),
+    path("vendors/", vendor_list, name="vendors"),
+]
+METRICS_PAGES = [path("slas/<int:sla_id>/", sla_detail, name="sla")]
