@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.utils import timezone
@@ -11,10 +10,10 @@ from rest_framework import mixins, serializers
 from rest_framework.exceptions import PermissionDenied
 
 from contracts import periods, selectors, services
+from contracts.filters import ContractFilter, ServiceLevelFilter
 from contracts.models import Contract, ServiceLevel, ServiceLevelTerms, Vendor
 from contracts.terms import TermsTimeline
 from slagov.api import ScopedPrimaryKeyRelatedField, TenantViewSet, service_errors
-from slagov.filters import FilterSet
 from slagov.numbers import API_FIELD_MAPPING
 from slagov.schema import SometimesAbsent
 
@@ -179,27 +178,6 @@ class ServiceLevelSerializer(serializers.ModelSerializer):
         if health is None:
             return None
         return HealthSerializer(health).data
-
-
-class ContractFilter(FilterSet):
-    vendor = django_filters.NumberFilter(field_name="vendor")
-    category = django_filters.ChoiceFilter(choices=Contract.Category.choices)
-    review_cadence = django_filters.ChoiceFilter(choices=Contract.Cadence.choices)
-
-    class Meta:
-        model = Contract
-        fields = ["vendor", "category", "review_cadence"]
-
-
-class ServiceLevelFilter(FilterSet):
-    contract = django_filters.NumberFilter(field_name="contract")
-    kind = django_filters.ChoiceFilter(choices=ServiceLevel.Kind.choices)
-    code = django_filters.CharFilter(field_name="code")
-    is_active = django_filters.BooleanFilter(field_name="is_active")
-
-    class Meta:
-        model = ServiceLevel
-        fields = ["contract", "kind", "code", "is_active"]
 
 
 class VendorViewSet(

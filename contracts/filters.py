@@ -4,13 +4,19 @@ import django_filters
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
-from contracts.models import Contract, Vendor
+from contracts.models import Contract, ServiceLevel, Vendor
 from contracts.rules import SEVERITY, Colour
 from slagov.filters import FilterSet
 
 
-def _vendors(request):
+def vendor_choices(request):
+    """The vendors a filter offers: those the page's scope shows."""
     return Vendor.objects.all()
+
+
+def contract_choices(request):
+    """The contracts a filter offers: those the page's scope shows, by reference."""
+    return Contract.objects.order_by("reference")
 
 
 def _owners(request):
@@ -20,7 +26,7 @@ def _owners(request):
 
 class PortfolioFilter(FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
-    vendor = django_filters.ModelChoiceFilter(queryset=_vendors, empty_label="All vendors")
+    vendor = django_filters.ModelChoiceFilter(queryset=vendor_choices, empty_label="All vendors")
     category = django_filters.ChoiceFilter(
         choices=Contract.Category.choices, empty_label="All categories"
     )
@@ -47,3 +53,24 @@ class PortfolioFilter(FilterSet):
         if value == Colour.NO_DATA:
             return queryset.filter(Q(worst_rank=SEVERITY[Colour.NO_DATA]) | Q(worst_rank=None))
         return queryset.filter(worst_rank=SEVERITY[value])
+
+
+class ContractFilter(FilterSet):
+    vendor = django_filters.NumberFilter(field_name="vendor")
+    category = django_filters.ChoiceFilter(choices=Contract.Category.choices)
+    review_cadence = django_filters.ChoiceFilter(choices=Contract.Cadence.choices)
+
+    class Meta:
+        model = Contract
+        fields = ["vendor", "category", "review_cadence"]
+
+
+class ServiceLevelFilter(FilterSet):
+    contract = django_filters.NumberFilter(field_name="contract")
+    kind = django_filters.ChoiceFilter(choices=ServiceLevel.Kind.choices)
+    code = django_filters.CharFilter(field_name="code")
+    is_active = django_filters.BooleanFilter(field_name="is_active")
+
+    class Meta:
+        model = ServiceLevel
+        fields = ["contract", "kind", "code", "is_active"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
@@ -10,6 +9,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from escalations import policy_services, services
+from escalations.filters import EscalationFilter
 from escalations.models import (
     Escalation,
     EscalationEvent,
@@ -18,7 +18,6 @@ from escalations.models import (
     Recipient,
 )
 from slagov.api import TenantViewSet, service_errors
-from slagov.filters import FilterSet
 from slagov.numbers import API_FIELD_MAPPING
 from slagov.schema import ErrorSerializer
 
@@ -63,17 +62,6 @@ class ResolveSerializer(serializers.Serializer):
         help_text="Quiet while no worse until this day (at most a year ahead); empty: until "
         "it gets worse or is back to green.",
     )  # fmt: skip
-
-
-class EscalationFilter(FilterSet):
-    level = django_filters.NumberFilter()
-    state = django_filters.MultipleChoiceFilter(choices=Escalation.State.choices)
-    vendor = django_filters.NumberFilter(field_name="contract__vendor")
-    contract = django_filters.NumberFilter(field_name="contract")
-
-    class Meta:
-        model = Escalation
-        fields = ["level", "state", "vendor", "contract"]
 
 
 class EscalationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):

@@ -386,11 +386,14 @@ class Notification(models.Model):
         DATA_LATE = "data_late", "Data late"
         DIGEST = "digest", "Daily digest"
         LEADERSHIP = "leadership", "Leadership digest"
+        ACCOUNT = "account", "Account e-mail"
 
     # Kinds rendered when queued: their payload holds subject, text and html.
-    PRERENDERED = (Kind.DATA_DUE, Kind.DATA_LATE, Kind.DIGEST, Kind.LEADERSHIP)
+    PRERENDERED = (Kind.DATA_DUE, Kind.DATA_LATE, Kind.DIGEST, Kind.LEADERSHIP, Kind.ACCOUNT)
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    # Empty only for account e-mails (password reset, address check), which belong
+    # to a person, not to an organisation: no organisation's page lists them.
+    organization = models.ForeignKey(Organization, null=True, on_delete=models.CASCADE)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.ESCALATION)
     key = models.CharField(max_length=120, help_text="What message this is (one per address).")
     event = models.ForeignKey(

@@ -16,6 +16,7 @@ before the row was marked sent, and then with the same `Message-ID`.
 from __future__ import annotations
 
 import logging
+import secrets
 import smtplib
 import threading
 from collections.abc import Callable, Iterator
@@ -314,7 +315,8 @@ def subject_for(event: EscalationEvent, escalation: Escalation) -> str:
 def message_id(notification: Notification) -> str:
     """One Message-ID per notification, whichever worker sends it and however often."""
     host = urlsplit(settings.SITE_URL).hostname or "slagov.invalid"
-    return f"<notification-{notification.organization_id}-{notification.pk}@{host}>"
+    owner = notification.organization_id or "account"
+    return f"<notification-{owner}-{notification.pk}@{host}>"
 
 
 # Other messages the outbox carries: kind → a function that renders one as its e-mail.
@@ -408,6 +410,28 @@ def rendered_payload(subject: str, template: str, context: dict, *, html: bool =
         "text": render_to_string(f"{template}.txt", context),
         "html": render_to_string(f"{template}.html", context) if html else "",
     }
+
+
+def queue_account_email(message: EmailMessage) -> Notification:
+    """
+    An account e-mail (django-allauth's: password reset, address check,
+    security notices) into the outbox, as rendered: sent like every other
+    message once the surrounding transaction commits.
+    """
+    html = next(
+        (content for content, mimetype in getattr(message, "alternatives", [])
+         if mimetype == "text/html"),
+        "",
+    )  # fmt: skip
+    # Saved, not created through the manager: a person's e-mail has no tenant scope.
+    notification = Notification(
+        organization=None, kind=Notification.Kind.ACCOUNT, key=f"account:{secrets.token_hex(8)}",
+        email=mailbox(message.to[0]), next_attempt_at=timezone.now(),
+        payload={"subject": message.subject, "text": message.body, "html": html},
+    )  # fmt: skip
+    notification.save()
+    send_after_commit()
+    return notification
 
 
 def _prerendered(notification: Notification) -> EmailMessage:

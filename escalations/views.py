@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import django_filters
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
@@ -11,49 +10,22 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from contracts import selectors as contract_selectors
-from contracts.filters import _vendors
 from contracts.models import Contract
 from escalations import notify, policy_services, selectors, services
+from escalations.filters import EscalationListFilter
 from escalations.forms import MeetingForm, ResolveForm, StepFormSet
 from escalations.models import Escalation, EscalationPolicy, EscalationStep, Notification
 from escalations.policies import default_policy
 from metrics import selectors as metrics_selectors
 from reviews import actions, vendor_warnings
-from slagov.filters import FilterSet
 from slagov.models import Organization, PendingWork
 from slagov.tenancy import resolve_tenant, tenant_scope
 from slagov.web import post_only, render_page
 
 
-def _contracts(request):
-    return Contract.objects.order_by("reference")
-
-
-class EscalationFilter(FilterSet):
-    state = django_filters.ChoiceFilter(
-        choices=[("active", "Open or acknowledged"), *Escalation.State.choices],
-        method="by_state",
-        empty_label="Any state",
-    )
-    level = django_filters.NumberFilter(field_name="level", label="Level")
-    vendor = django_filters.ModelChoiceFilter(
-        field_name="contract__vendor", queryset=_vendors, empty_label="All vendors"
-    )
-    contract = django_filters.ModelChoiceFilter(queryset=_contracts, empty_label="All contracts")
-
-    class Meta:
-        model = Escalation
-        fields = ["state", "level", "vendor", "contract"]
-
-    def by_state(self, queryset, name, value):
-        if value == "active":
-            return queryset.exclude(state=Escalation.State.RESOLVED)
-        return queryset.filter(state=value)
-
-
 def escalation_list(request: HttpRequest, org_slug: str) -> HttpResponse:
     data = request.GET.copy() if request.GET else {"state": "active"}
-    filterset = EscalationFilter(
+    filterset = EscalationListFilter(
         data,
         queryset=Escalation.objects.select_related(
             "service_level", "contract__vendor", "acknowledged_by"

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django_scopes.forms import SafeModelChoiceField
 
 from contracts import periods
-from contracts.models import ServiceLevel
+from contracts.models import ServiceLevel, Vendor
+from metrics.ingest import files
 from metrics.services import reading_period_validate, reading_value_validate
 from slagov.numbers import NumberField
 
@@ -42,3 +44,29 @@ class ReadingForm(forms.Form):
         except ValidationError as exc:
             raise forms.ValidationError(exc.message_dict["value"]) from None
         return value
+
+
+class UploadForm(forms.Form):
+    vendor = SafeModelChoiceField(queryset=Vendor.objects.none(), empty_label=None)
+    file = forms.FileField(help_text="CSV or Excel (.xlsx), at most 10 MB and 100,000 rows.")
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["vendor"].queryset = Vendor.objects.order_by("name")
+        if tenant.is_vendor:
+            self.fields["vendor"].widget = forms.HiddenInput()
+            self.fields["vendor"].initial = tenant.vendor_id
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > files.MAX_BYTES:
+            raise forms.ValidationError(
+                f"The file is {upload.size / 1024 / 1024:.1f} MB; the limit is "
+                f"{files.MAX_BYTES // 1024 // 1024} MB."
+            )
+        ext = files.extension_of(upload.name)
+        if ext not in files.CSV_EXTENSIONS | files.XLSX_EXTENSIONS:
+            raise forms.ValidationError(
+                f"{upload.name}: upload a .csv or .xlsx file (this is {ext or 'no extension'})."
+            )
+        return upload

@@ -6,15 +6,14 @@ import csv
 import io
 from dataclasses import dataclass
 
-from django import forms
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django_scopes.forms import SafeModelChoiceField
 
 from contracts import selectors
 from contracts.models import Vendor
+from metrics.forms import UploadForm
 from metrics.ingest import blank, files, months, pipeline, staging
 from metrics.ingest.blank import safe_text
 from metrics.models import Submission, SubmissionRow
@@ -22,32 +21,6 @@ from slagov.filters import parse_digits
 
 PREVIEW_LIMIT = 200
 ERROR_LIMIT = 500
-
-
-class UploadForm(forms.Form):
-    vendor = SafeModelChoiceField(queryset=Vendor.objects.none(), empty_label=None)
-    file = forms.FileField(help_text="CSV or Excel (.xlsx), at most 10 MB and 100,000 rows.")
-
-    def __init__(self, *args, tenant, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["vendor"].queryset = Vendor.objects.order_by("name")
-        if tenant.is_vendor:
-            self.fields["vendor"].widget = forms.HiddenInput()
-            self.fields["vendor"].initial = tenant.vendor_id
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > files.MAX_BYTES:
-            raise forms.ValidationError(
-                f"The file is {upload.size / 1024 / 1024:.1f} MB; the limit is "
-                f"{files.MAX_BYTES // 1024 // 1024} MB."
-            )
-        ext = files.extension_of(upload.name)
-        if ext not in files.CSV_EXTENSIONS | files.XLSX_EXTENSIONS:
-            raise forms.ValidationError(
-                f"{upload.name}: upload a .csv or .xlsx file (this is {ext or 'no extension'})."
-            )
-        return upload
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import django_filters
 from django.contrib.auth import get_user_model
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -14,6 +13,7 @@ from rest_framework.response import Response
 
 from contracts.models import Contract
 from reviews import selectors, services
+from reviews.filters import ReviewFilter
 from reviews.models import (
     AgendaItem,
     Review,
@@ -23,7 +23,6 @@ from reviews.models import (
     Side,
 )
 from slagov.api import ScopedPrimaryKeyRelatedField, TenantViewSet, service_errors
-from slagov.filters import FilterSet
 from slagov.models import Membership
 from slagov.schema import ErrorSerializer
 
@@ -128,16 +127,6 @@ class HoldSerializer(serializers.Serializer):
     decisions = serializers.CharField(required=False, allow_blank=True, default="",
                                       max_length=20000)  # fmt: skip
     actions = ActionSerializer(many=True, required=False, default=list, max_length=20)
-
-
-class ReviewFilter(FilterSet):
-    contract = django_filters.NumberFilter()
-    state = django_filters.MultipleChoiceFilter(choices=Review.State.choices)
-    kind = django_filters.MultipleChoiceFilter(choices=Review.Kind.choices)
-
-    class Meta:
-        model = Review
-        fields = ["contract", "state", "kind"]
 
 
 class ReviewViewSet(

@@ -6,7 +6,6 @@ vendor's token sees its own vendor's contracts only; anything else is a 404).
 
 from __future__ import annotations
 
-import django_filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -17,9 +16,9 @@ from rest_framework.reverse import reverse
 from contracts.models import Contract, ServiceLevel
 from escalations.models import Escalation
 from reviews import actions, vendor_warnings
+from reviews.filters import ActionItemFilter, WarningFilter
 from reviews.models import ActionItem, ActionItemEvent, Review, VendorWarning
 from slagov.api import ScopedPrimaryKeyRelatedField, TenantViewSet, service_errors
-from slagov.filters import FilterSet
 from slagov.schema import ErrorSerializer, SometimesAbsent
 
 # --- Action items --------------------------------------------------------------------------
@@ -124,25 +123,6 @@ class ActionItemTransitionSerializer(serializers.Serializer):
 
 class ActionItemCommentSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=actions.TEXT_MAX)
-
-
-class ActionItemFilter(FilterSet):
-    state = django_filters.MultipleChoiceFilter(choices=ActionItem.State.choices)
-    owner = django_filters.ChoiceFilter(
-        choices=[("me", "me")], method="by_owner", label="`me`: the items you own."
-    )
-    contract = django_filters.NumberFilter(field_name="contract")
-    overdue = django_filters.BooleanFilter(method="by_overdue", label="Open and past due.")
-
-    class Meta:
-        model = ActionItem
-        fields = ["state", "owner", "contract", "overdue"]
-
-    def by_owner(self, queryset, name, value):
-        return queryset.filter(owner=self.request.user)
-
-    def by_overdue(self, queryset, name, value):
-        return queryset.filter(overdue=value)
 
 
 REFUSED = OpenApiResponse(ErrorSerializer, description="The item's state doesn't allow it.")
@@ -315,16 +295,6 @@ class WarningAnswerSerializer(serializers.Serializer):
     answer = serializers.CharField(
         max_length=vendor_warnings.TEXT_MAX, help_text="What the customer side will do with it."
     )
-
-
-class WarningFilter(FilterSet):
-    state = django_filters.MultipleChoiceFilter(choices=VendorWarning.State.choices)
-    contract = django_filters.NumberFilter(field_name="contract")
-    service_level = django_filters.NumberFilter(field_name="service_level")
-
-    class Meta:
-        model = VendorWarning
-        fields = ["state", "contract", "service_level"]
 
 
 WARNING_REFUSED = OpenApiResponse(

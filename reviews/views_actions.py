@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import django_filters
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -19,46 +17,16 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from contracts import selectors as contract_selectors
-from contracts.models import Contract, ServiceLevel
-from escalations.models import Escalation
+from contracts.models import Contract
 from reviews import actions
-from reviews.models import ActionItem, Review, VendorWarning
-from slagov import formatting
-from slagov.filters import ASCII_DIGITS, FilterSet, ModelChoiceByIdField, parse_digits
+from reviews.filters import ActionListFilter
+from reviews.forms import ActionItemForm, CommentForm
+from reviews.models import ActionItem, VendorWarning
+from slagov.filters import ASCII_DIGITS, parse_digits
 from slagov.web import errors_to_forms, post_only, render_page
 
 DEFAULT_DUE_DAYS = 14
 LIST_LIMIT = 300
-
-
-def _contracts(request):
-    return Contract.objects.order_by("reference")
-
-
-class ActionFilter(FilterSet):
-    show = django_filters.ChoiceFilter(
-        choices=[("mine", "Mine"), ("all", "Everyone's")], method="by_owner",
-        empty_label=None, label="Whose",
-    )  # fmt: skip
-    state = django_filters.ChoiceFilter(
-        choices=[("open", "Open"), ("closed", "Done or cancelled"), ("all", "Any state")],
-        method="by_state", empty_label=None, label="State",
-    )  # fmt: skip
-    contract = django_filters.ModelChoiceFilter(queryset=_contracts, empty_label="All contracts")
-
-    class Meta:
-        model = ActionItem
-        fields = ["show", "state", "contract"]
-
-    def by_owner(self, queryset, name, value):
-        return queryset.filter(owner=self.request.user) if value == "mine" else queryset
-
-    def by_state(self, queryset, name, value):
-        if value == "open":
-            return queryset.filter(state__in=actions.OPEN_STATES)
-        if value == "closed":
-            return queryset.filter(state__in=actions.CLOSED_STATES)
-        return queryset
 
 
 def _with_moves(tenant, item: ActionItem) -> ActionItem:
@@ -83,7 +51,7 @@ def my_actions(request: HttpRequest, org_slug: str) -> HttpResponse:
     data = request.GET.copy()
     data.setdefault("show", "mine")
     data.setdefault("state", "open")
-    filterset = ActionFilter(
+    filterset = ActionListFilter(
         data, queryset=actions.action_items_listed(state="all"), request=request
     )
     items = [_with_moves(request.tenant, item) for item in filterset.qs[:LIST_LIMIT]]
@@ -149,13 +117,6 @@ def _item_url(org_slug: str, item: ActionItem) -> str:
     return reverse("reviews:action", kwargs={"org_slug": org_slug, "item_id": item.pk})
 
 
-class CommentForm(forms.Form):
-    text = forms.CharField(
-        label="Comment", widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=actions.TEXT_MAX, help_text="Both sides see it.",
-    )  # fmt: skip
-
-
 def action_comment(request: HttpRequest, org_slug: str, item_id: int) -> HttpResponse:
     tenant = request.tenant
     item = actions.action_item_get(tenant, item_id)
@@ -177,74 +138,6 @@ def action_comment(request: HttpRequest, org_slug: str, item_id: int) -> HttpRes
 
 
 # --- Creating and editing (admins and account managers) -----------------------------------
-
-
-class ActionItemForm(forms.Form):
-    title = forms.CharField(max_length=actions.TITLE_MAX, help_text="What has to be done.")
-    description = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=actions.TEXT_MAX
-    )
-    owner = forms.ChoiceField(help_text="Someone of either side: they get the reminders.")
-    due_date = forms.DateField(
-        label="Due date",
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        input_formats=["%Y-%m-%d"],
-        help_text="A reminder goes out three days before; a notice once it is overdue.",
-    )
-    service_level = ModelChoiceByIdField(
-        queryset=ServiceLevel.objects.none(), required=False, label="SLA"
-    )
-    review = ModelChoiceByIdField(queryset=Review.objects.none(), required=False)
-    escalation = ModelChoiceByIdField(queryset=Escalation.objects.none(), required=False)
-    warning = ModelChoiceByIdField(
-        queryset=VendorWarning.objects.none(), required=False, label="Vendor warning"
-    )
-
-    LINKS = ("service_level", "review", "escalation", "warning")
-
-    def __init__(self, *args, organization, contract: Contract, links: bool = True, **kwargs):
-        super().__init__(*args, **kwargs)
-        if not links:  # editing: an owner left empty stays who it is
-            self.fields["owner"].required = False
-        self.owners = {
-            str(m.user_id): m
-            for m in actions.owner_memberships(organization_id=organization.pk, contract=contract)
-        }
-        self.fields["owner"].choices = [("", "—"), *(
-            (key, actions.owner_label(m)) for key, m in self.owners.items()
-        )]  # fmt: skip
-        if not links:
-            for name in self.LINKS:
-                del self.fields[name]
-            return
-        self.fields["service_level"].queryset = ServiceLevel.objects.filter(
-            contract=contract
-        ).order_by("code")
-        self.fields["service_level"].label_from_instance = lambda s: f"{s.code} · {s.name}"
-        self.fields["review"].queryset = Review.objects.filter(contract=contract).order_by(
-            "-scheduled_at"
-        )
-        self.fields["review"].label_from_instance = lambda r: (
-            f"{r.get_kind_display()} on {formatting.day(r.scheduled_at)}"
-        )
-        self.fields["escalation"].queryset = (
-            Escalation.objects.filter(contract=contract)
-            .select_related("service_level")
-            .order_by("-opened_at")
-        )
-        self.fields["escalation"].label_from_instance = lambda e: (
-            f"#{e.pk} level {e.level} · {e.service_level.code} ({e.get_state_display()})"
-        )
-        self.fields["warning"].queryset = VendorWarning.objects.filter(contract=contract).order_by(
-            "-raised_at"
-        )
-        self.fields["warning"].label_from_instance = lambda w: (
-            f"{w.title} ({w.get_state_display()})"
-        )
-
-    def clean_owner(self):
-        membership = self.owners.get(self.cleaned_data["owner"])
-        return membership.user if membership else None
 
 
 def _prefill(request: HttpRequest, contract: Contract) -> dict:

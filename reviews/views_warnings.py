@@ -6,21 +6,17 @@ attachment (served only to those who can see the warning).
 
 from __future__ import annotations
 
-import django_filters
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 
-from contracts import periods
 from contracts import selectors as contract_selectors
-from contracts.models import Contract
 from reviews import vendor_warnings
+from reviews.filters import WarningListFilter
+from reviews.forms import AnswerForm, WarningForm
 from reviews.models import VendorWarning
 from slagov import formatting
-from slagov.filters import FilterSet
 from slagov.web import errors_to_forms, post_only, render_page
 
 LIST_LIMIT = 200
@@ -28,33 +24,10 @@ LIST_LIMIT = 200
 REQUEST_SLACK = 512 * 1024
 
 
-def _contracts(request):
-    return Contract.objects.order_by("reference")
-
-
-class WarningFilter(FilterSet):
-    state = django_filters.ChoiceFilter(
-        choices=[("open", "Open or acknowledged"), ("closed", "Closed"), ("all", "Any state")],
-        method="by_state", empty_label=None, label="State",
-    )  # fmt: skip
-    contract = django_filters.ModelChoiceFilter(queryset=_contracts, empty_label="All contracts")
-
-    class Meta:
-        model = VendorWarning
-        fields = ["state", "contract"]
-
-    def by_state(self, queryset, name, value):
-        if value == "open":
-            return queryset.filter(state__in=vendor_warnings.OPEN_STATES)
-        if value == "closed":
-            return queryset.filter(state=VendorWarning.State.CLOSED)
-        return queryset
-
-
 def warning_list(request: HttpRequest, org_slug: str) -> HttpResponse:
     data = request.GET.copy()
     data.setdefault("state", "open")
-    filterset = WarningFilter(
+    filterset = WarningListFilter(
         data, queryset=vendor_warnings.warnings_listed(state="all"), request=request
     )
     context = {
@@ -66,42 +39,6 @@ def warning_list(request: HttpRequest, org_slug: str) -> HttpResponse:
         else vendor_warnings.warning_honesty(request.tenant.organization),
     }
     return render_page(request, "reviews/warnings/list.html", context, partial="table")
-
-
-class WarningForm(forms.Form):
-    title = forms.CharField(
-        max_length=vendor_warnings.TITLE_MAX, help_text="What is at risk, in a line."
-    )
-    impact = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), max_length=vendor_warnings.TEXT_MAX,
-        label="Expected impact", help_text="What it will do to the service, and how much.",
-    )  # fmt: skip
-    period_from = forms.CharField(max_length=40, label="From period")
-    period_to = forms.CharField(
-        max_length=40, required=False, label="To period", help_text="Empty: not known yet."
-    )
-    mitigation = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), required=False,
-        max_length=vendor_warnings.TEXT_MAX, help_text="What you are doing about it.",
-    )  # fmt: skip
-    attachment = forms.FileField(
-        required=False,
-        help_text=vendor_warnings.ATTACHMENT_HELP,
-        widget=forms.ClearableFileInput(
-            attrs={"accept": ",".join(vendor_warnings.ATTACHMENT_KINDS)}
-        ),
-    )
-
-    def __init__(self, *args, sla, **kwargs):
-        super().__init__(*args, **kwargs)
-        current = periods.period_start(timezone.localdate(), sla.period)
-        example = periods.period_label(current, sla.period)
-        self.fields["period_from"].help_text = (
-            f"This SLA is measured {sla.get_period_display().lower()}: write {example}, "
-            "or a date inside the period."
-        )
-        self.fields["period_from"].widget.attrs["placeholder"] = example
-        self.fields["period_to"].widget.attrs["placeholder"] = example
 
 
 def warning_raise(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse:
@@ -142,13 +79,6 @@ def warning_raise(request: HttpRequest, org_slug: str, sla_id: int) -> HttpRespo
     status = 400 if request.method == "POST" else 200
     context = {"form": form, "sla": sla, "refused": refused}
     return render(request, "reviews/warnings/form.html", context, status=status)
-
-
-class AnswerForm(forms.Form):
-    answer = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), max_length=vendor_warnings.TEXT_MAX,
-        label="Your answer", help_text="The vendor sees it: what you will do with the warning.",
-    )  # fmt: skip
 
 
 def _detail(request: HttpRequest, warning: VendorWarning, answer_form=None, status=200):

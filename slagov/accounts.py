@@ -29,6 +29,18 @@ class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request) -> bool:
         return False  # an organisation admin invites people (slagov.members)
 
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        """Rendered as django-allauth does, then sent through the outbox like every e-mail."""
+        from allauth.core import context as allauth_context
+        from django.contrib.sites.shortcuts import get_current_site
+
+        from escalations.notify import queue_account_email
+
+        request = allauth_context.request
+        full = {"request": request, "email": email, "current_site": get_current_site(request),
+                **context}  # fmt: skip
+        queue_account_email(self.render_mail(template_prefix, email, full))
+
 
 def address_verified(user, email: str) -> None:
     """

@@ -18,7 +18,10 @@ from allauth.mfa.totp.internal.auth import (
 )
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django_scopes import scopes_disabled
 
+from escalations import notify
+from escalations.models import Notification
 from slagov.accounts import current_counter
 from slagov.models import Organization
 from tests import factories
@@ -104,7 +107,15 @@ def test_password_reset_by_mail_says_nothing_about_which_addresses_exist(
     unknown = client.post(reset, {"email": "stranger@nowhere.example"})
     assert known.status_code == unknown.status_code == 302
     assert known["Location"] == unknown["Location"]
+    # Through the outbox, like every e-mail: a row for a person, of no organisation.
+    with scopes_disabled():
+        (queued,) = Notification.objects.filter(kind="account", email=world.bob.email)
+    assert queued.organization_id is None
+    # What the worker does once the request commits (the unknown address is told too).
+    assert notify.send_pending() == 2
     to_bob = [m for m in mailoutbox if m.to == [world.bob.email]]
+    assert to_bob[0].extra_headers["Message-ID"] == notify.message_id(queued)
+    assert notify.message_id(queued).startswith(f"<notification-account-{queued.pk}@")
     assert len(to_bob) == 1
     link = _link(to_bob[0])
     form_page = client.get(link, follow=True)
@@ -135,6 +146,7 @@ def test_a_new_address_is_used_only_once_its_owner_confirms_it(client, world: Wo
     client.post(reverse("account_email"), {"action_add": "", "email": "robert@new.example"})
     world.bob.refresh_from_db()
     assert world.bob.email != "robert@new.example"  # not yet
+    notify.send_pending()
     (mail,) = [m for m in mailoutbox if m.to == ["robert@new.example"]]
     client.post(_link(mail))
     world.bob.refresh_from_db()

@@ -98,6 +98,21 @@ def worker(tmp_path, smtp):
         _stop(process)
 
 
+def red_escalations(count: int) -> tuple:
+    """`count` SLAs of one contract opened red: (the organisation, {(address, outbox row)})."""
+    org, contract, _sla, _lena, _vera = _world()
+    with scopes_disabled():
+        policy = ensure_default_policy(org.pk)
+        red_step = policy.steps.get(condition=EscalationStep.Condition.STATE, state="red")
+        for n in range(count):
+            other = factories.ServiceLevelFactory(organization=org, contract=contract, code=f"s{n}")
+            services.escalation_open(
+                service_level=other, kind="performance", step=red_step, reason=f"s{n} red",
+                reached_red=True, now=timezone.now(),
+            )  # fmt: skip
+        return org, {(n.email, n.pk) for n in Notification.objects.filter(organization=org)}
+
+
 def _world():
     org = factories.OrganizationFactory(slug="esc-it")
     lena = factories.UserFactory(username="lena-it", email="lena@northwind.example")
@@ -159,21 +174,7 @@ def test_a_red_week_reaches_leadership_once_with_a_working_acknowledge_link(work
 def test_a_worker_killed_mid_sending_delivers_each_email_at_least_once_a_copy_is_the_same_message(
     worker, smtp
 ):
-    org, contract, _sla, _lena, _vera = _world()
-    with scopes_disabled():
-        policy = ensure_default_policy(org.pk)
-        red_step = policy.steps.get(condition=EscalationStep.Condition.STATE, state="red")
-        for n in range(10):
-            other = factories.ServiceLevelFactory(organization=org, contract=contract, code=f"s{n}")
-            services.escalation_open(
-                service_level=other,
-                kind="performance",
-                step=red_step,
-                reason=f"s{n} red",
-                reached_red=True,
-                now=timezone.now(),
-            )
-        expected = {(n.email, n.pk) for n in Notification.objects.filter(organization=org)}
+    org, expected = red_escalations(10)
     assert len(expected) == 20  # leadership and the owner, for each of ten escalations
     smtp.delay = 0.3
     first, log = worker("first", WORK_LEASE_SECONDS="5")

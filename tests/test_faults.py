@@ -39,7 +39,7 @@ from slagov.models import PendingWork
 from tests import factories, ingest_world
 from tests.conftest import token_client
 from tests.test_deploy import _free_port, _wait_for
-from tests.test_escalation_workers import Inbox, _world, smtp, worker  # noqa: F401 (fixtures)
+from tests.test_escalation_workers import Inbox, _world, red_escalations, smtp, worker  # noqa: F401 (fixtures)
 
 pytestmark = [
     pytest.mark.faults,
@@ -229,17 +229,7 @@ def test_ten_workers_killed_while_sending_lose_no_email_and_repeat_only_the_same
     worker,  # noqa: F811
     smtp,  # noqa: F811
 ):
-    org, contract, _sla, _lena, _vera = _world()
-    with scopes_disabled():
-        policy = ensure_default_policy(org.pk)
-        red_step = policy.steps.get(condition=EscalationStep.Condition.STATE, state="red")
-        for n in range(30):
-            other = factories.ServiceLevelFactory(organization=org, contract=contract, code=f"s{n}")
-            services.escalation_open(
-                service_level=other, kind="performance", step=red_step, reason=f"s{n} red",
-                reached_red=True, now=timezone.now(),
-            )  # fmt: skip
-        expected = {(n.email, n.pk) for n in Notification.objects.filter(organization=org)}
+    org, expected = red_escalations(30)
     assert len(expected) == 60  # leadership and the owner, for each of 30 escalations
     smtp.delay = 0.6  # a slow relay: each message takes 0.6 s to be accepted
     kills = 10

@@ -244,9 +244,9 @@ def _distinct_rows(count: int) -> list[dict]:
 @pytest.fixture
 def small_sync_size(monkeypatch):
     """Batches past 40 rows are large here (2,000 in the product): the world has 156 periods."""
-    import metrics.api
+    import metrics.api.submissions
 
-    monkeypatch.setattr(metrics.api, "SYNC_MAX_ROWS", 40)
+    monkeypatch.setattr(metrics.api.submissions, "SYNC_MAX_ROWS", 40)
     return 40
 
 

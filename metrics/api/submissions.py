@@ -1,102 +1,23 @@
-"""API for readings: list and filter (submission comes with uploads)."""
+"""API: submissions of readings (rows or a file), their preview, confirmation and discard."""
 
 from __future__ import annotations
 
 import json
 
-import django_filters
 from django.db.models import Prefetch
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    PolymorphicProxySerializer,
-    extend_schema,
-    extend_schema_field,
-)
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from contracts.models import Contract, Vendor
-from contracts.periods import period_label
-from contracts.rules import Colour
-from metrics.headroom import headroom_of
+from contracts.models import Vendor
+from metrics.api.common import ERROR_LIMIT, IDEMPOTENCY_KEY, ROW_LIMIT
 from metrics.ingest import files, pipeline
-from metrics.models import (
-    PeriodStatus,
-    Reading,
-    SlaHealth,
-    Submission,
-    SubmissionError,
-    SubmissionRow,
-)
-from metrics.selectors import AT_RISK, credits_for
+from metrics.models import Submission, SubmissionError, SubmissionRow
 from slagov.api import ScopedPrimaryKeyRelatedField, TenantViewSet
-from slagov.filters import FilterSet
 from slagov.idempotency import idempotent
 from slagov.schema import ErrorSerializer, SometimesAbsent
-
-ROW_LIMIT = 1000
-ERROR_LIMIT = 50  # errors per submission in lists and in create/confirm responses
-IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
-    description=(
-        "Retry safely: the same key and request (its fields and file contents) "
-        "return the stored response."
-    ),
-)  # fmt: skip
-
-
-class ReadingSerializer(serializers.ModelSerializer):
-    contract = serializers.IntegerField(source="service_level.contract_id", read_only=True)
-    sla_code = serializers.CharField(source="service_level.code", read_only=True)
-    period = serializers.SerializerMethodField()
-    submitted_by = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, allow_null=True
-    )
-
-    class Meta:
-        model = Reading
-        fields = [
-            "id", "contract", "service_level", "sla_code", "period", "period_start", "value",
-            "source", "note", "submitted_by", "submitted_at", "revision",
-        ]  # fmt: skip
-
-    def get_period(self, reading: Reading) -> str:
-        return period_label(reading.period_start, reading.service_level.period)
-
-
-class ReadingFilter(FilterSet):
-    service_level = django_filters.NumberFilter(field_name="service_level")
-    contract = django_filters.NumberFilter(field_name="service_level__contract")
-    contract_reference = django_filters.CharFilter(field_name="service_level__contract__reference")
-    sla = django_filters.CharFilter(field_name="service_level__code", label="SLA code")
-    period_from = django_filters.DateFilter(field_name="period_start", lookup_expr="gte")
-    period_to = django_filters.DateFilter(field_name="period_start", lookup_expr="lte")
-
-    class Meta:
-        model = Reading
-        fields = [
-            "service_level",
-            "contract",
-            "contract_reference",
-            "sla",
-            "period_from",
-            "period_to",
-        ]
-
-
-class ReadingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
-    """Readings, filtered by contract, SLA and period range."""
-
-    serializer_class = ReadingSerializer
-    queryset = Reading.objects.none()
-    filterset_class = ReadingFilter
-
-    def get_queryset(self):
-        return Reading.objects.select_related("service_level", "submitted_by").order_by(
-            "service_level_id", "period_start"
-        )
 
 
 class SubmissionErrorSerializer(serializers.Serializer):
@@ -271,6 +192,8 @@ SUBMISSION_REFUSED = PolymorphicProxySerializer(
 # An API batch up to this size is validated (and applied) within the request; a larger
 # one answers 202 Accepted and is validated by a worker (README, "Using the API").
 SYNC_MAX_ROWS = 2_000
+
+
 SYNC_MAX_BYTES = 256 * 1024
 
 
@@ -418,191 +341,3 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         if not outcome.ok:
             return Response({"detail": outcome.message}, status=409)
         return self._detail(submission, 200, outcome.message)
-
-
-class PeriodStatusSerializer(serializers.ModelSerializer):
-    contract = serializers.IntegerField(source="service_level.contract_id")
-    contract_reference = serializers.CharField(source="service_level.contract.reference")
-    sla = serializers.CharField(source="service_level.code")
-    period = serializers.SerializerMethodField()
-
-    class Meta:
-        model = PeriodStatus
-        fields = [
-            "contract", "contract_reference", "service_level", "sla", "period", "period_start",
-            "colour", "value", "target", "minimum", "credit_percent", "credit_amount",
-            "reading_revision", "computed_at",
-        ]  # fmt: skip
-
-    def get_period(self, status: PeriodStatus) -> str:
-        return period_label(status.period_start, status.service_level.period)
-
-
-class StatusFilter(FilterSet):
-    contract = django_filters.NumberFilter(field_name="service_level__contract")
-    contract_reference = django_filters.CharFilter(field_name="service_level__contract__reference")
-    service_level = django_filters.NumberFilter(field_name="service_level")
-    sla = django_filters.CharFilter(field_name="service_level__code", label="SLA code")
-    colour = django_filters.MultipleChoiceFilter(choices=Colour.choices)
-    period_from = django_filters.DateFilter(field_name="period_start", lookup_expr="gte")
-    period_to = django_filters.DateFilter(field_name="period_start", lookup_expr="lte")
-
-    class Meta:
-        model = PeriodStatus
-        fields = ["contract", "contract_reference", "service_level", "sla", "colour",
-                  "period_from", "period_to"]  # fmt: skip
-
-
-class StatusViewSet(mixins.ListModelMixin, TenantViewSet):
-    """Period statuses: the colour of every SLA for every period, with thresholds in force."""
-
-    serializer_class = PeriodStatusSerializer
-    queryset = PeriodStatus.objects.none()
-    filterset_class = StatusFilter
-
-    def get_queryset(self):
-        return PeriodStatus.objects.select_related("service_level__contract").order_by(
-            "service_level__contract__reference", "service_level__code", "period_start"
-        )
-
-
-class ForecastPointSerializer(serializers.Serializer):
-    period = serializers.DateField()
-    value = serializers.FloatField()
-    low = serializers.FloatField()
-    high = serializers.FloatField()
-
-
-class HeadroomSerializer(serializers.Serializer):
-    to_yellow = serializers.DecimalField(max_digits=20, decimal_places=6)
-    to_red = serializers.DecimalField(max_digits=20, decimal_places=6)
-    share_to_yellow = serializers.FloatField(allow_null=True)
-    share_to_red = serializers.FloatField(allow_null=True)
-    downtime_minutes_allowed = serializers.FloatField(allow_null=True)
-    downtime_minutes_used = serializers.FloatField(allow_null=True)
-
-
-class TrendSerializer(serializers.ModelSerializer):
-    contract = serializers.IntegerField(source="service_level.contract_id")
-    contract_reference = serializers.CharField(source="service_level.contract.reference")
-    sla = serializers.CharField(source="service_level.code")
-    forecast = ForecastPointSerializer(many=True)
-    risk = serializers.ListField(
-        child=serializers.FloatField(),
-        help_text="Probability that each of the next periods (1, 2, 3 ahead) is worse than "
-        "the minimum.",
-    )
-    headroom = serializers.SerializerMethodField()
-
-    class Meta:
-        model = SlaHealth
-        fields = [
-            "service_level", "contract", "contract_reference", "sla", "latest_period", "colour",
-            "value", "target", "minimum", "enough_data", "points", "method", "seasonal", "slope",
-            "forecast", "risk", "periods_to_breach", "forecast_red_next", "drifting",
-            "drift_note", "anomaly", "improvement", "anomaly_note", "headroom", "computed_at",
-        ]  # fmt: skip
-
-    @extend_schema_field(HeadroomSerializer(allow_null=True))
-    def get_headroom(self, health: SlaHealth) -> dict | None:
-        room = headroom_of(health)
-        if room is None:
-            return None
-        return HeadroomSerializer(
-            {
-                "to_yellow": room.to_yellow,
-                "to_red": room.to_red,
-                "share_to_yellow": room.share_to_yellow,
-                "share_to_red": room.share_to_red,
-                "downtime_minutes_allowed": room.downtime.allowed_at_target
-                if room.downtime
-                else None,
-                "downtime_minutes_used": room.downtime.used if room.downtime else None,
-            }
-        ).data
-
-
-class TrendFilter(FilterSet):
-    contract = django_filters.NumberFilter(field_name="service_level__contract")
-    colour = django_filters.MultipleChoiceFilter(choices=Colour.choices)
-    drifting = django_filters.BooleanFilter()
-    at_risk = django_filters.BooleanFilter(
-        method="filter_at_risk", label="Drifting or forecast to breach"
-    )
-
-    class Meta:
-        model = SlaHealth
-        fields = ["contract", "colour", "drifting", "at_risk"]
-
-    def filter_at_risk(self, queryset, name, value):
-        return queryset.filter(AT_RISK) if value else queryset.exclude(AT_RISK)
-
-
-class TrendViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
-    """The latest state and trend of each SLA: slope, forecast, breach, drift, anomaly, headroom."""
-
-    serializer_class = TrendSerializer
-    queryset = SlaHealth.objects.none()
-    filterset_class = TrendFilter
-    lookup_field = "service_level"  # /trends/<SLA id>/
-    lookup_url_kwarg = "pk"
-
-    def get_queryset(self):
-        return SlaHealth.objects.select_related("service_level__contract").order_by(
-            "service_level__contract__reference", "service_level__code"
-        )
-
-
-class CreditMonthSerializer(serializers.Serializer):
-    month = serializers.DateField()
-    assessed = serializers.DecimalField(max_digits=14, decimal_places=2)
-    cap = serializers.DecimalField(max_digits=14, decimal_places=2)
-    credited = serializers.DecimalField(max_digits=14, decimal_places=2)
-    by_sla = serializers.DictField(child=serializers.DecimalField(max_digits=14, decimal_places=2))
-
-
-class CreditYearSerializer(serializers.Serializer):
-    year = serializers.IntegerField()
-    start = serializers.DateField()
-    assessed = serializers.DecimalField(max_digits=14, decimal_places=2)
-    credited = serializers.DecimalField(max_digits=14, decimal_places=2)
-
-
-class ContractCreditsSerializer(serializers.Serializer):
-    contract = serializers.IntegerField()
-    reference = serializers.CharField()
-    currency = serializers.CharField()
-    months = CreditMonthSerializer(many=True)
-    years = CreditYearSerializer(many=True)
-
-
-class CreditFilter(FilterSet):
-    contract = django_filters.NumberFilter(field_name="id", label="Contract id")
-
-    class Meta:
-        model = Contract
-        fields = ["contract"]
-
-
-class CreditViewSet(mixins.ListModelMixin, TenantViewSet):
-    """
-    Service credits per contract: per month (capped at the at-risk amount) and
-    per year. Paginated by contract like every list.
-    """
-
-    serializer_class = ContractCreditsSerializer
-    queryset = Contract.objects.none()
-    filterset_class = CreditFilter
-
-    def get_queryset(self):
-        return Contract.objects.order_by("reference")
-
-    def list(self, request, *args, **kwargs):
-        contracts = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        credits = credits_for(contracts)
-        data = [
-            {"contract": c.pk, "reference": c.reference, "currency": c.currency,
-             "months": credits[c.pk][0], "years": credits[c.pk][1]}
-            for c in contracts
-        ]  # fmt: skip
-        return self.get_paginated_response(ContractCreditsSerializer(data, many=True).data)
