@@ -51,12 +51,16 @@ class JobReport:
     @contextmanager
     def isolated(self, organization, what: str) -> Iterator[None]:
         """
-        Run one organisation's (or one chunk's) work: an exception is logged,
-        counted and swallowed. Inside a transaction the work gets a savepoint,
-        so a database error doesn't abort the caller's transaction too.
+        Run one organisation's (or one chunk's) work inside that organisation's
+        scope (a sweep over every tenant narrows to one at a time here): an
+        exception is logged, counted and swallowed. Inside a transaction the
+        work gets a savepoint, so a database error doesn't abort the caller's
+        transaction too.
         """
+        from slagov.tenancy import tenant_scope
+
         try:
-            with savepoint():
+            with savepoint(), tenant_scope(getattr(organization, "pk", organization)):
                 yield
         except Exception:  # any failure: the next organisation must still run
             self.record_failure(organization, what)
