@@ -148,11 +148,21 @@ class Command(BaseCommand):
 
     def _drop(self, org) -> None:
         from escalations import models as e
+        from reviews import models as r
 
         drop_tenant(
             org,
             [
                 e.Notification,
+                # Reviews the escalations called (a meeting due), and what hangs off them.
+                r.ActionItemEvent,
+                r.ActionItem,
+                r.AgendaItem,
+                r.ReviewAttendee,
+                r.ReviewEvent,
+                r.ReviewSignature,
+                r.Review,
+                e.ForecastEpisode,
                 e.EscalationEvent,
                 e.Escalation,
                 e.EscalationStep,

@@ -69,7 +69,7 @@ class Command(BaseCommand):
                 f"{len(data) / 1024 / 1024:.1f} MB CSV, database: {connection.vendor}"
             )
             # Status recomputation is enqueued after the commit; not measured here.
-            with mock.patch("metrics.ingest.pipeline.enqueue_recompute"):
+            with mock.patch("slagov.work.recompute_later"):
                 started = time.perf_counter()
                 submission = pipeline.submission_receive(
                     organization=org, actor=user, vendor=vendor, data=data,
