@@ -215,3 +215,35 @@ def test_an_admin_sees_a_failed_email_with_its_reason_and_sends_it_again(client,
     assert "had not failed" in response.content.decode()
     notify.send_pending()
     assert "refused@example.com" in [m.to[0] for m in mail.outbox]
+
+
+# --- The embedded default's cron command ------------------------------------------------
+
+
+def test_sweep_work_from_cron_does_the_work_a_lost_ask_left(
+    world, django_capture_on_commit_callbacks
+):
+    import io
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from metrics.models import PeriodStatus
+    from slagov.models import PendingWork
+
+    sla = world.mine.sla
+    with scopes_disabled():
+        PeriodStatus.objects.filter(service_level=sla).delete()
+    # Recorded with its change, but the ask was lost (a worker died, the broker was away).
+    PendingWork.objects.create(
+        organization=world.org, kind="recompute", arguments={"service_level_ids": [sla.pk]},
+        run_after=timezone.now() - timedelta(seconds=1),
+    )  # fmt: skip
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):  # as when each commit is real
+        call_command("sweep_work", stdout=out)
+    assert out.getvalue().startswith("1 piece(s) of work asked for again")
+    assert not PendingWork.objects.exists()  # the recompute and the rules after it: done
+    with scopes_disabled():
+        assert PeriodStatus.objects.filter(service_level=sla).exists()
