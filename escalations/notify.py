@@ -149,12 +149,9 @@ def _send_soon() -> None:
     asked (a page, an API call) still gets their answer.
     """
     from escalations.tasks import send_notifications
+    from slagov import work
 
-    try:
-        send_notifications.delay()
-    except Exception:
-        logger.warning("could not ask a worker to send the outbox; the sweeper will",
-                       exc_info=True)  # fmt: skip
+    work.enqueue(send_notifications)
 
 
 _held = threading.local()

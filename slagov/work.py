@@ -89,20 +89,25 @@ def recompute_later(
     return later(RECOMPUTE, organization_id=organization_id, service_level_ids=ids, **arguments)
 
 
-def ask(work_id: int) -> bool:
+def enqueue(task, *args) -> bool:
     """
-    Ask a worker to run a piece of work. A broker that can't be reached is
-    logged, not raised: the row stays, and the sweeper asks again.
+    Ask a worker to run `task` for what is already recorded (a work row, a
+    submission, the outbox). A broker that can't be reached is logged, never
+    raised to whoever asked: the record stays, and the sweeper asks again.
     """
-    from slagov.tasks import run_work
-
     try:
-        run_work.delay(work_id)
+        task.delay(*args)
     except Exception:
-        logger.warning("could not ask a worker for work %s; the sweeper will", work_id,
-                       exc_info=True)  # fmt: skip
+        logger.warning("could not queue %s%s; the sweeper will", task.name, args, exc_info=True)
         return False
     return True
+
+
+def ask(work_id: int) -> bool:
+    """Ask a worker to run a piece of recorded work (see `enqueue`)."""
+    from slagov.tasks import run_work
+
+    return enqueue(run_work, work_id)
 
 
 def run(work_id: int) -> str:

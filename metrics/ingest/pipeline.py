@@ -127,17 +127,9 @@ def validate_after_commit(submission_id: int) -> None:
     the submission waits as received, and the sweeper (submissions_recover_all)
     asks again once its lease has passed.
     """
+    from metrics.tasks import validate_submission
 
-    def ask() -> None:
-        from metrics.tasks import validate_submission
-
-        try:
-            validate_submission.delay(submission_id)
-        except Exception:
-            logger.warning("could not queue submission %s; the sweeper will", submission_id,
-                           exc_info=True)  # fmt: skip
-
-    transaction.on_commit(ask)
+    transaction.on_commit(lambda: work.enqueue(validate_submission, submission_id))
 
 
 def _values_changed_since(earlier: Submission) -> bool:
