@@ -387,9 +387,14 @@ class Notification(models.Model):
         DIGEST = "digest", "Daily digest"
         LEADERSHIP = "leadership", "Leadership digest"
         ACCOUNT = "account", "Account e-mail"
+        CREDIT_NOTICE = "credit_notice", "Service credit claim"
+        REPORT = "report", "Monthly leadership report"
 
     # Kinds rendered when queued: their payload holds subject, text and html.
-    PRERENDERED = (Kind.DATA_DUE, Kind.DATA_LATE, Kind.DIGEST, Kind.LEADERSHIP, Kind.ACCOUNT)
+    PRERENDERED = (
+        Kind.DATA_DUE, Kind.DATA_LATE, Kind.DIGEST, Kind.LEADERSHIP, Kind.ACCOUNT,
+        Kind.CREDIT_NOTICE, Kind.REPORT,
+    )  # fmt: skip
 
     # Empty only for account e-mails (password reset, address check), which belong
     # to a person, not to an organisation: no organisation's page lists them.

@@ -15,8 +15,8 @@ from contracts import selectors
 from contracts.models import Vendor
 from metrics.forms import UploadForm
 from metrics.ingest import blank, files, months, pipeline, staging
-from metrics.ingest.blank import safe_text
 from metrics.models import Submission, SubmissionRow
+from slagov.exports import safe_text
 from slagov.filters import parse_digits
 
 PREVIEW_LIMIT = 200

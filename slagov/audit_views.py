@@ -12,8 +12,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from metrics.ingest.blank import safe_text
 from slagov import audit, formatting
+from slagov.exports import safe_text
 from slagov.models import Membership
 
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)

@@ -22,6 +22,7 @@ from metrics.engine import deadline, timelines_for
 from metrics.ingest.files import INFO_COLUMNS, STORED_COLUMN
 from metrics.ingest.months import vendor_service_levels
 from metrics.models import Reading
+from slagov.exports import safe_text
 from slagov.tenancy import in_tenant_scope
 
 ABOUT_HEADER = [
@@ -33,13 +34,6 @@ HEADER = (
     "contract", "sla", "period", "value", STORED_COLUMN, "note",
     *(c for c in INFO_COLUMNS if c != STORED_COLUMN),
 )  # fmt: skip
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_text(value) -> str:
-    """Text that a spreadsheet shows as text, never runs as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 @dataclass(frozen=True)
