@@ -1,4 +1,4 @@
-"""Forms of the members pages: an invitation, a membership."""
+"""Forms of the members pages: an invitation, a membership, a member's own preferences."""
 
 from __future__ import annotations
 
@@ -58,3 +58,25 @@ class HandoverForm(forms.Form):
             f"{m.user.get_full_name() or m.user.username} — {m.get_role_display()}"
             + (f" ({m.vendor.name})" if m.vendor else "")
         )
+
+
+class PreferencesForm(forms.ModelForm):
+    """A member's own settings; the monthly report is offered to the customer side only."""
+
+    class Meta:
+        model = Membership
+        fields = ["escalation_delivery", "monthly_report", "title"]
+        widgets = {"escalation_delivery": forms.RadioSelect}
+        labels = {
+            "escalation_delivery": "Early warnings and level 1 escalations",
+            "monthly_report": "Send me the monthly report by e-mail",
+        }
+        help_texts = {
+            "monthly_report": "On the 1st of each month: what needs attention, money at risk, "
+            "outcomes and credits of the month before.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.is_vendor:
+            del self.fields["monthly_report"]

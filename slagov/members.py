@@ -288,6 +288,7 @@ def invitation_accept(*, token: str, user=None, new_user: dict | None = None) ->
         membership.is_active = True
         membership.deactivated_at = None
         membership.role, membership.vendor = invitation.role, invitation.vendor
+        membership.monthly_report = membership.monthly_report and invitation.role != Role.VENDOR
         membership._history_user = user
         membership.save()
     if not user.is_active:
@@ -348,8 +349,10 @@ def member_change(
         raise ValidationError({"role": "The organisation's last admin stays an admin."})
     membership.role, membership.vendor = role, vendor
     membership.vendor_lead = bool(vendor_lead) and role == Role.VENDOR
+    # The monthly report is for the customer side: a vendor user doesn't keep it.
+    membership.monthly_report = membership.monthly_report and role != Role.VENDOR
     membership._history_user = actor.user
-    membership.save(update_fields=["role", "vendor", "vendor_lead"])
+    membership.save(update_fields=["role", "vendor", "vendor_lead", "monthly_report"])
     return membership
 
 

@@ -110,6 +110,12 @@ class Membership(models.Model):
         default=Delivery.IMMEDIATE,
         help_text="Early warnings and level 1 escalations: at once, or once a day.",
     )
+    monthly_report = models.BooleanField(
+        "monthly report by e-mail",
+        default=False,
+        help_text="The organisation's monthly leadership report, on the 1st of each month. "
+        "Customer-side members only.",
+    )
     is_active = models.BooleanField(default=True)
     vendor_lead = models.BooleanField(
         "vendor lead",
@@ -131,6 +137,11 @@ class Membership(models.Model):
                 condition=(Q(role="vendor") & Q(vendor__isnull=False))
                 | (~Q(role="vendor") & Q(vendor__isnull=True)),
                 name="membership_vendor_iff_vendor_role",
+            ),
+            # The monthly report is the customer's own reading: no vendor user receives it.
+            models.CheckConstraint(
+                condition=~Q(role="vendor") | Q(monthly_report=False),
+                name="membership_report_customer_side",
             ),
         ]
         indexes = [

@@ -1,7 +1,8 @@
-"""Writes for tenancy: API tokens."""
+"""Writes for tenancy: API tokens, a member's own preferences."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -39,14 +40,27 @@ def api_token_revoke(*, organization: Organization, actor, token: ApiToken) -> N
         record(organization, actor, "token revoked", token, f"for {token.membership.user}")
 
 
+PREFERENCES = ("escalation_delivery", "title", "monthly_report")
+
+
 @transaction.atomic
 def membership_preferences_save(*, membership: Membership, actor, data: dict) -> Membership:
-    """A member's own settings: how escalations reach them, their title."""
+    """
+    A member's own settings: how escalations reach them, their title, and
+    whether the monthly report comes to them (customer side only: it is the
+    customer's own reading of its vendors). The change is in the membership's
+    history, with the member as its author.
+    """
     if membership.user_id != actor.pk:
         raise ValueError("members change their own preferences only")
-    for field in ("escalation_delivery", "title"):
+    if data.get("monthly_report") and membership.is_vendor:
+        raise ValidationError(
+            {"monthly_report": "The monthly report is for the customer side: vendor users "
+             "can't receive it."}
+        )  # fmt: skip
+    for field in PREFERENCES:
         if field in data:
             setattr(membership, field, data[field])
     membership._history_user = actor
-    membership.save(update_fields=["escalation_delivery", "title"])
+    membership.save(update_fields=list(PREFERENCES))
     return membership

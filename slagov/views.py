@@ -3,13 +3,16 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from slagov import health, services
+from slagov.forms import PreferencesForm
 from slagov.models import ApiToken, Membership
 from slagov.tenancy import LAST_ORG_COOKIE, memberships_for
+from slagov.web import errors_to_forms
 
 
 class ApiTokenForm(forms.Form):
@@ -124,24 +127,20 @@ def token_revoke(request: HttpRequest, org_slug: str, token_id: int) -> HttpResp
     return redirect("tokens", org_slug=tenant.slug)
 
 
-class PreferencesForm(forms.ModelForm):
-    class Meta:
-        model = Membership
-        fields = ["escalation_delivery", "title"]
-        widgets = {"escalation_delivery": forms.RadioSelect}
-        labels = {"escalation_delivery": "Early warnings and level 1 escalations"}
-
-
 def preferences(request: HttpRequest, org_slug: str) -> HttpResponse:
     """The member's own settings in this organisation."""
     membership = request.tenant.membership
     form = PreferencesForm(request.POST or None, instance=membership)
     if request.method == "POST" and form.is_valid():
-        services.membership_preferences_save(
-            membership=membership, actor=request.user, data=form.cleaned_data
-        )
-        messages.success(request, "Saved.")
-        return redirect("preferences", org_slug=org_slug)
+        try:
+            services.membership_preferences_save(
+                membership=membership, actor=request.user, data=form.cleaned_data
+            )
+        except ValidationError as exc:
+            errors_to_forms(exc, form)
+        else:
+            messages.success(request, "Saved.")
+            return redirect("preferences", org_slug=org_slug)
     return render(request, "preferences.html", {"form": form})
 
 
