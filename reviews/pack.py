@@ -3,18 +3,13 @@ The review pack: one PDF with what a joint review covered and decided. Both
 sides sign the SHA-256 of the exact pack, so the same review content gives the
 same bytes: no clock (the PDF's dates are the review's), a stable order for
 everything, charts drawn with fixed decimals (`reviews.svgcharts`), the
-system's fonts, and nothing fetched from anywhere.
-
-WeasyPrint needs Pango from the system; it is imported only when a pack is
-made, so a machine without Pango runs everything else and says what to install.
+system's fonts, and nothing fetched from anywhere (`slagov.pdf`).
 """
 
 from __future__ import annotations
 
 import hashlib
 from datetime import UTC, date, datetime, timedelta
-from importlib import import_module
-from typing import NoReturn
 
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -24,9 +19,10 @@ from contracts.rules import Colour, Direction
 from reviews import svgcharts
 from reviews.models import ActionItem, AgendaItem, Review, ReviewAttendee, Side
 from slagov import formatting
+from slagov.pdf import PdfUnavailable as PackUnavailable  # noqa: F401 (what its callers catch)
+from slagov.pdf import html_to_pdf
 from slagov.tenancy import tenant_scope
 
-PANGO_HINT = "install Pango (apt-get install libpango-1.0-0 libpangoft2-1.0-0)"
 SIDES = dict(Side.choices)
 STATES = dict(ActionItem.State.choices)
 COLOURS = dict(Colour.choices)
@@ -40,32 +36,6 @@ RISK_KINDS = {
     "escalation": "Open escalation",
     "warning": "Vendor early warning",
 }
-
-
-class PackUnavailable(RuntimeError):  # noqa: N818 (what callers catch: a state, not a fault)
-    """The PDF can't be made on this machine (WeasyPrint or Pango is missing)."""
-
-
-class ResourceRefusedError(ValueError):
-    """The pack loads nothing: every resource is inline."""
-
-
-def refuse_url(url: str) -> NoReturn:
-    """What the pack's URL fetcher does with every URL it is asked for."""
-    raise ResourceRefusedError(f"the review pack loads no resources ({url[:80]})")
-
-
-def _no_network_fetcher(urls_module):
-    """A WeasyPrint URL fetcher that refuses every URL (file:, data:, http: alike)."""
-    base = getattr(urls_module, "URLFetcher", None)
-    if base is None:  # WeasyPrint before the URLFetcher class: a plain function
-        return refuse_url
-
-    class RefuseAll(base):
-        def fetch(self, url, headers=None):
-            return refuse_url(url)
-
-    return RefuseAll()
 
 
 # --- What the pack says ------------------------------------------------------------------
@@ -356,23 +326,9 @@ def review_pack_html(review: Review) -> str:
 # --- The PDF -----------------------------------------------------------------------------
 
 
-def _weasyprint():
-    try:
-        return import_module("weasyprint")
-    except OSError as exc:  # cffi could not load Pango
-        raise PackUnavailable(f"The review pack can't be made here: {PANGO_HINT}. ({exc})") from exc
-    except ImportError as exc:
-        raise PackUnavailable(
-            f"The review pack needs WeasyPrint (pip install weasyprint); {PANGO_HINT}."
-        ) from exc
-
-
 def pdf_from_html(html: str) -> bytes:
     """The PDF of pack HTML, with no resource fetched (every URL is refused)."""
-    weasyprint = _weasyprint()
-    fetcher = _no_network_fetcher(import_module("weasyprint.urls"))
-    document = weasyprint.HTML(string=html, base_url=None, url_fetcher=fetcher)
-    return document.write_pdf()
+    return html_to_pdf(html, what="The review pack")
 
 
 def review_pack_pdf(review: Review) -> bytes:

@@ -22,6 +22,7 @@ from django_scopes import scopes_disabled
 
 from reviews import pack, svgcharts
 from reviews.models import ActionItem, AgendaItem, Review, ReviewAttendee, Side
+from slagov import pdf as slagov_pdf
 from tests import factories
 from tests.test_deploy import ROOT, _env
 
@@ -160,7 +161,7 @@ def _laid_out(html: str) -> tuple[str, int, int, str]:
     from weasyprint.formatting_structure import boxes
 
     document = weasyprint.HTML(
-        string=html, base_url=None, url_fetcher=pack._no_network_fetcher(weasyprint.urls)
+        string=html, base_url=None, url_fetcher=slagov_pdf.no_network_fetcher(weasyprint.urls)
     ).render()
     texts, margins, charts = [], [], 0
     for page in document.pages:
@@ -190,13 +191,13 @@ def _pdf_objects(pdf: bytes) -> bytes:
 def refused(monkeypatch) -> list[str]:
     """Every URL WeasyPrint asks for (the pack refuses them all)."""
     asked: list[str] = []
-    real = pack.refuse_url
+    real = slagov_pdf.refuse_url
 
     def record(url):
         asked.append(url)
         return real(url)
 
-    monkeypatch.setattr(pack, "refuse_url", record)
+    monkeypatch.setattr(slagov_pdf, "refuse_url", record)
     return asked
 
 
@@ -387,7 +388,7 @@ def test_without_pango_the_pack_says_what_to_install(monkeypatch):
     def no_pango(name):
         raise OSError("cannot load library 'libpango-1.0-0': libpango-1.0-0: cannot open")
 
-    monkeypatch.setattr(pack, "import_module", no_pango)
+    monkeypatch.setattr(slagov_pdf, "import_module", no_pango)
     with pytest.raises(pack.PackUnavailable, match=r"apt-get install libpango-1\.0-0 libpangoft2"):
         pack.pdf_from_html("<p>x</p>")
 
