@@ -9,7 +9,6 @@ urlpatterns = [
     path("slas/<int:sla_id>/edit/", sla_views.sla_edit, name="sla_edit"),
     path("slas/<int:sla_id>/terms/new/", sla_views.terms_create, name="terms_create"),
     path("vendors/new/", views.vendor_create, name="vendor_create"),
-    path("vendors/<int:vendor_id>/", views.vendor_detail, name="vendor"),
     path("vendors/<int:vendor_id>/edit/", views.vendor_edit, name="vendor_edit"),
     path("vendors/<int:vendor_id>/contacts/new/", views.contact_create, name="contact_create"),
 ]

@@ -1,4 +1,4 @@
-"""Portfolio, contract and vendor pages. Every view runs inside the tenant's scope."""
+"""Contract and vendor forms. Every view runs inside the tenant's scope."""
 
 from __future__ import annotations
 
@@ -49,16 +49,6 @@ def _contract_form(request: HttpRequest, contract: Contract, *, creating: bool) 
         "contracts/contract_form.html",
         {"form": form, "contract": contract, "creating": creating},
     )
-
-
-def vendor_detail(request: HttpRequest, org_slug: str, vendor_id: int) -> HttpResponse:
-    vendor = selectors.vendor_get(request.tenant, vendor_id)
-    context = {
-        "vendor": vendor,
-        "contacts": list(vendor.contacts.all()),
-        "contracts": list(vendor.contracts.select_related("owner").order_by("reference")),
-    }
-    return render(request, "contracts/vendor_detail.html", context)
 
 
 def vendor_create(request: HttpRequest, org_slug: str) -> HttpResponse:

@@ -18,7 +18,7 @@ from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 
-from contracts import periods, selectors
+from contracts import month_spans, periods, selectors
 from contracts.filters import PortfolioFilter
 from contracts.rules import SEVERITY, Colour
 from escalations import selectors as escalation_selectors
@@ -108,6 +108,7 @@ def contract_detail(request: HttpRequest, org_slug: str, contract_id: int) -> Ht
             not request.tenant.is_vendor
             and EscalationPolicy.objects.filter(contract=contract).exists()
         ),
+        "quarter": month_spans.last_closed_quarter(today),
     }
     return render(request, "contracts/contract_detail.html", context)
 

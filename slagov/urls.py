@@ -7,7 +7,7 @@ from rest_framework.permissions import IsAuthenticated
 from contracts import urls as contracts_urls
 from escalations import views as escalation_views
 from metrics import urls as metrics_urls
-from slagov import api_urls, audit_views, member_views, pages, views
+from slagov import api_urls, audit_views, member_views, pages, vendor_page, views
 
 org_patterns = [
     path("settings/tokens/", views.token_list, name="tokens"),
@@ -34,7 +34,15 @@ org_patterns = [
     path("settings/audit/", audit_views.audit_log, name="audit"),
     path("settings/audit.csv", audit_views.audit_csv, name="audit_csv"),
     # The combined pages (slagov.pages) keep the names of the app whose object they show.
-    path("", include((pages.CONTRACT_PAGES + contracts_urls.urlpatterns, "contracts"))),
+    path(
+        "",
+        include(
+            (
+                pages.CONTRACT_PAGES + vendor_page.VENDOR_PAGES + contracts_urls.urlpatterns,
+                "contracts",
+            )
+        ),
+    ),
     path("", include((pages.METRICS_PAGES + metrics_urls.urlpatterns, "metrics"))),
     path("", include("escalations.urls")),
     path("", include("reviews.urls")),
