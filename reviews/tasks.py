@@ -19,3 +19,13 @@ def send_action_reminders() -> dict:
     from reviews.actions import action_reminders_send
 
     return action_reminders_send().as_dict()
+
+
+@shared_task
+def send_monthly_reports() -> dict:
+    """Scheduled on the 1st: each organisation's report of the month just ended, queued once."""
+    from django.utils import timezone
+
+    from reviews.report_mail import send_monthly_reports as send
+
+    return send(now=timezone.now()).as_dict()

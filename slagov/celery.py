@@ -62,4 +62,9 @@ app.conf.beat_schedule = {
         "task": "escalations.tasks.send_leadership_digests",
         "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
     },
+    # The monthly report of the month just ended, to the members who opted in (once a month).
+    "monthly-report": {
+        "task": "reviews.tasks.send_monthly_reports",
+        "schedule": crontab(minute=45, hour=5, day_of_month=1),
+    },
 }
