@@ -537,6 +537,7 @@ def seed(today: date | None = None, *, superuser: bool = False) -> list[tuple[st
         evaluate.evaluate(organization_id=org.pk, service_level_ids=ids, today=today)
     with time_machine.travel(datetime.combine(today, time(5, 10), tzinfo=UTC), tick=False):
         reviews_plan_all()  # every proactive contract has its next review planned
+    demo_story.monthly_report(northwind, today)  # Lena's, once a month
     logins = []
     for org_name, people in (
         ("Northwind Logistics", NORTHWIND_PEOPLE),

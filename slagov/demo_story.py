@@ -11,6 +11,8 @@ day (everything relative to today, so the demo always looks current):
   and Victor raises a warning on the P1 resolution time before the numbers
   show it.
 - Every proactive contract has its next review planned.
+- Lena (leadership) asked for the monthly report: the month just ended is sent
+  to her once.
 """
 
 from __future__ import annotations
@@ -152,3 +154,14 @@ def _service_desk(organization: Organization, today: date, bob, victor) -> None:
             mitigation="Two engineers from our Leeds desk cover P1 from next month; handover "
             "sessions are booked.",
         )  # fmt: skip
+
+
+def monthly_report(org: Organization, today: date) -> int:
+    """Lena opts in to the monthly report, and the month just ended is queued (once)."""
+    from reviews.report_mail import monthly_report_queue
+    from slagov.services import membership_preferences_save
+
+    lena = Membership.objects.select_related("user").get(organization=org, user__username="lena")
+    if not lena.monthly_report:
+        membership_preferences_save(membership=lena, actor=lena.user, data={"monthly_report": True})
+    return monthly_report_queue(organization=org, now=_at(today, 5, 45))
