@@ -102,6 +102,16 @@ def test_a_customer_side_member_opts_in_in_their_own_settings(client, world: Wor
     assert Membership.objects.get(user=world.lena).monthly_report is False
 
 
+def test_ticking_it_twice_is_one_opt_in_and_one_e_mail_a_month(client, world: World):
+    client.force_login(world.bob)
+    url = reverse("preferences", args=[world.org.slug])
+    form = {"escalation_delivery": "immediate", "monthly_report": "on"}
+    assert [client.post(url, form).status_code for _ in range(2)] == [302, 302]
+    assert Membership.objects.get(user=world.bob).monthly_report is True
+    assert _run(datetime(2026, 6, 1, 5, 45, tzinfo=UTC)).done == 1
+    assert _rows(world.org) == [("report:2026-05", "bob@example.com", "bob")]
+
+
 def test_a_vendor_user_is_not_offered_the_report_and_a_forged_post_changes_nothing(
     client, world: World
 ):

@@ -76,6 +76,9 @@ def test_months_are_read_as_people_write_them(given, first, last):
         (("2026-01", ""), "to", "give the last month too"),
         ((None, "2026-03"), "from", "give the first month too"),
         (("9" * 5000, "2026-03"), "from", "is not a month"),
+        (("2026-02-30", "2026-03"), "from", "is not a period"),  # no such day
+        (("2026-01", "\u0662\u0660\u0662\u0666-03"), "to", "is not a period"),  # not ASCII
+        (("2026-01", "3000-01"), "to", "the year must be from 2000 to 2999"),
     ],
 )
 def test_a_bad_span_names_the_parameter(given, field, words):
