@@ -21,6 +21,7 @@ from metrics.engine.terms import deadline
 from metrics.models import Reading
 from reviews import health
 from reviews.models import ActionItem, RelevanceCheck, Review, VendorWarning
+from slagov import formatting
 from slagov.models import Membership
 
 HISTORY_MONTHS = 6
@@ -171,7 +172,7 @@ def _owed(sla_id, code, kind, data_start, contract, since, today, arrived) -> li
         if due_on <= since:
             continue
         out.append(
-            health.DueFact(sla=code, period_label=periods.period_label(start, kind),
+            health.DueFact(sla=code, period_label=formatting.period(start, kind),
                            deadline=due_on, received_on=arrived.get((sla_id, start)))
         )  # fmt: skip
     return out

@@ -213,7 +213,7 @@ def test_the_score_never_goes_below_zero_and_the_bands_have_exact_edges():
     )
     h = health.health_of(worst, TODAY)
     assert sum(f.points for f in h.findings) == 25 + 10 + 25 + 20 + 20 + 15 + 10 + 15
-    assert h.score == 0 and h.band == health.Band.POOR and h.colour == "red"
+    assert (h.score, h.band, h.colour) == (0, health.Band.POOR, "red")
     for score, band in ((80, "good"), (79, "watch"), (60, "watch"), (59, "poor")):
         assert health.GovernanceHealth(TODAY, score).band == band
 
