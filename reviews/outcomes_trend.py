@@ -41,6 +41,17 @@ def _hours(value: float | None) -> Decimal | None:
     return Decimal(str(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
+def hours_text(value: float | Decimal | None) -> str:
+    """`4.5 h`, `36 h`: one decimal under ten hours, whole hours above; a dash for none."""
+    if value is None:
+        return "—"
+    return formatting.with_unit(Decimal(str(value)), "hours", 1 if value < 10 else 0)
+
+
+def _shown(value, unit: str) -> str:
+    return hours_text(value) if unit == "hours" else formatting.with_unit(value, unit)
+
+
 # figure → (its value as shown, whether more is better, its unit)
 FIGURES: dict[str, tuple[Callable[[QuarterOutcomes], Decimal | int | None], bool, str]] = {
     "breaches_avoided": (lambda q: q.breaches_avoided, True, ""),
@@ -59,8 +70,7 @@ def _compare(now, before, more_is_better: bool, unit: str) -> Trend:
         return Trend(SAME, None, "the same as last quarter")
     direction = UP if now > before else DOWN
     good = (direction == UP) == more_is_better
-    shown = formatting.with_unit(before, unit)
-    return Trend(direction, good, f"{direction} from {shown} last quarter")
+    return Trend(direction, good, f"{direction} from {_shown(before, unit)} last quarter")
 
 
 def _credits(now: dict[str, Decimal], before: dict[str, Decimal]) -> Trend:
