@@ -33,6 +33,7 @@ from slagov.models import Organization
 # in its first period needs the period before it and the `AHEAD` periods
 # whose warnings count.
 LEAD_MONTHS = ahead.AHEAD + 1
+MAX_ID = 2**63 - 1
 
 
 def _narrow(rows: QuerySet, contract: str, contract_ids, vendor_id) -> QuerySet:
@@ -42,6 +43,23 @@ def _narrow(rows: QuerySet, contract: str, contract_ids, vendor_id) -> QuerySet:
     if vendor_id is not None:
         rows = rows.filter(**{f"{contract}__vendor_id": vendor_id})
     return rows
+
+
+def _ids(values: Iterable, name: str) -> list[int]:
+    """Ids as whole numbers, or a ValueError that names the argument."""
+    ids = set()
+    for value in values:
+        try:
+            if isinstance(value, bool) or not isinstance(value, int | str):
+                raise ValueError
+            number = int(value)
+        except ValueError:
+            raise ValueError(f"{name}: whole numbers only, not {value!r}") from None
+        if number < 1:
+            raise ValueError(f"{name}: ids start at 1, not {number}")
+        if number <= MAX_ID:  # a larger one is no row's: it matches nothing
+            ids.add(number)
+    return sorted(ids)
 
 
 def _moment(day: date) -> datetime:
@@ -174,7 +192,9 @@ def outcome_facts(
     Every fact the outcomes of the quarters from `first` on are counted from, and
     the contracts they belong to (nine queries, whatever the size of the portfolio).
     """
-    ids = None if contract_ids is None else sorted({int(i) for i in contract_ids})
+    ids = None if contract_ids is None else _ids(contract_ids, "contract_ids")
+    if vendor_id is not None:
+        vendor_id = next(iter(_ids([vendor_id], "vendor_id")), 0)  # 0: matches nothing
 
     def narrow(rows: QuerySet, contract: str) -> QuerySet:
         return _narrow(rows, contract, ids, vendor_id)

@@ -227,5 +227,21 @@ def test_bad_arguments_are_refused_by_name(built: Built):
         outcomes_by_quarter(organization=org, today=TODAY, quarters=0)
     with tenant_scope(org), pytest.raises(ValueError, match="quarters"):
         outcomes_by_quarter(organization=org, today=TODAY, quarters=10_000)
-    with tenant_scope(org):
-        assert outcomes_by_quarter(organization=org, today=TODAY, contract_ids=[])[-1].breaches == 0
+    for bad, message in ((["7", "x"], "contract_ids: whole numbers only, not 'x'"),
+                         ([1.5], "contract_ids: whole numbers only, not 1.5"),
+                         ([True], "contract_ids: whole numbers only, not True"),
+                         ([0], "contract_ids: ids start at 1, not 0")):  # fmt: skip
+        with tenant_scope(org), pytest.raises(ValueError, match=r"^contract_ids: ") as refused:
+            outcomes_by_quarter(organization=org, today=TODAY, contract_ids=bad)
+        assert str(refused.value) == message
+    with tenant_scope(org), pytest.raises(ValueError, match="vendor_id: ids start at 1"):
+        outcomes_by_quarter(organization=org, today=TODAY, vendor_id=-3)
+    with time_machine.travel(NOW, tick=False), tenant_scope(org):
+        nothing = [
+            outcomes_by_quarter(organization=org, today=TODAY, quarters=2, contract_ids=ids)
+            for ids in ([], [10**30], [built.world.foreign.contract.pk])
+        ]
+        huge_vendor = outcomes_by_quarter(organization=org, today=TODAY, quarters=2,
+                                          vendor_id=10**30)  # fmt: skip
+    for result in [*nothing, huge_vendor]:
+        assert [(q.breaches, q.breaches_avoided, q.actions_due) for q in result] == [(0, 0, 0)] * 2
