@@ -369,3 +369,33 @@ def test_trend_with_nothing_to_compare_or_currencies_moving_apart():
     assert (moved["credits"].direction, moved["credits"].good) == (None, None)
     assert moved["credits"].words == "EUR up from 0; USD down from 9 last quarter"
     assert trend(now, None)["breaches"].direction is None
+
+
+@pytest.mark.django_db
+def test_credits_are_the_month_credits_of_credits_for_after_the_cap():
+    from django_scopes import scopes_disabled
+
+    from metrics import engine
+    from metrics.selectors import credits_for
+    from reviews.outcomes_data import outcomes_by_quarter
+    from tests import factories
+
+    contract = factories.ContractFactory(
+        start_date=date(2025, 7, 1), end_date=date(2027, 6, 30), currency="CHF",
+        annual_value=Decimal("120000"), at_risk_percent=Decimal("12"),
+    )  # fmt: skip
+    org = contract.organization
+    slas = []
+    for code in ("a", "b"):  # 10 % each of the 10,000 monthly charge, capped at 1,200
+        sla = factories.ServiceLevelFactory(contract=contract, organization=org, code=code)
+        terms = factories.TermsFactory(service_level=sla, organization=org)
+        factories.CreditTierFactory(terms=terms, organization=org, percent=Decimal("10"))
+        factories.ReadingFactory(service_level=sla, organization=org,
+                                 period_start=date(2026, 4, 1), value=Decimal("99.0"))  # fmt: skip
+        slas.append(sla)
+    engine.recompute(organization_id=org.pk, service_level_ids=[s.pk for s in slas], today=TODAY)
+    with scopes_disabled():
+        (month,) = credits_for([contract])[contract.pk][0]
+        result = outcomes_by_quarter(organization=org, today=TODAY, quarters=2)
+    assert (month.assessed, month.credited) == (Decimal("2000.00"), Decimal("1200.00"))
+    assert [q.credits for q in result] == [{}, {"CHF": Decimal("1200.00")}]
