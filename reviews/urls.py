@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from reviews import views, views_help
+from reviews import views
 
 app_name = "reviews"
 
@@ -15,7 +15,7 @@ urlpatterns = [
     path("reviews/<int:review_id>/pack.pdf", views.review_pack, name="pack"),
     path("reviews/<int:review_id>/sign/", views.review_sign, name="sign"),
     path("contracts/<int:contract_id>/reviews/new/", views.review_plan, name="plan"),
-    path("help/numbers/", views_help.help_numbers, name="help_numbers"),
     path("", include("reviews.urls_actions")),
     path("", include("reviews.urls_warnings")),
+    path("", include("reviews.urls_help")),
 ]
