@@ -18,4 +18,5 @@ urlpatterns = [
     path("contracts/<int:contract_id>/reviews/new/", views.review_plan, name="plan"),
     path("", include("reviews.urls_actions")),
     path("", include("reviews.urls_warnings")),
+    path("", include("reviews.urls_help")),
 ]
