@@ -12,8 +12,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from contracts.models import Contract
 from escalations import leadership as reads
 from reviews import actions, vendor_warnings
+from reviews.health_data import health_histories, sliding_back
 from reviews.outcomes import QuarterOutcomes
 from reviews.outcomes_data import outcomes_by_quarter
 from reviews.outcomes_trend import hours_text, trend
@@ -63,6 +65,7 @@ def leadership(request: HttpRequest, org_slug: str) -> HttpResponse:
     overdue_actions = actions.overdue_action_items(today=today, limit=None)
     previous, current = outcomes_by_quarter(organization=organization, today=today, quarters=2)
     months, heat_rows = reads.vendor_heatmap(organization=organization, today=today)
+    contracts = Contract.objects.select_related("organization", "owner", "vendor")
     context = {
         "high": [e for e in escalations if e.level >= 2],
         "overdue": overdue,
@@ -76,5 +79,6 @@ def leadership(request: HttpRequest, org_slug: str) -> HttpResponse:
         "months": months,
         "heat_rows": heat_rows,
         "rows": LIST_ROWS,
+        "sliding_back": sliding_back(health_histories(contracts, today=today)),
     }
     return render(request, "escalations/leadership.html", context)

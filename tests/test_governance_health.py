@@ -302,3 +302,24 @@ def test_api_health_list_queries_do_not_grow_with_contracts(
     # (reviews, action items, escalations, warnings, SLAs, relevance, readings), 13 owners
     with django_assert_num_queries(13):
         assert api.get(url).status_code == 200
+
+
+def test_leadership_view_lists_the_contract_sliding_back_with_its_reasons(client, world: World):
+    contract = _sliding(world)
+    client.force_login(world.lena)
+    with time_machine.travel(NOW, tick=False):
+        text = client.get(reverse("escalations:leadership", args=[world.org.slug])).content.decode()
+    section = text[text.index('id="sliding-back"') :]
+    section = section[: section.index("</section>")]
+    assert contract.reference in section
+    assert "80 → 50 → 45" in section
+    assert "3 action items overdue" in section
+    assert world.theirs.contract.reference not in section
+
+
+def test_help_page_states_the_health_rules(client, world: World):
+    client.force_login(world.vic)
+    text = client.get(reverse("reviews:help_numbers", args=[world.org.slug])).content.decode()
+    rules = text[text.index('id="health-rules"') :]
+    assert rules.count("<tr>") == 9  # the header and the eight rules of reviews.health
+    assert len(health.PENALTY) == 8

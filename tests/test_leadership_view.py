@@ -206,8 +206,10 @@ def test_the_page_takes_the_same_queries_whatever_the_portfolio(
     client.force_login(world.lena)
     # 1 session, 2 user, 3 membership (tenant), 4 open escalations, 5 red and coming SLAs,
     # 6 overdue action items, 7 open vendor warnings, 8-16 this and last quarter's outcomes
-    # (reviews.outcomes_data: nine), 17 the heatmap, 18 switcher memberships
-    with time_machine.travel(NOW, tick=False), django_assert_num_queries(18):
+    # (reviews.outcomes_data: nine), 17 the heatmap, 18 contracts for governance health,
+    # 19-25 its facts (reviews, action items, escalations, warnings, SLAs, relevance checks,
+    # readings; no contract here has an owner to look up), 26 switcher memberships
+    with time_machine.travel(NOW, tick=False), django_assert_num_queries(26):
         response = client.get(reverse("escalations:leadership", args=[world.org.slug]))
     assert len(response.context["heat_rows"]) == 2 + vendors
 
@@ -220,7 +222,7 @@ def test_the_help_page_defines_every_figure_the_view_links_to(
     anchors = set(re.findall(re.escape(help_url) + r"#([a-z-]+)", html))
     assert anchors == {
         "money-at-risk", "breaches-avoided", "breaches", "time-to-acknowledge",
-        "time-to-resolve", "actions-on-time", "credits",
+        "time-to-resolve", "actions-on-time", "credits", "health",
     }  # fmt: skip
     # 1 session, 2 user, 3 membership (tenant), 4 switcher memberships
     with django_assert_num_queries(4):
