@@ -62,6 +62,7 @@ API_PK_OBJECTS = {
     "api:vendor-warning": "warning",
     "api:member": "membership",
     "api:invitation": "invitation",
+    "api:governance-health": "contract",
 }
 
 
