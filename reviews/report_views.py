@@ -60,7 +60,7 @@ def monthly_report_month(request: HttpRequest, org_slug: str, month: str) -> Htt
 def monthly_report_pdf(request: HttpRequest, org_slug: str, month: str) -> HttpResponse:
     request.tenant.require_customer_side()
     today = timezone.localdate()
-    context = _context(request, _month_or_404(month, today), today)
+    context = {**_context(request, _month_or_404(month, today), today), "pdf": True}
     html = render_to_string("reviews/reports/monthly_print.html", context, request=request)
     try:
         pdf = html_to_pdf(html, what="The monthly report")

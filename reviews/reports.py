@@ -3,9 +3,10 @@ The monthly leadership report of one organisation: the same content as an
 e-mail, a page and a PDF.
 
 The report of a month has two kinds of content. What happened in the month
-(escalations opened and resolved, breaches avoided, action items due, vendor
-warnings raised, credits by month, outcomes by quarter) is history: the
-report of any past month shows it the same way whenever it is read. What
+(escalations opened and resolved, action items due, vendor warnings raised,
+credits by month) and the outcomes of the quarters up to it (breaches avoided
+and the rest, `reviews.outcomes`) are history: the report of any past month
+shows them the same way whenever it is read. What
 needs attention (red now, forecast to breach, overdue escalations and action
 items, money at risk, governance health, credits unclaimed) is the state of
 things when the report is made: the e-mail on the 1st carries it as it was
@@ -20,18 +21,18 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import F
 from django.utils import timezone
 
 from contracts import month_spans, periods
 from contracts.models import Contract
-from contracts.rules import Colour
+from escalations import leadership
 from escalations.models import Escalation
-from escalations.selectors import leadership_summary
-from metrics.models import SlaHealth
-from metrics.selectors import AT_RISK, credits_for
+from metrics.selectors import credits_for
 from reviews import actions, report_sources, scorecards, vendor_warnings
+from reviews.health import Band
 from reviews.models import ActionItem
+from reviews.outcomes_trend import hours_text
+from slagov import formatting
 
 CREDIT_MONTHS = 3  # the month and the two before: a month's credits come with its data
 LISTED = 50  # rows of a list on the page and in the PDF (the e-mail lists ten)
@@ -39,29 +40,6 @@ LISTED = 50  # rows of a list on the page and in the PDF (the e-mail lists ten)
 
 def _moment(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
-
-
-def _forecast_to_breach(organization) -> list[SlaHealth]:
-    """Active SLAs not red yet, drifting or forecast to turn red, soonest first (one query)."""
-    return list(
-        SlaHealth.objects.filter(organization=organization, service_level__is_active=True)
-        .filter(AT_RISK)
-        .exclude(colour=Colour.RED)
-        .select_related("service_level__contract__vendor")
-        .order_by(
-            F("periods_to_breach").asc(nulls_last=True), "service_level__contract__reference",
-            "service_level__code",
-        )
-    )  # fmt: skip
-
-
-def money_at_risk(healths: list[SlaHealth]) -> list[tuple[str, object]]:
-    """
-    The annual value of the contracts that have an SLA among `healths` (red, or
-    forecast to breach), each contract counted once, per currency.
-    """
-    contracts = {h.service_level.contract_id: h.service_level.contract for h in healths}
-    return scorecards.per_currency((c.currency, c.annual_value) for c in contracts.values())
 
 
 def _action_items_due(organization, span: month_spans.MonthSpan) -> dict:
@@ -96,10 +74,6 @@ def _the_month(organization, span: month_spans.MonthSpan) -> dict:
     return {
         "opened": opened,
         "resolved": resolved,
-        # Resolved before the SLA turned red: a breach the early steps avoided.
-        "avoided": [
-            e for e in resolved if e.kind == Escalation.Kind.PERFORMANCE and not e.reached_red
-        ],
         "levels": sorted(Counter(e.level for e in opened).items()),
         "actions": _action_items_due(organization, span),
         "warnings": list(
@@ -111,20 +85,50 @@ def _the_month(organization, span: month_spans.MonthSpan) -> dict:
 
 
 def _attention(organization, today: date, contracts: list[Contract]) -> dict:
-    summary = leadership_summary(organization=organization)
-    forecast = _forecast_to_breach(organization)
+    """What needs attention now: the leadership view's reads (`escalations.leadership`)."""
+    escalations = leadership.open_escalations(organization=organization)
+    watch = leadership.watch(organization=organization)
     histories = report_sources.governance_health(contracts, today=today)
+    weak = (
+        sorted(
+            (h for h in histories.values() if h.current and h.current.band != Band.GOOD),
+            key=lambda h: (h.current.score, h.contract.reference),
+        )
+        if histories is not None
+        else None
+    )
     return {
-        "reds": summary.reds,
-        "forecast": forecast,
-        "overdue_escalations": summary.overdue,
-        "open_escalations": len(summary.open),
+        "reds": watch.reds,
+        "forecast": watch.coming,
+        "money_at_risk": list(watch.money_at_risk.items()),
+        "overdue_escalations": [e for e in escalations if e.overdue],
+        "open_escalations": len(escalations),
         "overdue_actions": actions.overdue_action_items(today=today, limit=LISTED),
-        "money_at_risk": money_at_risk([*summary.reds, *forecast]),
         "health": histories,
+        "weak_health": weak,  # below "good", the lowest first
         "sliding": report_sources.sliding_back(histories),
         "unclaimed": report_sources.unclaimed_credits(organization_id=organization.pk, today=today),
     }
+
+
+def outcome_rows(quarters: list | None) -> list[dict] | None:
+    """The outcomes of each quarter as the report writes them (hours and money in words)."""
+    if quarters is None:
+        return None
+    return [
+        {
+            "label": q.label,
+            "avoided": q.breaches_avoided,
+            "breaches": q.breaches,
+            "warned": q.breaches_warned,
+            "ack": hours_text(q.median_ack_hours),
+            "resolve": hours_text(q.median_resolve_hours),
+            "actions": f"{q.actions_on_time} of {q.actions_due}",
+            "credits": ", ".join(f"{formatting.number(v, 0)} {c}" for c, v in q.credits.items())
+            or "0",
+        }
+        for q in quarters
+    ]
 
 
 def monthly_report(*, organization, month: date, today: date) -> dict:
@@ -137,7 +141,7 @@ def monthly_report(*, organization, month: date, today: date) -> dict:
     latest = month == month_spans.last_closed_month(today)
     contracts = list(
         Contract.objects.filter(organization=organization)
-        .select_related("vendor", "organization")
+        .select_related("vendor", "organization", "owner")
         .order_by("reference")
     )
     credits_from = periods.add_periods(month, "monthly", 1 - CREDIT_MONTHS)
@@ -152,7 +156,9 @@ def monthly_report(*, organization, month: date, today: date) -> dict:
         "made": today,
         "the_month": _the_month(organization, span),
         "attention": _attention(organization, today, contracts) if latest else None,
-        "outcomes": report_sources.outcomes(organization=organization, today=min(today, month_end)),
+        "outcomes": outcome_rows(
+            report_sources.outcomes(organization=organization, today=min(today, month_end))
+        ),
         "credit_lines": lines,
         "credit_totals": scorecards.per_currency(
             (line.currency, line.entry.credited) for line in lines

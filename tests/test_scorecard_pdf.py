@@ -16,6 +16,7 @@ from django_scopes import scopes_disabled
 
 from contracts.models import Contract
 from contracts.month_spans import MonthSpan, SpanError, last_closed_quarter, month_span
+from reviews.health_data import health_histories
 from slagov import scorecard_pdf
 from slagov.tenancy import tenant_scope
 from tests.conftest import World
@@ -142,7 +143,13 @@ def test_the_scorecard_holds_each_slas_statuses_in_words_for_the_span(world, at_
     assert context["credit_totals"] == [("EUR", 2000)]
     assert [w.pk for w in context["warnings"]] == [world.mine.warning.pk]
     assert [i.pk for i in context["action_items"]] == [world.mine.action_item.pk]
-    assert context["health_known"] is False  # governance health: not computed here yet
+    with scopes_disabled():
+        loaded = Contract.objects.select_related("organization", "owner").get(
+            pk=world.mine.contract.pk
+        )
+        health = health_histories([loaded], today=TODAY)[loaded.pk]
+    assert context["health_known"] is True
+    assert entry["health"].current == health.current  # as the one rule judges it
 
 
 @pytest.mark.django_db

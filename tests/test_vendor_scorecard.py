@@ -15,7 +15,9 @@ import time_machine
 from django.urls import reverse
 from django_scopes import scopes_disabled
 
+from contracts.models import Contract
 from metrics import engine
+from reviews.health_data import health_histories
 from tests import factories
 from tests.conftest import World
 from tests.scorecard_world import NOW, TODAY, build_history
@@ -55,10 +57,13 @@ def test_the_scorecard_shows_each_slas_latest_status_and_the_contracts_worst(
     client.force_login(world.bob)
     html = client.get(vendor_url(world.org, world.mine.vendor)).content.decode()
     c = world.mine.contract
+    with scopes_disabled():
+        loaded = Contract.objects.select_related("organization", "owner").get(pk=c.pk)
+        health = health_histories([loaded], today=TODAY)[c.pk].current
     assert row(html, "data-contract", c.pk) == (
         # Red: the backlog KPI is red now; its score weighs one green and one red.
         f"{c.reference} {c.title} 1 Jan 2025 \u2013 31 Dec 2028 Red (breach) health score 50/100 "
-        "Proactive Bob 240,000 EUR"
+        f"Proactive Bob 240,000 EUR {health.score} \u00b7 {health.band.label.lower()}"
     )
     assert row(html, "data-sla", world.mine.sla.pk) == (
         f"avail {world.mine.sla.name} SLA Green Apr 2026 99.95 % 99.9 % 99.5 %"
@@ -189,7 +194,7 @@ def _fill(world: World, contracts: int, slas: int) -> None:
     org, vendor = world.org, world.mine.vendor
     created = []
     for _ in range(contracts):
-        contract = factories.ContractFactory(vendor=vendor, organization=org)
+        contract = factories.ContractFactory(vendor=vendor, organization=org, owner=world.bob)
         for _ in range(slas):
             sla = factories.ServiceLevelFactory(contract=contract, organization=org)
             terms = factories.TermsFactory(service_level=sla, organization=org)
@@ -213,9 +218,11 @@ def test_the_scorecard_costs_the_same_queries_whatever_the_contracts_and_slas(
     client.force_login(world.bob)
     # 1 session, 2 user, 3 membership (tenant), 4 the vendor, 5 its contracts with their
     # worst colour, 6 their SLAs with health, 7 a year of statuses for the charts,
-    # 8 credits, 9 open escalations, 10 open action items, 11 vendor warnings (open, or
-    # followed by a breach), 12 contacts, 13 switcher memberships
-    with django_assert_num_queries(13):
+    # 8-15 governance health (reviews, action items, escalations, vendor warnings, SLAs,
+    # relevance checks, readings' arrival, owners still here), 16 credits, 17 vendor
+    # warnings (open, or followed by a breach), 18 open action items, 19 open escalations,
+    # 20 contacts, 21 switcher memberships
+    with django_assert_num_queries(21):
         response = client.get(vendor_url(world.org, world.mine.vendor))
     assert response.status_code == 200
     assert response.content.decode().count("data-trend=") == 1 + contracts * 3
