@@ -287,3 +287,22 @@ def test_the_contract_page_links_its_scorecard_with_a_form_for_the_months(client
     assert f'action="{url}"' in html
     assert 'name="from" value="2026-01"' in html
     assert 'name="to" value="2026-03"' in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("contracts", [1, 4])
+def test_the_vendor_scorecard_pdf_costs_the_same_queries_whatever_the_contracts(
+    client, world, at_today, contracts, django_assert_num_queries
+):
+    from tests.test_vendor_scorecard import _fill
+
+    _fill(world, contracts, 3)
+    client.force_login(world.bob)
+    # 1 session, 2 user, 3 membership (tenant), 4 the vendor, 5 its contracts, 6 their SLAs,
+    # 7 the span's statuses, 8 credits, 9-16 governance health (reviews, action items,
+    # escalations, vendor warnings, SLAs, relevance checks, readings' arrival, owners still
+    # here), 17 action items open in the span, 18 vendor warnings open in it,
+    # 19 escalations opened or resolved in it
+    with django_assert_num_queries(19):
+        response = client.get(_pdf_url(world), {"from": "2026-01", "to": "2026-04"})
+    assert response.status_code == 200
