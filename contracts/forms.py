@@ -71,6 +71,7 @@ class ContractForm(forms.ModelForm):
             "review_cadence",
             "submission_deadline_days",
             "at_risk_percent",
+            "credit_claim_days",
             "clause_performance_reviews",
             "clause_data_sharing",
             "clause_continuous_improvement",
@@ -91,6 +92,7 @@ class ContractForm(forms.ModelForm):
             "annual_value": NumberField,
             "at_risk_percent": NumberField,
             "submission_deadline_days": WholeNumberField,
+            "credit_claim_days": WholeNumberField,
         }
 
     def __init__(self, *args, tenant: Tenant, **kwargs):
@@ -152,7 +154,9 @@ class ContractForm(forms.ModelForm):
                 services.contract_dates_validate(start_date=start, end_date=end)
             except ValidationError as exc:
                 self.add_error(None, exc)
-        numbers = ("annual_value", "at_risk_percent", "submission_deadline_days")
+        numbers = (
+            "annual_value", "at_risk_percent", "submission_deadline_days", "credit_claim_days",
+        )  # fmt: skip
         try:
             services.contract_numbers_validate(**{name: data.get(name) for name in numbers})
         except ValidationError as exc:
