@@ -28,6 +28,7 @@ from metrics.ledger import describe
 from metrics.models import CreditEntry, CreditEntryEvent
 from slagov import audit, formatting, work
 from slagov.models import Membership, Organization
+from slagov.tenancy import in_tenant_scope
 
 State = CreditEntry.State
 Kind = CreditEntryEvent.Kind
@@ -81,6 +82,7 @@ def _state_words(entry: CreditEntry) -> str:
     return f"This credit is {entry.get_state_display().lower()}"
 
 
+@in_tenant_scope
 @transaction.atomic
 def credit_claim(
     *, organization: Organization, actor, entry: CreditEntry, today: date | None = None
@@ -115,6 +117,7 @@ def credit_claim(
     return True
 
 
+@in_tenant_scope
 @transaction.atomic
 def credit_apply(
     *, organization: Organization, actor, entry: CreditEntry, invoice_reference: str
@@ -148,6 +151,7 @@ def credit_apply(
     return True
 
 
+@in_tenant_scope
 @transaction.atomic
 def credit_waive(*, organization: Organization, actor, entry: CreditEntry, reason: str) -> bool:
     """
