@@ -48,9 +48,13 @@ class CreditEntrySerializer(SometimesAbsent, serializers.ModelSerializer):
     claim_by = serializers.SerializerMethodField(
         help_text="The last day the credit can be claimed (the contract's claim window)."
     )
-    claimed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    applied_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    waived_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    claimed_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    applied_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    waived_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     events = serializers.SerializerMethodField(help_text="The entry's history (one entry only).")
 
     SOMETIMES_ABSENT = ("events",)
@@ -77,6 +81,8 @@ class CreditEntrySerializer(SometimesAbsent, serializers.ModelSerializer):
 
     @extend_schema_field(CreditEntryEventSerializer(many=True))
     def get_events(self, entry: CreditEntry) -> list:
+        if not self.context.get("with_events"):
+            return []
         return CreditEntryEventSerializer(ledger_selectors.entry_events(entry), many=True).data
 
     def to_representation(self, instance):
