@@ -326,3 +326,35 @@ def test_the_api_list_query_count_is_constant(world: World, months, django_asser
     with django_assert_num_queries(3):
         response = api.get(_api(world, "list"))
     assert response.json()["count"] == months
+
+
+# --- What the lead wires into other pages ----------------------------------------------------
+
+
+def test_the_contract_page_shows_each_months_cap_and_headroom(client, ledger: World):
+    client.force_login(ledger.bob)
+    page = client.get(
+        reverse("contracts:contract", args=[ledger.org.slug, ledger.mine.contract.pk])
+    )
+    credits = page.content.decode().split('id="credits"')[1].split("</table>")[0]
+    # Cap 2,400 (12 % of 20,000), credited 1,000: 1,400 left under the cap.
+    assert '<td class="right">2,400</td><td class="right">1,400</td>' in credits
+
+
+def test_the_unclaimed_partial_renders_the_summary(rf, ledger: World):
+    from django.template.loader import render_to_string
+
+    from metrics.ledger import unclaimed_summary
+    from tests.ledger_world import TODAY
+
+    with scopes_disabled():
+        summary = unclaimed_summary(organization_id=ledger.org.pk, today=TODAY)
+    text = html.unescape(
+        render_to_string("metrics/_unclaimed_credits.html", {"unclaimed": summary,
+                                                             "org": ledger.org})
+    )  # fmt: skip
+    # February ended 71 days before 10 May: both of the tenant's credits are 61-90 days old,
+    # and February's claim window closes on 29 May.
+    assert '<td>61-90 days</td><td class="right">2</td>' in " ".join(text.split())
+    assert "2,000.00 EUR" in text
+    assert "claim by 29 May 2026 (19 days left)" in text
