@@ -98,6 +98,7 @@ class ContractForm(forms.ModelForm):
     def __init__(self, *args, tenant: Tenant, **kwargs):
         super().__init__(*args, **kwargs)
         self.tenant = tenant
+        self.fields["credit_claim_days"].required = False
         self.fields["vendor"].queryset = Vendor.objects.all()
         contacts = VendorContact.objects.select_related("vendor").order_by("vendor__name", "name")
         vendor_id = self._vendor_id()
@@ -139,6 +140,13 @@ class ContractForm(forms.ModelForm):
             )
         except ValidationError as exc:
             raise forms.ValidationError(exc.message_dict["reference"]) from None
+
+    def clean_credit_claim_days(self):
+        """Left empty (a form from before the claim window existed): the contract's, or 90."""
+        days = self.cleaned_data.get("credit_claim_days")
+        if days is None:
+            return self.instance.credit_claim_days
+        return days
 
     def clean_currency(self):
         try:

@@ -464,3 +464,36 @@ def test_claim_deadlines(month, days, deadline):
     assert ledger_rules.claim_deadline(month, days) == deadline
     assert not ledger_rules.is_past_window(month, days, deadline)
     assert ledger_rules.is_past_window(month, days, deadline + timedelta(days=1))
+
+
+@pytest.mark.parametrize(("days", "ok"), [(0, False), (1, True), (730, True), (731, False)])
+def test_the_claim_window_is_one_day_to_two_years(days, ok):
+    from contracts.services import contract_numbers_validate
+
+    if ok:
+        contract_numbers_validate(credit_claim_days=days)
+        return
+    with pytest.raises(ValidationError) as raised:
+        contract_numbers_validate(credit_claim_days=days)
+    assert raised.value.message_dict["credit_claim_days"] == [
+        "The credit claim window (days) must be a whole number from 1 to 730."
+    ]
+
+
+def test_the_contract_form_sets_the_claim_window_and_names_a_bad_one(client, world: World):
+    from django.urls import reverse
+
+    client.force_login(world.bob)
+    url = reverse("contracts:contract_edit", args=[world.org.slug, world.mine.contract.pk])
+    form = client.get(url).context["form"]
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    data["vendor_contacts"] = []
+    refused = client.post(url, {**data, "credit_claim_days": "0"})
+    assert refused.status_code == 200
+    assert refused.context["form"].errors["credit_claim_days"] == [
+        "The credit claim window (days) must be a whole number from 1 to 730."
+    ]
+    assert client.post(url, {**data, "credit_claim_days": "45"}).status_code == 302
+    with scopes_disabled():
+        world.mine.contract.refresh_from_db()
+    assert world.mine.contract.credit_claim_days == 45
