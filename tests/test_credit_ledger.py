@@ -104,9 +104,11 @@ def test_a_sync_of_some_contracts_leaves_the_others_alone(world: World):
     reading(world.theirs, FEB, "99.8")
     ledger.ledger_sync(organization_id=world.org.pk, contract_ids=[world.mine.contract.pk])
     with scopes_disabled():
-        assert set(CreditEntry.objects.values_list("contract_id", flat=True)) == {
+        assert set(CreditEntry.objects.filter(month=FEB).values_list("contract_id", flat=True)) == {
             world.mine.contract.pk
         }
+        # The other vendor's entry from before is left as it was, not removed.
+        assert CreditEntry.objects.filter(pk=world.theirs.credit_entry.pk).exists()
 
 
 def test_an_assessed_entry_follows_a_corrected_reading(world: World):
@@ -133,7 +135,9 @@ def test_an_assessed_entry_whose_credit_falls_to_nothing_is_deleted(world: World
     result = ledger.ledger_sync(organization_id=world.org.pk)
     assert result.removed == 1
     with scopes_disabled():
-        assert list(CreditEntry.objects.values_list("month", flat=True)) == [MAR]
+        assert list(
+            CreditEntry.objects.filter(organization=world.org).values_list("month", flat=True)
+        ) == [MAR]
         assert not CreditEntryEvent.objects.filter(entry__month=FEB).exists()
 
 
@@ -354,7 +358,8 @@ def test_the_notice_is_queued_even_when_the_worker_died_and_once_when_retried(wo
 def test_an_unclaimed_credit_expires_the_day_after_its_window(world: World, day, expired):
     # January ends on the 31st; 90 days later is 1 May: claimable that day, expired the next.
     reading(world.mine, JAN, "99.8")
-    ledger.ledger_sync(organization_id=world.org.pk)
+    for org in (world.org, world.other_org):  # the world's entries from before: in step
+        ledger.ledger_sync(organization_id=org.pk)
     with time_machine.travel(datetime.combine(day, time(5, 45), tzinfo=UTC), tick=False):
         report = ledger.ledger_daily_all()  # the beat's job, on that day's clock
     assert (report.done, report.failed) == (expired, 0)
@@ -383,6 +388,7 @@ def test_the_claim_window_is_the_contracts(world: World):
 
 
 def test_the_daily_job_goes_on_past_an_organisation_that_fails(world: World, monkeypatch):
+    ledger.ledger_sync(organization_id=world.other_org.pk)  # the world's entry from before
     reading(world.mine, date(2026, 1, 1), "99.8")
     reading(world.foreign, date(2026, 1, 1), "99.8")
     real = ledger.ledger_sync.__wrapped__
