@@ -117,8 +117,9 @@ class CreditEntryFilter(FilterSet):
         choices=CreditEntry.State.choices, widget=forms.CheckboxSelectMultiple
     )
     vendor = django_filters.ModelChoiceFilter(
-        field_name="contract__vendor", queryset=vendor_choices, empty_label="All vendors"
-    )
+        field_name="contract__vendor", queryset=vendor_choices, empty_label="All vendors",
+        label="Vendor",
+    )  # fmt: skip
     contract = django_filters.ModelChoiceFilter(
         queryset=contract_choices, empty_label="All contracts"
     )
