@@ -1,6 +1,6 @@
 from django.urls import path
 
-from escalations import views
+from escalations import views, views_leadership
 
 app_name = "escalations"
 
@@ -14,7 +14,7 @@ urlpatterns = [
     ),
     path("escalations/<int:escalation_id>/meeting/", views.escalation_meeting, name="meeting"),
     path("escalations/<int:escalation_id>/resolve/", views.escalation_resolve, name="resolve"),
-    path("leadership/", views.leadership, name="leadership"),
+    path("leadership/", views_leadership.leadership, name="leadership"),
     path("settings/delivery/", views.delivery, name="delivery"),
     path(
         "settings/delivery/<int:notification_id>/send-again/",

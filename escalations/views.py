@@ -1,4 +1,4 @@
-"""Escalation pages: the list, one escalation with its timeline, leadership, policies."""
+"""Escalation pages: the list, one escalation with its timeline, policies, delivery."""
 
 from __future__ import annotations
 
@@ -11,13 +11,11 @@ from django.views.decorators.http import require_http_methods
 
 from contracts import selectors as contract_selectors
 from contracts.models import Contract
-from escalations import notify, policy_services, selectors, services
+from escalations import notify, policy_services, services
 from escalations.filters import EscalationListFilter
 from escalations.forms import MeetingForm, ResolveForm, StepFormSet
 from escalations.models import Escalation, EscalationPolicy, EscalationStep, Notification
 from escalations.policies import default_policy
-from metrics import selectors as metrics_selectors
-from reviews import actions, vendor_warnings
 from slagov.models import Organization, PendingWork
 from slagov.tenancy import resolve_tenant, tenant_scope
 from slagov.web import post_only, render_page
@@ -133,28 +131,6 @@ def escalation_resolve(request: HttpRequest, org_slug: str, escalation_id: int):
     context = _detail_context(escalation)
     context["resolve_form"] = form
     return render(request, "escalations/detail.html", context, status=400)
-
-
-def leadership(request: HttpRequest, org_slug: str) -> HttpResponse:
-    """What needs leadership attention now."""
-    request.tenant.require_customer_side()
-    summary = selectors.leadership_summary(organization=request.tenant.organization)
-    resolved = Escalation.objects.filter(state=Escalation.State.RESOLVED)
-    outcomes = {
-        "resolved": resolved.count(),
-        "avoided": resolved.filter(reached_red=False, kind=Escalation.Kind.PERFORMANCE).count(),
-    }
-    context = {
-        "high": [e for e in summary.open if e.level >= 2],
-        "overdue": summary.overdue,
-        "others": [e for e in summary.open if e.level < 2 and not e.overdue],
-        "reds": summary.reds,
-        "watch": list(metrics_selectors.watch_list()),
-        "outcomes": outcomes,
-        "overdue_actions": actions.overdue_action_items(limit=20),
-        "vendor_warnings": vendor_warnings.open_warnings(limit=20),
-    }
-    return render(request, "escalations/leadership.html", context)
 
 
 def _policy_page(request: HttpRequest, policy: EscalationPolicy, contract: Contract | None):

@@ -402,9 +402,10 @@ def open_action_items(*, contract=None, service_level=None, today: date | None =
 
 
 def overdue_action_items(
-    *, contract_ids: list[int] | None = None, today: date | None = None, limit: int = 20
-) -> list[ActionItem]:
-    """Open items past their due date (of these contracts), the longest overdue first."""
+    *, contract_ids: list[int] | None = None, today: date | None = None,
+    limit: int | None = 20,
+) -> list[ActionItem]:  # fmt: skip
+    """Open items past their due date (of these contracts), longest overdue first; None: all."""
     today = today or timezone.localdate()
     rows = action_items(today=today).filter(state__in=OPEN_STATES, due_date__lt=today)
     if contract_ids is not None:

@@ -433,3 +433,44 @@ class ActionItemEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item_id} {self.kind} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class RelevanceCheck(models.Model):
+    """
+    "Is this still the right measure?", answered for one SLA at a review: kept,
+    or to be changed (with why). An SLA nobody has asked this of for a quarter
+    counts against the contract's governance health (`reviews.health`).
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="relevance_checks")
+    service_level = models.ForeignKey(
+        ServiceLevel, on_delete=models.CASCADE, related_name="relevance_checks"
+    )
+    still_right = models.BooleanField(help_text="Still the right measure of the service?")
+    note = models.CharField(max_length=500, blank=True, help_text="Why, or what should change.")
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    checked_at = models.DateTimeField()
+
+    objects = TenantManager(vendor="review__contract__vendor")
+
+    class Meta:
+        ordering = ["review", "service_level"]
+        constraints = [
+            # One answer per SLA and review; answering again replaces it.
+            models.UniqueConstraint(
+                fields=["organization", "review", "service_level"],
+                name="relevancecheck_once_per_review_and_sla",
+            ),
+        ]
+        indexes = [
+            # Governance health: the latest check of each SLA.
+            models.Index(
+                fields=["organization", "service_level", "checked_at"], name="relevance_sla"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_level_id} at {self.review_id}: {self.still_right}"

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from reviews import views
+from reviews import views, views_health
 
 app_name = "reviews"
 
@@ -14,7 +14,9 @@ urlpatterns = [
     path("reviews/<int:review_id>/hold/", views.review_hold, name="hold"),
     path("reviews/<int:review_id>/pack.pdf", views.review_pack, name="pack"),
     path("reviews/<int:review_id>/sign/", views.review_sign, name="sign"),
+    path("reviews/<int:review_id>/relevance/", views_health.review_relevance, name="relevance"),
     path("contracts/<int:contract_id>/reviews/new/", views.review_plan, name="plan"),
     path("", include("reviews.urls_actions")),
     path("", include("reviews.urls_warnings")),
+    path("", include("reviews.urls_help")),
 ]

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from contracts import selectors as contract_selectors
-from reviews import selectors, services
+from reviews import relevance, selectors, services
 from reviews.forms import (
     ActionRows,
     CancelForm,
@@ -62,6 +62,7 @@ def _detail_context(request, review: Review, **forms) -> dict:
         context.setdefault("cancel_form", CancelForm())
     if planned and (tenant.can_manage or tenant.is_vendor):
         context.setdefault("topic_form", TopicForm())
+    context.update(relevance.relevance_context(tenant, review, timezone.localdate()))
     context.update({k: v for k, v in forms.items() if v is not None})
     return context
 

@@ -12,6 +12,7 @@ from metrics.api import (
 )
 from reviews import api as review_routes
 from reviews import api_actions as action_routes
+from reviews import api_health as health_routes
 from slagov.api_members import InvitationViewSet, MemberViewSet
 
 router = SimpleRouter()
@@ -28,5 +29,9 @@ router.register("escalations", EscalationViewSet, basename="escalation")
 router.register("escalation-policies", PolicyViewSet, basename="policy")
 router.register("members", MemberViewSet, basename="member")
 router.register("invitations", InvitationViewSet, basename="invitation")
-for prefix, viewset, basename in [*review_routes.ROUTES, *action_routes.ROUTES]:
+for prefix, viewset, basename in [
+    *review_routes.ROUTES,
+    *action_routes.ROUTES,
+    *health_routes.ROUTES,
+]:
     router.register(prefix, viewset, basename=basename)

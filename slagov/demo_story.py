@@ -10,6 +10,10 @@ day (everything relative to today, so the demo always looks current):
 - Bluebird's service desk (NW-ITO-001): an action item for Victor is overdue,
   and Victor raises a warning on the P1 resolution time before the numbers
   show it.
+- Datastream's network (NW-NET-001) slides back into firefighting: its last
+  review was held two months ago, the next one was never held, and the
+  actions from it fall overdue one after another (governance health falling
+  two months running).
 - Every proactive contract has its next review planned.
 """
 
@@ -127,6 +131,7 @@ def play(organization: Organization, today: date, later: list[float]) -> None:
                       "submitted_at": _at(periods.period_end(start, MONTHLY), 8)},
         )  # fmt: skip
     _service_desk(organization, today, bob, victor)
+    _sliding_back(organization, today, bob)
 
 
 def _service_desk(organization: Organization, today: date, bob, victor) -> None:
@@ -151,4 +156,37 @@ def _service_desk(organization: Organization, today: date, bob, victor) -> None:
             period_from=periods.period_label(next_month, MONTHLY),
             mitigation="Two engineers from our Leeds desk cover P1 from next month; handover "
             "sessions are booked.",
+        )  # fmt: skip
+
+
+def _sliding_back(organization: Organization, today: date, bob) -> None:
+    """
+    The network contract's review 40 days before the end of the month before
+    last, then a review planned for early last month that nobody held, and its
+    three actions falling due at the end of each month: 95 → 55 → 50.
+    """
+    network = Contract.objects.get(organization=organization, reference="NW-NET-001")
+    last_month_end = today.replace(day=1) - timedelta(days=1)
+    before_end = last_month_end.replace(day=1) - timedelta(days=1)
+    held_on = before_end - timedelta(days=40)
+    held = Review.objects.create(
+        organization=organization, contract=network, kind=Review.Kind.SCHEDULED,
+        state=Review.State.HELD, scheduled_at=_at(held_on, 10), held_at=_at(held_on, 11),
+        location="Datastream NOC", attendees="Bob Baker\nDatastream service manager",
+        decisions="Datastream reports the core-router replacement plan; Northwind confirms "
+        "the maintenance windows.",
+    )  # fmt: skip
+    missed = Review.objects.create(
+        organization=organization, contract=network, kind=Review.Kind.SCHEDULED,
+        scheduled_at=_at(before_end + timedelta(days=5), 10), location="Datastream NOC",
+    )  # fmt: skip
+    Review.objects.filter(pk__in=[held.pk, missed.pk]).update(created_at=_at(held_on, 12))
+    for title, due in (
+        ("Send the core-router replacement plan", before_end - timedelta(days=10)),
+        ("Agree the maintenance windows for the routers", before_end),
+        ("Report the root cause of the availability dip", last_month_end),
+    ):
+        ActionItem.objects.create(
+            organization=organization, contract=network, review=held, title=title, owner=bob,
+            owner_side=Side.CUSTOMER, due_date=due, created_by=bob, created_at=_at(held_on, 12),
         )  # fmt: skip

@@ -29,6 +29,7 @@ from metrics import selectors as metrics_selectors
 from metrics.headroom import headroom_of, headroom_words
 from metrics.models import PeriodStatus, ReadingRevision
 from reviews import actions, vendor_warnings
+from reviews.health_data import health_histories, sliding_back
 from slagov import formatting
 from slagov.web import render_page
 
@@ -42,7 +43,9 @@ def portfolio(request: HttpRequest, org_slug: str) -> HttpResponse:
     )
     contracts = list(filterset.qs)
     counts = dict.fromkeys(Colour, 0)
+    governance = health_histories(contracts)
     for contract in contracts:
+        contract.governance = governance[contract.pk]
         contract.colour = selectors.worst_colour(contract.worst_rank)
         contract.rollup = metrics_selectors.rollup(contract.active_slas)
         for colour, n in contract.rollup.counts.items():
@@ -59,6 +62,7 @@ def portfolio(request: HttpRequest, org_slug: str) -> HttpResponse:
         "overdue_actions": []
         if request.htmx
         else actions.overdue_action_items(contract_ids=[c.pk for c in contracts], limit=10),
+        "sliding": [] if request.htmx else sliding_back(governance),
         "tenant": tenant,
     }
     return render_page(request, "contracts/portfolio.html", context, partial="table")
@@ -103,6 +107,7 @@ def contract_detail(request: HttpRequest, org_slug: str, contract_id: int) -> Ht
         "credit_months": metrics_ledger.headroom_by_month(contract, credit_months[-12:]),
         "credit_years": credit_years,
         "recommendation": contract.recommendation(),
+        "governance": health_histories([contract])[contract.pk],
         "contacts": list(contract.vendor_contacts.all()),
         "escalations": escalation_selectors.open_escalations(contract=contract),
         "own_policy": (

@@ -62,6 +62,7 @@ API_PK_OBJECTS = {
     "api:member": "membership",
     "api:invitation": "invitation",
     "api:credit-ledger": "credit_entry",
+    "api:governance-health": "contract",
 }
 
 

@@ -53,6 +53,7 @@ def main_pages(role: str) -> dict[str, str]:
         "vendor": f"{o}/vendors/{vendor.pk}/",
         "policy": f"{o}/settings/escalation-policy/",
         "tokens": f"{o}/settings/tokens/",
+        "numbers help": f"{o}/help/numbers/",
     }
     if role == "vera":  # vendor users see neither the leadership view nor the policy
         del pages["leadership"], pages["policy"]

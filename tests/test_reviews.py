@@ -481,8 +481,9 @@ def test_calendar_and_review_page_queries_do_not_grow_with_reviews_or_slas(
     with django_assert_num_queries(5):
         assert client.get(reverse("reviews:calendar", args=[w.org.slug])).status_code == 200
     # 1 session, 2 user, 3 membership, 4 the review with its contract, 5 agenda items,
-    # 6 people, 7 signatures, 8 events, 9 its action items, 10 switcher memberships
-    with django_assert_num_queries(10):
+    # 6 people, 7 signatures, 8 events, 9 its action items, 10 relevance answers,
+    # 11 the contract's active SLAs, 12 switcher memberships
+    with django_assert_num_queries(12):
         response = client.get(reverse("reviews:detail", args=[w.org.slug, review.pk]))
     assert response.status_code == 200
 

@@ -5,9 +5,9 @@ For one series, a signal is a flag per period (`on[i]`: raised when period i's
 data was in, before period i+1's) and its alerts (`alerts`: the periods at
 which a person was told; for a flag, each period it goes from off to on).
 
-- A **breach** is a red period after one that was not red.
-- It was **warned ahead** when the flag was on at one of the 1-3 periods
-  before it; the **lead** is how many periods before it the flag first was.
+- A **breach** and whether it was **warned ahead** (the flag on at one of
+  the 1-3 periods before it), with its **lead**: `escalations.ahead`, the
+  rule the outcomes count breaches with too.
 - An alert is **true** when a breach follows within 3 periods, else a
   **false alarm**; **precision** is true alerts over all alerts.
 - Breaches are grouped: `drift` (at least two periods of drift before it, by
@@ -21,7 +21,7 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 
-AHEAD = 3  # periods
+from escalations.ahead import AHEAD, breaches, warned_lead
 
 
 @dataclass(frozen=True)
@@ -33,10 +33,6 @@ class Signal:
     def of_flags(cls, on: list[bool]) -> Signal:
         alerts = [i for i, f in enumerate(on) if f and (i == 0 or not on[i - 1])]
         return cls(list(on), alerts)
-
-
-def breaches(red: list[bool]) -> list[int]:
-    return [i for i, r in enumerate(red) if r and (i == 0 or not red[i - 1])]
 
 
 def breach_group(series, t: int, earlier: list[int] = ()) -> str:
@@ -69,10 +65,10 @@ class Tally:
         for t in onsets:
             group = breach_group(series, t, onsets)
             self.breaches[group] += 1
-            ahead = [t - k for k in range(AHEAD, 0, -1) if t - k >= 0 and signal.on[t - k]]
-            if ahead:
+            lead = warned_lead(red, signal.on, t)
+            if lead is not None:
                 self.warned[group] += 1
-                self.leads.setdefault(group, []).append(t - ahead[0])
+                self.leads.setdefault(group, []).append(lead)
         for a in signal.alerts:
             if a + AHEAD >= len(red):
                 continue  # too close to the end to know what followed
