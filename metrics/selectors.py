@@ -102,6 +102,13 @@ class CreditYear:
     credited: Decimal = Decimal(0)
 
 
+def credit_cap(contract: Contract) -> Decimal:
+    """The most a contract's credits for one month can come to: its at-risk amount."""
+    return (contract.monthly_charge * contract.at_risk_percent / 100).quantize(
+        Decimal("0.01"), rounding=ROUND_HALF_UP
+    )
+
+
 def credits_for(
     contracts: Iterable[Contract],
 ) -> dict[int, tuple[list[CreditMonth], list[CreditYear]]]:
@@ -125,9 +132,7 @@ def credits_for(
         month = start.replace(day=1)
         entry = months[contract_id].get(month)
         if entry is None:
-            cap = (contract.monthly_charge * contract.at_risk_percent / 100).quantize(
-                Decimal("0.01"), rounding=ROUND_HALF_UP
-            )
+            cap = credit_cap(contract)
             entry = months[contract_id][month] = CreditMonth(month, Decimal(0), cap,
                                                              defaultdict(Decimal))  # fmt: skip
         entry.assessed += amount

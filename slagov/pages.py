@@ -24,6 +24,7 @@ from contracts.rules import SEVERITY, Colour
 from escalations import selectors as escalation_selectors
 from escalations.models import EscalationPolicy
 from metrics import charts, trends
+from metrics import ledger as metrics_ledger
 from metrics import selectors as metrics_selectors
 from metrics.headroom import headroom_of, headroom_words
 from metrics.models import PeriodStatus, ReadingRevision
@@ -103,7 +104,7 @@ def contract_detail(request: HttpRequest, org_slug: str, contract_id: int) -> Ht
         "rollup": metrics_selectors.rollup(s for s in slas if s.is_active),
         "months": months,
         "trend_marks": {"forecast": any(row["health"] and row["health"].forecast for row in rows)},
-        "credit_months": credit_months[-12:],
+        "credit_months": metrics_ledger.headroom_by_month(contract, credit_months[-12:]),
         "credit_years": credit_years,
         "recommendation": contract.recommendation(),
         "governance": health_histories([contract])[contract.pk],

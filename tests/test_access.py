@@ -45,6 +45,7 @@ KWARG_OBJECTS = {
     "membership_id": "membership",
     "invitation_id": "invitation",
     "notification_id": "notification",
+    "entry_id": "credit_entry",
 }
 API_PK_OBJECTS = {
     "api:vendor": "vendor",
@@ -60,6 +61,7 @@ API_PK_OBJECTS = {
     "api:vendor-warning": "warning",
     "api:member": "membership",
     "api:invitation": "invitation",
+    "api:credit-ledger": "credit_entry",
     "api:governance-health": "contract",
 }
 

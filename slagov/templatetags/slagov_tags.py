@@ -42,6 +42,14 @@ def money(value) -> str:
 
 
 @register.filter
+def cents(value) -> str:
+    """An amount to the cent, with thousands separated (ledgers and invoices)."""
+    if value is None or value == "":
+        return "—"
+    return f"{Decimal(value):,.2f}"
+
+
+@register.filter
 def colour_label(value) -> str:
     try:
         return Colour(value).label
