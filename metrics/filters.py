@@ -14,6 +14,7 @@ from slagov.filters import FilterSet
 class ReadingFilter(FilterSet):
     service_level = django_filters.NumberFilter(field_name="service_level")
     contract = django_filters.NumberFilter(field_name="service_level__contract")
+    vendor = django_filters.NumberFilter(field_name="service_level__contract__vendor")
     contract_reference = django_filters.CharFilter(field_name="service_level__contract__reference")
     sla = django_filters.CharFilter(field_name="service_level__code", label="SLA code")
     period_from = django_filters.DateFilter(field_name="period_start", lookup_expr="gte")
@@ -24,6 +25,7 @@ class ReadingFilter(FilterSet):
         fields = [
             "service_level",
             "contract",
+            "vendor",
             "contract_reference",
             "sla",
             "period_from",
@@ -33,6 +35,7 @@ class ReadingFilter(FilterSet):
 
 class StatusFilter(FilterSet):
     contract = django_filters.NumberFilter(field_name="service_level__contract")
+    vendor = django_filters.NumberFilter(field_name="service_level__contract__vendor")
     contract_reference = django_filters.CharFilter(field_name="service_level__contract__reference")
     service_level = django_filters.NumberFilter(field_name="service_level")
     sla = django_filters.CharFilter(field_name="service_level__code", label="SLA code")
@@ -42,7 +45,7 @@ class StatusFilter(FilterSet):
 
     class Meta:
         model = PeriodStatus
-        fields = ["contract", "contract_reference", "service_level", "sla", "colour",
+        fields = ["contract", "vendor", "contract_reference", "service_level", "sla", "colour",
                   "period_from", "period_to"]  # fmt: skip
 
 
