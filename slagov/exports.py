@@ -210,7 +210,8 @@ def as_xlsx(cells: list[list], *, title: str = "export") -> bytes:
 
 def _xlsx_text(text: str) -> str:
     """Text a workbook can hold: no control characters but tab and line breaks, cut at the limit."""
-    text = _XLSX_ILLEGAL.sub("", text)
+    # Quoted again once they are gone: "\x01=1+1" would otherwise become a formula.
+    text = safe_text(_XLSX_ILLEGAL.sub("", text))
     return text if len(text) <= XLSX_TEXT_MAX else text[: XLSX_TEXT_MAX - 1] + "…"
 
 

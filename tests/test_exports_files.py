@@ -156,6 +156,16 @@ def test_control_characters_leave_the_xlsx_and_the_file_still_opens(client, worl
     assert column(rows, "Title") == ["Bell\x07 and\x1b esc\x0b"]
 
 
+@pytest.mark.parametrize("hidden", ["\x01", "\x1b\x02", "\x0b"])
+def test_a_formula_behind_control_characters_stays_text_in_the_xlsx(client, world, hidden):
+    with scopes_disabled():
+        Contract.objects.filter(pk=world.mine.contract.pk).update(title=f"{hidden}=1+1")
+    response = _get(client, world, "contracts:portfolio", fmt="xlsx", vendor=world.mine.vendor.pk)
+    sheet = xlsx_sheet(response)
+    title = sheet.cell(row=2, column=2)
+    assert (title.value, title.data_type) == ("'=1+1", "s")
+
+
 def test_text_longer_than_a_cell_holds_is_cut_in_the_xlsx_only():
     cells = exports.table([exports.Column("Note", lambda row: row)], ["x" * 40_000])
     sheet = openpyxl.load_workbook(io.BytesIO(exports.as_xlsx(cells))).active
