@@ -497,3 +497,30 @@ def test_a_page_exports_in_the_same_queries_however_many_rows(
     with django_assert_num_queries(queries):
         rows = csv_rows(export(client, address))
     assert len(rows) >= (2 if more else 1)  # a header, and rows once there are more
+
+
+@pytest.mark.parametrize(("name", "of", "query", "queries"), PAGE_EXPORTS)
+def test_downloading_again_gives_the_same_file(client, world, name, of, query, queries):
+    grow(world, 2)  # rows that tie on their dates: the order still holds
+    args = {"contract": [world.mine.contract.pk], "vendor": [world.mine.vendor.pk]}.get(of, [])
+    address = url(world, name, *args, **query)
+    as_(client, world.bob)
+    first, again = export(client, address), export(client, address)
+    assert first.content == again.content
+    assert first["Content-Disposition"] == again["Content-Disposition"]
+
+
+@pytest.mark.parametrize("name", ["contract_statuses", "contract_readings", "contract_credits",
+                                  "vendor_statuses", "vendor_readings"])  # fmt: skip
+@pytest.mark.parametrize("huge", [2**63, 10**30])
+def test_an_id_past_any_row_in_an_export_address_is_a_404(client, world, name, huge):
+    response = export(as_(client, world.bob), url(world, f"metrics:{name}", huge))
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999999", "-1", "1.5", "0x10"])
+def test_an_id_filter_that_is_no_id_is_a_400_naming_it(client, world, value):
+    address = url(world, "metrics:contract_statuses", world.mine.contract.pk)
+    response = export(as_(client, world.bob), f"{address}?service_level={value}")
+    assert response.status_code == 400
+    assert response.content.decode().startswith("Nothing exported: service_level: ")
