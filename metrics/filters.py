@@ -21,6 +21,7 @@ from slagov.filters import FilterSet
 class ReadingFilter(FilterSet):
     service_level = django_filters.NumberFilter(field_name="service_level")
     contract = django_filters.NumberFilter(field_name="service_level__contract")
+    vendor = django_filters.NumberFilter(field_name="service_level__contract__vendor")
     contract_reference = django_filters.CharFilter(field_name="service_level__contract__reference")
     sla = django_filters.CharFilter(field_name="service_level__code", label="SLA code")
     period_from = django_filters.DateFilter(field_name="period_start", lookup_expr="gte")
@@ -31,6 +32,7 @@ class ReadingFilter(FilterSet):
         fields = [
             "service_level",
             "contract",
+            "vendor",
             "contract_reference",
             "sla",
             "period_from",
@@ -40,6 +42,7 @@ class ReadingFilter(FilterSet):
 
 class StatusFilter(FilterSet):
     contract = django_filters.NumberFilter(field_name="service_level__contract")
+    vendor = django_filters.NumberFilter(field_name="service_level__contract__vendor")
     contract_reference = django_filters.CharFilter(field_name="service_level__contract__reference")
     service_level = django_filters.NumberFilter(field_name="service_level")
     sla = django_filters.CharFilter(field_name="service_level__code", label="SLA code")
@@ -49,7 +52,7 @@ class StatusFilter(FilterSet):
 
     class Meta:
         model = PeriodStatus
-        fields = ["contract", "contract_reference", "service_level", "sla", "colour",
+        fields = ["contract", "vendor", "contract_reference", "service_level", "sla", "colour",
                   "period_from", "period_to"]  # fmt: skip
 
 

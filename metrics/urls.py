@@ -1,6 +1,6 @@
 from django.urls import path
 
-from metrics import ledger_views, submission_views, views
+from metrics import export_views, ledger_views, submission_views, views
 
 urlpatterns = [
     path("slas/<int:sla_id>/readings/new/", views.reading_create, name="reading_create"),
@@ -50,4 +50,5 @@ urlpatterns = [
         submission_views.vendor_template,
         name="vendor_template",
     ),
+    *export_views.urlpatterns,
 ]
