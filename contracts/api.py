@@ -9,11 +9,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import mixins, serializers
 from rest_framework.exceptions import PermissionDenied
 
-from contracts import periods, selectors, services
+from contracts import exports, periods, selectors, services
 from contracts.filters import ContractFilter, ServiceLevelFilter
 from contracts.models import Contract, ServiceLevel, ServiceLevelTerms, Vendor
 from contracts.terms import TermsTimeline
-from slagov.api import ScopedPrimaryKeyRelatedField, TenantViewSet, service_errors
+from slagov.api import ExportableList, ScopedPrimaryKeyRelatedField, TenantViewSet, service_errors
 from slagov.numbers import API_FIELD_MAPPING
 from slagov.schema import SometimesAbsent
 
@@ -181,19 +181,27 @@ class ServiceLevelSerializer(serializers.ModelSerializer):
 
 
 class VendorViewSet(
+    ExportableList,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
     TenantViewSet,
 ):
-    """Vendors of the organisation (a vendor user sees only its own)."""
+    """
+    Vendors of the organisation (a vendor user sees only its own). `?format=csv|xlsx`:
+    the vendors page's export, with their SLAs counted by latest colour.
+    """
 
     serializer_class = VendorSerializer
     queryset = Vendor.objects.none()
+    export = exports.VENDORS
 
     def get_queryset(self):
         return Vendor.objects.order_by("name")
+
+    def export_queryset(self):
+        return selectors.vendors_with_counts()
 
     def perform_create(self, serializer):
         self.tenant.require_manage()
@@ -214,17 +222,22 @@ class VendorViewSet(
 
 
 class ContractViewSet(
+    ExportableList,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
     TenantViewSet,
 ):
-    """Contracts, with the governance-mode recommendation and the worst SLA colour."""
+    """
+    Contracts, with the governance-mode recommendation and the worst SLA colour.
+    `?format=csv|xlsx`: the portfolio's export (SLAs counted by latest colour).
+    """
 
     serializer_class = ContractSerializer
     queryset = Contract.objects.none()
     filterset_class = ContractFilter
+    export = exports.PORTFOLIO
 
     def get_queryset(self):
         return (
@@ -232,6 +245,9 @@ class ContractViewSet(
             .select_related("vendor", "owner", "organization")
             .order_by("reference")
         )
+
+    def export_queryset(self):
+        return selectors.portfolio_contracts()
 
     def _require_manage(self):
         if not self.tenant.can_manage:

@@ -24,6 +24,7 @@ PERCENT_MAX = Decimal(100)
 MAX_AMOUNT = Decimal(10**11)
 RELATIVE_RATE_MAX = Decimal(50)  # % a year
 DEADLINE_DAYS_MAX = 60
+CLAIM_DAYS_MAX = 730  # a credit claimable for up to two years after its month
 WEIGHT_MAX = 100
 STEP_DAYS_MAX = 366  # a state or late data lasting up to a year
 STEP_PERIODS_MAX = 3  # forecast horizon: the breach risk is known 3 periods ahead
@@ -200,8 +201,9 @@ def whole_problem(value: int, low: int, high: int, what: str) -> str | None:
 
 
 def contract_numbers_problems(
-    *, annual_value: Decimal | None, at_risk_percent: Decimal | None, deadline_days: int | None
-) -> dict[str, str]:
+    *, annual_value: Decimal | None, at_risk_percent: Decimal | None, deadline_days: int | None,
+    claim_days: int | None = None,
+) -> dict[str, str]:  # fmt: skip
     """What is wrong with a contract's numbers (field → message); None: not given."""
     problems = {
         "annual_value": annual_value is not None
@@ -210,6 +212,8 @@ def contract_numbers_problems(
         and percent_problem(at_risk_percent, "The amount at risk"),
         "submission_deadline_days": deadline_days is not None
         and whole_problem(deadline_days, 0, DEADLINE_DAYS_MAX, "The data deadline (days)"),
+        "credit_claim_days": claim_days is not None
+        and whole_problem(claim_days, 1, CLAIM_DAYS_MAX, "The credit claim window (days)"),
     }
     return {field: message for field, message in problems.items() if message}
 

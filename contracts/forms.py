@@ -71,6 +71,7 @@ class ContractForm(forms.ModelForm):
             "review_cadence",
             "submission_deadline_days",
             "at_risk_percent",
+            "credit_claim_days",
             "clause_performance_reviews",
             "clause_data_sharing",
             "clause_continuous_improvement",
@@ -91,11 +92,13 @@ class ContractForm(forms.ModelForm):
             "annual_value": NumberField,
             "at_risk_percent": NumberField,
             "submission_deadline_days": WholeNumberField,
+            "credit_claim_days": WholeNumberField,
         }
 
     def __init__(self, *args, tenant: Tenant, **kwargs):
         super().__init__(*args, **kwargs)
         self.tenant = tenant
+        self.fields["credit_claim_days"].required = False
         self.fields["vendor"].queryset = Vendor.objects.all()
         contacts = VendorContact.objects.select_related("vendor").order_by("vendor__name", "name")
         vendor_id = self._vendor_id()
@@ -138,6 +141,13 @@ class ContractForm(forms.ModelForm):
         except ValidationError as exc:
             raise forms.ValidationError(exc.message_dict["reference"]) from None
 
+    def clean_credit_claim_days(self):
+        """Left empty (a form from before the claim window existed): the contract's, or 90."""
+        days = self.cleaned_data.get("credit_claim_days")
+        if days is None:
+            return self.instance.credit_claim_days
+        return days
+
     def clean_currency(self):
         try:
             return services.contract_currency_clean(currency=self.cleaned_data["currency"])
@@ -152,7 +162,9 @@ class ContractForm(forms.ModelForm):
                 services.contract_dates_validate(start_date=start, end_date=end)
             except ValidationError as exc:
                 self.add_error(None, exc)
-        numbers = ("annual_value", "at_risk_percent", "submission_deadline_days")
+        numbers = (
+            "annual_value", "at_risk_percent", "submission_deadline_days", "credit_claim_days",
+        )  # fmt: skip
         try:
             services.contract_numbers_validate(**{name: data.get(name) for name in numbers})
         except ValidationError as exc:

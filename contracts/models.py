@@ -138,6 +138,11 @@ class Contract(models.Model):
         validators=[MinValueValidator(0), MaxValueValidator(100)],
         help_text="Cap on service credits per period, in % of the monthly charge.",
     )
+    credit_claim_days = models.PositiveSmallIntegerField(
+        default=90,
+        validators=[MinValueValidator(1), MaxValueValidator(bounds.CLAIM_DAYS_MAX)],
+        help_text="Days after a month ends within which its service credit can be claimed.",
+    )
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -175,6 +180,7 @@ class Contract(models.Model):
             annual_value=self.annual_value,
             at_risk_percent=self.at_risk_percent,
             deadline_days=self.submission_deadline_days,
+            claim_days=self.credit_claim_days,
         ):
             raise ValidationError(problems)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from django.db.models import Case, IntegerField, Max, Prefetch, QuerySet, Value, When
+from django.db.models import Case, Count, IntegerField, Max, Prefetch, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
 
 from contracts import rules
@@ -45,6 +45,19 @@ def portfolio_contracts() -> QuerySet[Contract]:
         .prefetch_related(Prefetch("service_levels", queryset=slas, to_attr="active_slas"))
         .order_by("reference")
     )
+
+
+def vendors_with_counts() -> QuerySet[Vendor]:
+    """Vendors with their active SLAs counted by latest colour (one query)."""
+    base = "contracts__service_levels"
+    active = Q(**{f"{base}__is_active": True})
+    return Vendor.objects.annotate(
+        contract_count=Count("contracts", distinct=True),
+        **{
+            f"n_{colour}": Count(base, filter=active & Q(**{f"{base}__health__colour": colour}))
+            for colour in Colour.values
+        },
+    ).order_by("name")
 
 
 def active_service_level_ids(organization_id: int) -> list[int]:

@@ -85,13 +85,18 @@ def contract_numbers_validate(
     annual_value: Decimal | None = None,
     at_risk_percent: Decimal | None = None,
     submission_deadline_days: int | None = None,
+    credit_claim_days: int | None = None,
 ) -> None:
-    """A contract's value, amount at risk and data deadline in range (`bounds`); None: not given."""
+    """
+    A contract's value, amount at risk, data deadline and credit claim window in
+    range (`bounds`); None: not given.
+    """
     _raise(
         bounds.contract_numbers_problems(
             annual_value=annual_value,
             at_risk_percent=at_risk_percent,
             deadline_days=submission_deadline_days,
+            claim_days=credit_claim_days,
         )
     )
 
@@ -232,6 +237,7 @@ def contract_save(
         annual_value=contract.annual_value,
         at_risk_percent=contract.at_risk_percent,
         submission_deadline_days=contract.submission_deadline_days,
+        credit_claim_days=contract.credit_claim_days,
     )
     _save(contract, actor, "created" if creating else "edited")
     before = set() if creating else set(contract.vendor_contacts.values_list("pk", flat=True))

@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from escalations import policy_services, services
+from escalations import exports, policy_services, services
 from escalations.filters import EscalationFilter
 from escalations.models import (
     Escalation,
@@ -17,7 +17,7 @@ from escalations.models import (
     EscalationStep,
     Recipient,
 )
-from slagov.api import TenantViewSet, service_errors
+from slagov.api import ExportableList, TenantViewSet, service_errors
 from slagov.numbers import API_FIELD_MAPPING
 from slagov.schema import ErrorSerializer
 
@@ -64,11 +64,17 @@ class ResolveSerializer(serializers.Serializer):
     )  # fmt: skip
 
 
-class EscalationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
-    """Escalations of the organisation (a vendor user's token: that vendor's only)."""
+class EscalationViewSet(
+    ExportableList, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet
+):
+    """
+    Escalations of the organisation (a vendor user's token: that vendor's only).
+    `?format=csv|xlsx`: the escalation page's export.
+    """
 
     queryset = Escalation.objects.none()
     filterset_class = EscalationFilter
+    export = exports.ESCALATIONS
 
     def get_queryset(self):
         queryset = Escalation.objects.select_related(

@@ -11,26 +11,35 @@ from django.views.decorators.http import require_http_methods
 
 from contracts import selectors as contract_selectors
 from contracts.models import Contract
-from escalations import notify, policy_services, services
+from escalations import exports, notify, policy_services, services
 from escalations.filters import EscalationListFilter
 from escalations.forms import MeetingForm, ResolveForm, StepFormSet
 from escalations.models import Escalation, EscalationPolicy, EscalationStep, Notification
 from escalations.policies import default_policy
+from slagov import exports as table_exports
 from slagov.models import Organization, PendingWork
 from slagov.tenancy import resolve_tenant, tenant_scope
 from slagov.web import post_only, render_page
 
+LIST_LIMIT = 200  # rows the page shows; its export has every row the filters select
+
 
 def escalation_list(request: HttpRequest, org_slug: str) -> HttpResponse:
-    data = request.GET.copy() if request.GET else {"state": "active"}
+    fmt = table_exports.requested_format(request)
+    data = request.GET.copy()
+    data.pop("format", None)
     filterset = EscalationListFilter(
-        data,
+        data or {"state": "active"},  # the page's first view, and its export
         queryset=Escalation.objects.select_related(
             "service_level", "contract__vendor", "acknowledged_by"
         ).order_by("state", "-level", "-opened_at"),
         request=request,
     )
-    context = {"filter": filterset, "escalations": list(filterset.qs[:200])}
+    if fmt:
+        return table_exports.refused_filter(filterset) or exports.ESCALATIONS.response(
+            fmt, filterset.qs
+        )
+    context = {"filter": filterset, "escalations": list(filterset.qs[:LIST_LIMIT])}
     return render_page(request, "escalations/list.html", context, partial="table")
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from contracts.models import Contract
 from escalations import leadership as reads
+from metrics.ledger import unclaimed_summary
 from reviews import actions, vendor_warnings
 from reviews.health_data import health_histories, sliding_back
 from reviews.outcomes import QuarterOutcomes
@@ -80,5 +81,6 @@ def leadership(request: HttpRequest, org_slug: str) -> HttpResponse:
         "heat_rows": heat_rows,
         "rows": LIST_ROWS,
         "sliding_back": sliding_back(health_histories(contracts, today=today)),
+        "unclaimed": unclaimed_summary(organization_id=organization.pk, today=today),
     }
     return render(request, "escalations/leadership.html", context)

@@ -1,4 +1,4 @@
-"""Reads for statuses: credits per contract, roll-ups, the watch list."""
+"""Reads for statuses and readings: their lists, credits per contract, roll-ups, the watch list."""
 
 from __future__ import annotations
 
@@ -8,17 +8,32 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from contracts import periods
-from contracts.models import Contract, Vendor
+from contracts.models import Contract
 from contracts.rules import SEVERITY, Colour
-from metrics.models import PeriodStatus, SlaHealth
+from contracts.selectors import vendors_with_counts  # noqa: F401 (pages read it here too)
+from metrics.models import PeriodStatus, Reading, SlaHealth
 
 # Points per colour in the weighted health score (no data and late don't score).
 SCORE_POINTS = {Colour.GREEN: 100, Colour.YELLOW: 50, Colour.RED: 0}
 # Drifting, or forecast to turn red: the watch list.
 AT_RISK = Q(drifting=True) | Q(periods_to_breach__gt=0)
+
+
+def period_statuses() -> QuerySet[PeriodStatus]:
+    """Period statuses in the scope, by contract, SLA and period (the API's list, the exports)."""
+    return PeriodStatus.objects.select_related("service_level__contract").order_by(
+        "service_level__contract__reference", "service_level__code", "period_start"
+    )
+
+
+def readings() -> QuerySet[Reading]:
+    """Readings in the scope, by SLA and period (the API's list, the exports)."""
+    return Reading.objects.select_related("service_level", "submitted_by").order_by(
+        "service_level_id", "period_start"
+    )
 
 
 @dataclass
@@ -65,19 +80,6 @@ def watch_list(limit: int = 10) -> QuerySet[SlaHealth]:
     )
 
 
-def vendors_with_counts() -> QuerySet[Vendor]:
-    """Vendors with their active SLAs counted by latest colour (one query)."""
-    base = "contracts__service_levels"
-    active = Q(**{f"{base}__is_active": True})
-    return Vendor.objects.annotate(
-        contract_count=Count("contracts", distinct=True),
-        **{
-            f"n_{colour}": Count(base, filter=active & Q(**{f"{base}__health__colour": colour}))
-            for colour in Colour.values
-        },
-    ).order_by("name")
-
-
 @dataclass
 class CreditMonth:
     month: date
@@ -100,6 +102,13 @@ class CreditYear:
     start: date
     assessed: Decimal = Decimal(0)
     credited: Decimal = Decimal(0)
+
+
+def credit_cap(contract: Contract) -> Decimal:
+    """The most a contract's credits for one month can come to: its at-risk amount."""
+    return (contract.monthly_charge * contract.at_risk_percent / 100).quantize(
+        Decimal("0.01"), rounding=ROUND_HALF_UP
+    )
 
 
 def credits_for(
@@ -125,9 +134,7 @@ def credits_for(
         month = start.replace(day=1)
         entry = months[contract_id].get(month)
         if entry is None:
-            cap = (contract.monthly_charge * contract.at_risk_percent / 100).quantize(
-                Decimal("0.01"), rounding=ROUND_HALF_UP
-            )
+            cap = credit_cap(contract)
             entry = months[contract_id][month] = CreditMonth(month, Decimal(0), cap,
                                                              defaultdict(Decimal))  # fmt: skip
         entry.assessed += amount

@@ -13,13 +13,15 @@ from django.utils import timezone
 
 from contracts import selectors
 from contracts.models import Vendor
+from metrics import exports
 from metrics.forms import UploadForm
 from metrics.ingest import blank, files, months, pipeline, staging
 from metrics.models import Submission, SubmissionRow
-from slagov.exports import safe_text
+from slagov.exports import requested_format, safe_text
 from slagov.filters import parse_digits
 
 PREVIEW_LIMIT = 200
+LIST_LIMIT = 100  # the latest submissions on the Data page; its export has all of them
 ERROR_LIMIT = 500
 
 
@@ -70,6 +72,8 @@ def submission_list(request: HttpRequest, org_slug: str) -> HttpResponse:
     if request.htmx and request.method == "GET":  # a month or vendor picked: the panel only
         picker = _month_picker(request) if tenant.can_upload else None
         return render(request, "metrics/submission_list.html#month-panel", {"picker": picker})
+    if request.method == "GET" and (fmt := requested_format(request)):
+        return exports.SUBMISSIONS.response(fmt, Submission.objects.order_by("-created_at", "-pk"))
     if request.method == "POST":
         tenant.require_uploader()
     too_big = int(request.META.get("CONTENT_LENGTH") or 0) > files.MAX_BYTES + 512 * 1024
@@ -89,9 +93,9 @@ def submission_list(request: HttpRequest, org_slug: str) -> HttpResponse:
             filename=upload.name,
         )
         return redirect("metrics:submission", org_slug=tenant.slug, submission_id=submission.pk)
-    submissions = Submission.objects.select_related("vendor", "created_by").order_by("-created_at")[
-        :100
-    ]
+    submissions = Submission.objects.select_related("vendor", "created_by").order_by(
+        "-created_at", "-pk"
+    )[:LIST_LIMIT]
     context = {
         "form": form,
         "refused": refused,

@@ -59,3 +59,14 @@ def expire_previews() -> dict:
     from metrics.ingest.pipeline import submissions_expire
 
     return submissions_expire().as_dict()
+
+
+@shared_task
+def credit_ledger_daily() -> dict:
+    """
+    Scheduled: every organisation's credit ledger synced with the engine, and
+    credits past their claim window expired; each organisation on its own.
+    """
+    from metrics.ledger import ledger_daily_all
+
+    return ledger_daily_all().as_dict()

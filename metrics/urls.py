@@ -1,6 +1,6 @@
 from django.urls import path
 
-from metrics import submission_views, views
+from metrics import export_views, ledger_views, submission_views, views
 
 urlpatterns = [
     path("slas/<int:sla_id>/readings/new/", views.reading_create, name="reading_create"),
@@ -35,9 +35,20 @@ urlpatterns = [
         submission_views.submission_errors_csv,
         name="submission_errors",
     ),
+    path("credits/", ledger_views.credit_ledger, name="credit_ledger"),
+    *[
+        path(
+            f"credits/<int:entry_id>/{action}/",
+            ledger_views.credit_action,
+            {"action": action},
+            name=f"credit_{action}",
+        )
+        for action in ledger_views.ACTIONS
+    ],
     path(
         "vendors/<int:vendor_id>/template/",
         submission_views.vendor_template,
         name="vendor_template",
     ),
+    *export_views.urlpatterns,
 ]

@@ -12,7 +12,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from contracts.models import Contract
-from reviews import selectors, services
+from reviews import exports, selectors, services
 from reviews.filters import ReviewFilter
 from reviews.models import (
     AgendaItem,
@@ -22,7 +22,12 @@ from reviews.models import (
     ReviewSignature,
     Side,
 )
-from slagov.api import ScopedPrimaryKeyRelatedField, TenantViewSet, service_errors
+from slagov.api import (
+    ExportableList,
+    ScopedPrimaryKeyRelatedField,
+    TenantViewSet,
+    service_errors,
+)
 from slagov.models import Membership
 from slagov.schema import ErrorSerializer
 
@@ -130,12 +135,20 @@ class HoldSerializer(serializers.Serializer):
 
 
 class ReviewViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, TenantViewSet
+    ExportableList,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    TenantViewSet,
 ):
-    """Joint reviews of the organisation's contracts (a vendor token: its vendor's only)."""
+    """
+    Joint reviews of the organisation's contracts (a vendor token: its vendor's only).
+    `?format=csv|xlsx`: every review the filters select, in the calendar's export columns.
+    """
 
     queryset = Review.objects.none()
     filterset_class = ReviewFilter
+    export = exports.REVIEWS
 
     def get_queryset(self):
         rows = Review.objects.select_related("contract").order_by("-scheduled_at")

@@ -15,10 +15,15 @@ from rest_framework.reverse import reverse
 
 from contracts.models import Contract, ServiceLevel
 from escalations.models import Escalation
-from reviews import actions, vendor_warnings
+from reviews import actions, exports, vendor_warnings
 from reviews.filters import ActionItemFilter, WarningFilter
 from reviews.models import ActionItem, ActionItemEvent, Review, VendorWarning
-from slagov.api import ScopedPrimaryKeyRelatedField, TenantViewSet, service_errors
+from slagov.api import (
+    ExportableList,
+    ScopedPrimaryKeyRelatedField,
+    TenantViewSet,
+    service_errors,
+)
 from slagov.schema import ErrorSerializer, SometimesAbsent
 
 # --- Action items --------------------------------------------------------------------------
@@ -128,16 +133,20 @@ class ActionItemCommentSerializer(serializers.Serializer):
 REFUSED = OpenApiResponse(ErrorSerializer, description="The item's state doesn't allow it.")
 
 
-class ActionItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+class ActionItemViewSet(
+    ExportableList, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet
+):
     """
     Action items (a vendor's token: its own vendor's contracts only). Admins and
     account managers create and edit; the owner, the vendor's users and the
-    managers change the state and comment.
+    managers change the state and comment. `?format=csv|xlsx`: the action items
+    page's export.
     """
 
     queryset = ActionItem.objects.none()
     serializer_class = ActionItemSerializer
     filterset_class = ActionItemFilter
+    export = exports.ACTION_ITEMS
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
@@ -302,16 +311,20 @@ WARNING_REFUSED = OpenApiResponse(
 )
 
 
-class VendorWarningViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+class VendorWarningViewSet(
+    ExportableList, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet
+):
     """
     Early warnings a vendor raises on its SLAs before the numbers show the
     risk. The vendor's users raise and close them; admins and account managers
-    acknowledge them with an answer, and close them.
+    acknowledge them with an answer, and close them. `?format=csv|xlsx`: the
+    warnings page's export.
     """
 
     queryset = VendorWarning.objects.none()
     serializer_class = VendorWarningSerializer
     filterset_class = WarningFilter
+    export = exports.VENDOR_WARNINGS
 
     def get_queryset(self):
         return (

@@ -15,7 +15,8 @@ from contracts.models import Contract
 from reviews import relevance, selectors
 from reviews.health_data import health_histories
 from reviews.models import RelevanceCheck
-from slagov.api import TenantViewSet, service_errors
+from slagov import exports
+from slagov.api import ExportableList, TenantViewSet, service_errors
 from slagov.filters import BIGINT_MAX
 
 
@@ -56,7 +57,47 @@ def _row(history) -> dict:
     }  # fmt: skip
 
 
-class GovernanceHealthViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+def _with_health(contracts):
+    """The contracts (at most the export's cap) with their health history on each."""
+    contracts = list(contracts[: exports.EXPORT_MAX + 1])
+    histories = health_histories(contracts)
+    for contract in contracts:
+        contract.governance = histories[contract.pk]
+    return contracts
+
+
+def _current(attribute: str):
+    def get(contract):
+        health = contract.governance.current
+        return getattr(health, attribute) if health else None
+
+    return get
+
+
+GOVERNANCE_HEALTH = exports.Export(
+    name="governance-health",
+    columns=[
+        exports.Column("Contract", lambda c: c.reference),
+        exports.Column("Title", lambda c: c.title),
+        exports.Column("Vendor", lambda c: c.vendor.name),
+        exports.Column("Governance mode", lambda c: c.effective_mode.capitalize()),
+        exports.Column("Owner", lambda c: exports.person(c.owner)),
+        exports.Column("Governance health", _current("score")),
+        exports.Column("Band", lambda c: c.governance.current.band.label
+                       if c.governance.current else None),
+        exports.Column("Change since last month", lambda c: c.governance.change),
+        exports.Column("Sliding back", lambda c: c.governance.sliding),
+        exports.Column("Reasons", lambda c: c.governance.current.summary
+                       if c.governance.current else "Outside the contract's term."),
+    ],
+    related=("organization", "owner", "vendor"),
+    prepare=_with_health,
+)  # fmt: skip
+
+
+class GovernanceHealthViewSet(
+    ExportableList, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet
+):
     """
     Governance health per contract (the id is the contract's): reviews on
     cadence, overdue action items, late data, escalations past due-by, an active
@@ -67,11 +108,14 @@ class GovernanceHealthViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     serializer_class = GovernanceHealthSerializer
     queryset = Contract.objects.none()
     filterset_class = ContractFilter
+    export = GOVERNANCE_HEALTH
 
     def get_queryset(self):
         return Contract.objects.select_related("organization", "owner").order_by("reference")
 
     def list(self, request, *args, **kwargs):
+        if fmt := exports.requested_format(request):
+            return self.export_response(fmt)
         contracts = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         histories = health_histories(contracts)
         data = [_row(histories[c.pk]) for c in contracts]

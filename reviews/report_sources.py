@@ -3,8 +3,7 @@ What the scorecards and the monthly report show that is computed elsewhere:
 governance health, outcomes by quarter, unclaimed service credits. Each is one
 call here, so every page, PDF and e-mail asks in one place.
 
-A source slagov doesn't compute yet answers None, and the pages, PDFs and
-e-mails leave its section out (they never show a made-up figure).
+A page, PDF or e-mail leaves out the section of a source that answers None.
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
+from metrics import ledger
 from reviews import health_data, outcomes_data
 
 
@@ -42,5 +42,7 @@ def outcomes(
 def unclaimed_credits(
     *, organization_id: int, today: date, contract_ids: list[int] | None = None
 ) -> object | None:
-    """Service credits assessed and not yet claimed, by age; None while not computed."""
-    return None
+    """Service credits assessed and not yet claimed, by age (`metrics.ledger.UnclaimedSummary`)."""
+    return ledger.unclaimed_summary(
+        organization_id=organization_id, today=today, contract_ids=contract_ids
+    )

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from contracts import selectors as contract_selectors
-from reviews import relevance, selectors, services
+from reviews import exports, relevance, selectors, services
 from reviews.forms import (
     ActionRows,
     CancelForm,
@@ -20,6 +20,7 @@ from reviews.forms import (
     owner_choices,
 )
 from reviews.models import Review
+from slagov import exports as table_exports
 from slagov.web import errors_to_forms, post_only, render_page
 
 
@@ -36,6 +37,9 @@ def review_calendar(request: HttpRequest, org_slug: str) -> HttpResponse:
             return HttpResponse("contract: a contract id (ASCII digits)", status=400)
         contract = contract_selectors.contract_get(request.tenant, int(contract_id))
     planned, past = selectors.calendar(contract_id=contract.pk if contract else None)
+    if fmt := table_exports.requested_format(request):
+        name = f"reviews-{contract.reference}" if contract else "reviews"
+        return exports.REVIEWS.response(fmt, planned + past, name=name)
     context = {"planned": planned, "past": past, "contract": contract}
     return render_page(request, "reviews/calendar.html", context, partial="lists")
 

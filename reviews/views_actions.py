@@ -18,10 +18,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from contracts import selectors as contract_selectors
 from contracts.models import Contract
-from reviews import actions
+from reviews import actions, exports
 from reviews.filters import ActionListFilter
 from reviews.forms import ActionItemForm, CommentForm
 from reviews.models import ActionItem, VendorWarning
+from slagov import exports as table_exports
 from slagov.filters import ASCII_DIGITS, parse_digits
 from slagov.web import errors_to_forms, post_only, render_page
 
@@ -54,6 +55,10 @@ def my_actions(request: HttpRequest, org_slug: str) -> HttpResponse:
     filterset = ActionListFilter(
         data, queryset=actions.action_items_listed(state="all"), request=request
     )
+    if fmt := table_exports.requested_format(request):
+        return table_exports.refused_filter(filterset) or exports.ACTION_ITEMS.response(
+            fmt, filterset.qs
+        )
     items = [_with_moves(request.tenant, item) for item in filterset.qs[:LIST_LIMIT]]
     context = {
         "filter": filterset,

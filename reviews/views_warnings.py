@@ -12,10 +12,11 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from contracts import selectors as contract_selectors
-from reviews import vendor_warnings
+from reviews import exports, vendor_warnings
 from reviews.filters import WarningListFilter
 from reviews.forms import AnswerForm, WarningForm
 from reviews.models import VendorWarning
+from slagov import exports as table_exports
 from slagov import formatting
 from slagov.web import errors_to_forms, post_only, render_page
 
@@ -30,6 +31,10 @@ def warning_list(request: HttpRequest, org_slug: str) -> HttpResponse:
     filterset = WarningListFilter(
         data, queryset=vendor_warnings.warnings_listed(state="all"), request=request
     )
+    if fmt := table_exports.requested_format(request):
+        return table_exports.refused_filter(filterset) or exports.VENDOR_WARNINGS.response(
+            fmt, filterset.qs
+        )
     context = {
         "filter": filterset,
         "warnings": list(filterset.qs[:LIST_LIMIT]),

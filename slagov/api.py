@@ -15,8 +15,10 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, viewsets
+from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
+from slagov import exports
 from slagov.filters import ASCII_DIGITS, BIGINT_MAX, parse_digits
 from slagov.models import ApiToken
 from slagov.tenancy import Tenant, resolve_tenant
@@ -130,3 +132,34 @@ class TenantViewSet(TenantAPIView, viewsets.GenericViewSet):
     def options(self, request, *args, **kwargs):
         self._require_visible_object(kwargs)
         return super().options(request, *args, **kwargs)
+
+
+class ExportableList:
+    """
+    A list endpoint that also answers `?format=csv|xlsx` with every row its
+    filters select (not one page, up to `exports.EXPORT_MAX`), in the columns
+    of `export`: the file its page exports. Put it before the list mixin.
+    Another `format` is DRF's: `json`, `api`, else a 404.
+    """
+
+    export: exports.Export
+
+    def perform_content_negotiation(self, request, force=False):
+        if getattr(self, "action", None) == "list" and exports.requested_format(request):
+            # DRF has no renderer for these (it would answer 404): what is negotiated
+            # here renders only an error; the list itself answers with the file.
+            renderer = JSONRenderer()
+            return renderer, renderer.media_type
+        return super().perform_content_negotiation(request, force)
+
+    def export_queryset(self):
+        """The rows to export, before the filters (by default, the list's)."""
+        return self.get_queryset()
+
+    def export_response(self, fmt: str):
+        return self.export.response(fmt, self.filter_queryset(self.export_queryset()))
+
+    def list(self, request, *args, **kwargs):
+        if fmt := exports.requested_format(request):
+            return self.export_response(fmt)
+        return super().list(request, *args, **kwargs)

@@ -3,6 +3,7 @@ from rest_framework.routers import SimpleRouter
 from contracts.api import ContractViewSet, ServiceLevelViewSet, VendorViewSet
 from escalations.api import EscalationViewSet, PolicyViewSet
 from metrics.api import (
+    CreditLedgerViewSet,
     CreditViewSet,
     ReadingViewSet,
     StatusViewSet,
@@ -23,6 +24,7 @@ router.register("submissions", SubmissionViewSet, basename="submission")
 router.register("statuses", StatusViewSet, basename="status")
 router.register("trends", TrendViewSet, basename="trend")
 router.register("credits", CreditViewSet, basename="credit")
+router.register("credit-ledger", CreditLedgerViewSet, basename="credit-ledger")
 router.register("escalations", EscalationViewSet, basename="escalation")
 router.register("escalation-policies", PolicyViewSet, basename="policy")
 router.register("members", MemberViewSet, basename="member")

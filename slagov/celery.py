@@ -58,6 +58,12 @@ app.conf.beat_schedule = {
         "task": "reviews.tasks.send_action_reminders",
         "schedule": crontab(minute=40, hour=6),
     },
+    # The credit ledger in step with the engine; unclaimed credits past the contract's
+    # claim window expire (metrics.ledger).
+    "credit-ledger": {
+        "task": "metrics.tasks.credit_ledger_daily",
+        "schedule": crontab(minute=45, hour=5),
+    },
     "leadership-digest": {
         "task": "escalations.tasks.send_leadership_digests",
         "schedule": crontab(minute=0, hour=7, day_of_week="mon"),

@@ -38,6 +38,7 @@ from contracts.models import (
 )
 from escalations import evaluate
 from metrics import engine
+from metrics.demo_ledger import seed_ledger
 from metrics.models import Reading
 from reviews.services import reviews_plan_all
 from slagov import demo_story
@@ -537,6 +538,8 @@ def seed(today: date | None = None, *, superuser: bool = False) -> list[tuple[st
         evaluate.evaluate(organization_id=org.pk, service_level_ids=ids, today=today)
     with time_machine.travel(datetime.combine(today, time(5, 10), tzinfo=UTC), tick=False):
         reviews_plan_all()  # every proactive contract has its next review planned
+    for org in (northwind, globex):  # the credits: claimed, applied, waived, expired, waiting
+        seed_ledger(org, today)
     demo_story.monthly_report(northwind, today)  # Lena's, once a month
     logins = []
     for org_name, people in (

@@ -2,30 +2,38 @@
 Exports of what a list shows, as CSV or XLSX: the one way a table leaves slagov.
 
 A page or an API endpoint builds its rows from the same scoped, filtered
-queryset it shows, and hands them here with its columns. Numbers stay
-numbers and dates stay dates (typed cells in XLSX; plain figures with a
-point in CSV), and every text cell is safe from formulas: text that starts
-with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading
-apostrophe, so a spreadsheet shows it and never runs it.
+queryset it shows, and hands them here with its columns (an `Export`: each
+app keeps its lists' in its own `exports.py`, so a page and the API write
+the same file). Numbers stay numbers and dates stay dates (typed cells in
+XLSX; plain figures with a point in CSV), and every text cell is safe from
+formulas: text that starts with `=`, `+`, `-`, `@`, a tab or a carriage
+return gets a leading apostrophe, so a spreadsheet shows it and never runs it.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 
 FORMATS = ("csv", "xlsx")
 # A list can be long; an export of more rows than this is cut and says so.
 EXPORT_MAX = 50_000
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Control characters an XLSX file can't hold (openpyxl refuses the whole workbook
+# for one of them), and the longest text a spreadsheet cell takes.
+_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+XLSX_TEXT_MAX = 32_767
 
 
 def safe_text(value) -> str:
@@ -55,6 +63,13 @@ def cell(value):
     return safe_text(value)
 
 
+def person(user) -> str:
+    """A user as lists show them: the full name, else the username; blank for nobody."""
+    if user is None:
+        return ""
+    return user.get_full_name() or user.username
+
+
 @dataclass(frozen=True)
 class Column:
     header: str
@@ -67,8 +82,52 @@ def requested_format(request) -> str | None:
     return wanted if wanted in FORMATS else None
 
 
+@dataclass(frozen=True)
+class Export:
+    """
+    A list as it leaves slagov: its file name, its columns, the relations its
+    columns read (`related`, joined in the same query when the rows are a
+    queryset) and, for rows that are not model rows, how to make them from
+    what the list selects (`prepare`). The page and the API share one.
+    """
+
+    name: str
+    columns: list[Column]
+    related: tuple[str, ...] = ()
+    prepare: Callable[[Iterable], Iterable] | None = None
+
+    def rows(self, rows: Iterable) -> Iterable:
+        if self.related and isinstance(rows, QuerySet):
+            rows = rows.select_related(*self.related)
+        return self.prepare(rows) if self.prepare is not None else rows
+
+    def response(self, fmt: str, rows: Iterable, *, name: str | None = None) -> HttpResponse:
+        return response(fmt, name=name or self.name, columns=self.columns, rows=self.rows(rows))
+
+
+def refused(problems: dict[str, list[str]] | str) -> HttpResponse:
+    """A 400 that names each parameter at fault: an export never guesses what was meant."""
+    if isinstance(problems, str):
+        text = problems
+    else:
+        text = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in problems.items())
+    return HttpResponse(
+        f"Nothing exported: {text}", status=400, content_type="text/plain; charset=utf-8"
+    )
+
+
+def refused_filter(filterset) -> HttpResponse | None:
+    """The 400 for a list whose filter is not valid (a page shows it unfiltered), else None."""
+    if filterset.is_bound and not filterset.is_valid():
+        return refused({name: list(errors) for name, errors in filterset.errors.items()})
+    return None
+
+
 def table(columns: list[Column], rows: Iterable) -> list[list]:
     """The header and the cells of each row (at most EXPORT_MAX rows)."""
+    if isinstance(rows, QuerySet):
+        # One row past the cap says there is more, without reading every row.
+        rows = rows[: EXPORT_MAX + 1]
     out = [[c.header for c in columns]]
     for n, row in enumerate(rows):
         if n == EXPORT_MAX:
@@ -102,29 +161,58 @@ def as_csv(cells: list[list]) -> bytes:
 
 
 def as_xlsx(cells: list[list], *, title: str = "export") -> bytes:
+    """
+    A workbook of one sheet: the header bold and frozen, dates formatted as
+    dates. Written row by row (openpyxl's write-only mode): a workbook held in
+    memory takes some 300 MB for EXPORT_MAX rows.
+    """
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = safe_sheet_title(title)
-    for row in cells:
-        sheet.append(row)
-    for header in sheet[1]:
-        header.font = Font(bold=True)
-    for row in sheet.iter_rows(min_row=2):
-        for c in row:
-            if isinstance(c.value, datetime):
-                c.number_format = "yyyy-mm-dd hh:mm"
-            elif isinstance(c.value, date):
-                c.number_format = "yyyy-mm-dd"
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(safe_sheet_title(title))
     sheet.freeze_panes = "A2"
-    for column in sheet.columns:
-        width = max(len(str(c.value)) if c.value is not None else 0 for c in column[:200])
-        sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 8), 60)
+    # Column widths must be set before the first row is written.
+    widths: dict[int, int] = {}
+    for row in cells[:201]:
+        for n, value in enumerate(row):
+            widths[n] = max(widths.get(n, 0), len(str(value)) if value is not None else 0)
+    for n, width in widths.items():
+        sheet.column_dimensions[get_column_letter(n + 1)].width = min(max(width + 2, 8), 60)
+    bold = Font(bold=True)
+
+    def styled(value, **style):
+        out = WriteOnlyCell(sheet, value=value)
+        for name, setting in style.items():
+            setattr(out, name, setting)
+        return out
+
+    for n, row in enumerate(cells):
+        values = []
+        for value in row:
+            if isinstance(value, str):
+                value = _xlsx_text(value)
+            if n == 0:
+                values.append(styled(value, font=bold))
+            elif isinstance(value, datetime):
+                values.append(styled(value, number_format="yyyy-mm-dd hh:mm"))
+            elif isinstance(value, date):
+                values.append(styled(value, number_format="yyyy-mm-dd"))
+            else:
+                values.append(value)
+        sheet.append(values)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def _xlsx_text(text: str) -> str:
+    """Text a workbook can hold: no control characters but tab and line breaks, cut at the limit."""
+    # Quoted again once they are gone: "\x01=1+1" would otherwise become a formula.
+    text = safe_text(_XLSX_ILLEGAL.sub("", text))
+    return text if len(text) <= XLSX_TEXT_MAX else text[: XLSX_TEXT_MAX - 1] + "…"
 
 
 def safe_sheet_title(title: str) -> str:
@@ -142,5 +230,6 @@ def response(fmt: str, *, name: str, columns: list[Column], rows: Iterable) -> H
         out = HttpResponse(as_csv(cells), content_type="text/csv; charset=utf-8")
     else:
         out = HttpResponse(as_xlsx(cells, title=name), content_type=XLSX_TYPE)
-    out["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # A name may carry a reference typed by a person: quoted (or encoded) as RFC 6266 says.
+    out["Content-Disposition"] = content_disposition_header(True, filename)
     return out

@@ -18,18 +18,20 @@ from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 
+from contracts import exports as contract_exports
 from contracts import month_spans, periods, selectors
 from contracts.filters import PortfolioFilter
 from contracts.rules import SEVERITY, Colour
 from escalations import selectors as escalation_selectors
 from escalations.models import EscalationPolicy
 from metrics import charts, trends
+from metrics import ledger as metrics_ledger
 from metrics import selectors as metrics_selectors
 from metrics.headroom import headroom_of, headroom_words
 from metrics.models import PeriodStatus, ReadingRevision
 from reviews import actions, vendor_warnings
 from reviews.health_data import health_histories, sliding_back
-from slagov import formatting
+from slagov import exports, formatting
 from slagov.web import render_page
 
 CHART_MONTHS = 18
@@ -40,6 +42,10 @@ def portfolio(request: HttpRequest, org_slug: str) -> HttpResponse:
     filterset = PortfolioFilter(
         request.GET or None, queryset=selectors.portfolio_contracts(), request=request
     )
+    if fmt := exports.requested_format(request):
+        return exports.refused_filter(filterset) or contract_exports.PORTFOLIO.response(
+            fmt, filterset.qs
+        )
     contracts = list(filterset.qs)
     counts = dict.fromkeys(Colour, 0)
     governance = health_histories(contracts)
@@ -103,7 +109,7 @@ def contract_detail(request: HttpRequest, org_slug: str, contract_id: int) -> Ht
         "rollup": metrics_selectors.rollup(s for s in slas if s.is_active),
         "months": months,
         "trend_marks": {"forecast": any(row["health"] and row["health"].forecast for row in rows)},
-        "credit_months": credit_months[-12:],
+        "credit_months": metrics_ledger.headroom_by_month(contract, credit_months[-12:]),
         "credit_years": credit_years,
         "recommendation": contract.recommendation(),
         "governance": health_histories([contract])[contract.pk],
@@ -138,7 +144,9 @@ def _heat(statuses: list[PeriodStatus], months: list) -> list[str]:
 
 
 def vendor_list(request: HttpRequest, org_slug: str) -> HttpResponse:
-    vendors = metrics_selectors.vendors_with_counts()
+    vendors = selectors.vendors_with_counts()
+    if fmt := exports.requested_format(request):
+        return contract_exports.VENDORS.response(fmt, vendors)
     return render(request, "contracts/vendor_list.html", {"vendors": vendors})
 
 
@@ -210,6 +218,7 @@ def sla_detail(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse
         else "",
         "history": history_rows,
         "history_page": history,
+        "export_query": f"service_level={sla.pk}",  # the SLA's rows of the contract's exports
         "timeline": timeline,
         "credit_years": sorted(credit_years.items()),
         "terms": selectors.terms_in_force(timeline, timezone.localdate()),

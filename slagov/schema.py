@@ -9,7 +9,10 @@ from __future__ import annotations
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
+
+from slagov import exports
 
 
 class SometimesAbsent:
@@ -61,8 +64,39 @@ ERROR_DESCRIPTIONS = {
 }
 
 
+EXPORT_FORMAT = OpenApiParameter(
+    "format",
+    str,
+    OpenApiParameter.QUERY,
+    enum=["json", *exports.FORMATS],
+    description=(
+        "`csv` or `xlsx`: every row the filters select (not one page; at most "
+        f"{exports.EXPORT_MAX:,}, then a last row says the list was cut), as a file with "
+        "the columns of the page's export. Numbers and dates are typed; text that a "
+        "spreadsheet would run as a formula starts with an apostrophe."
+    ),
+)
+EXPORT_CONTENT = {
+    "text/csv": {"schema": {"type": "string", "description": "UTF-8 with a byte-order mark."}},
+    exports.XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}},
+}
+
+
 class ApiSchema(AutoSchema):
-    """Adds the 400/401/403/404/429 responses an operation can give to what it declares."""
+    """
+    Adds the 400/401/403/404/429 responses an operation can give to what it
+    declares, and to a list that exports (slagov.api.ExportableList) its
+    `format` parameter and its files.
+    """
+
+    def _exports(self) -> bool:
+        return getattr(self.view, "export", None) is not None and self._is_list_view()
+
+    def get_override_parameters(self):
+        parameters = super().get_override_parameters()
+        if self.method == "GET" and self._exports():
+            parameters = [*parameters, EXPORT_FORMAT]
+        return parameters
 
     def _error_ref(self, name: str, schema: dict) -> dict:
         component = ResolvedComponent(
@@ -81,6 +115,8 @@ class ApiSchema(AutoSchema):
             codes.append("400")
         if writes:
             codes.append("403")
+        if self.method == "GET" and self._exports() and "content" in responses.get("200", {}):
+            responses["200"]["content"].update(EXPORT_CONTENT)
         for code in sorted(codes):
             if code in responses:
                 continue

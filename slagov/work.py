@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 RECOMPUTE = "recompute"  # statuses of SLAs (arguments: service_level_ids, since | pairs)
 EVALUATE = "evaluate"  # escalation rules over SLAs (arguments: service_level_ids)
+LEDGER_SYNC = "ledger_sync"  # the credit ledger after a recompute (arguments: service_level_ids)
+CREDIT_NOTICE = "credit_notice"  # a claimed credit's notice to the vendor (arguments: entry_id)
 MAX_ATTEMPTS = 5  # asks of one piece of work before it is failed and shown to admins
 
 # kind → the function that does it: f(organization_id, **arguments) -> list of follow-ups,

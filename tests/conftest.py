@@ -106,6 +106,7 @@ class Side:
     membership: object = None  # its vendor user's (the other organisation: its admin's)
     invitation: object = None  # a pending invitation of a vendor user
     notification: object = None  # a failed e-mail about its escalation
+    credit_entry: object = None  # a credit ledger entry of its contract (assessed)
 
 
 @dataclass
@@ -285,8 +286,27 @@ def world(db) -> World:
             filename="data.csv",
         )
         side.membership = user.memberships.get()
+        side.credit_entry = make_credit_entry(side.contract)
         side.invitation = make_invitation(side_org, side.vendor)
     return world
+
+
+def make_credit_entry(contract):
+    """
+    A ledger entry for December 2025, as written before any sync (the engine gives that
+    month no credit: the first sync of the ledger removes it).
+    """
+    from django.utils import timezone
+    from django_scopes import scopes_disabled
+
+    from metrics.models import CreditEntry
+
+    with scopes_disabled():
+        return CreditEntry.objects.create(
+            organization_id=contract.organization_id, contract=contract,
+            month=date(2025, 12, 1), currency=contract.currency, amount=Decimal("500.00"),
+            engine_amount=Decimal("500.00"), assessed_at=timezone.now(),
+        )  # fmt: skip
 
 
 def make_invitation(org, vendor):

@@ -45,6 +45,7 @@ KWARG_OBJECTS = {
     "membership_id": "membership",
     "invitation_id": "invitation",
     "notification_id": "notification",
+    "entry_id": "credit_entry",
 }
 # URL kwargs that name no object (a month's report): one value for every side.
 KWARG_VALUES = {"month": "2026-01"}
@@ -62,6 +63,7 @@ API_PK_OBJECTS = {
     "api:vendor-warning": "warning",
     "api:member": "membership",
     "api:invitation": "invitation",
+    "api:credit-ledger": "credit_entry",
     "api:governance-health": "contract",
 }
 

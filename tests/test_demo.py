@@ -277,6 +277,22 @@ def test_the_demo_people_sign_in_as_the_readme_says(demo, client):
 
 
 @scopes_disabled()
+def test_the_demo_ledger_shows_credits_in_every_state(demo):
+    from metrics.models import CreditEntry
+
+    entries = CreditEntry.objects.filter(organization__slug="northwind")
+    assert set(entries.values_list("state", flat=True)) == {
+        "assessed", "claimed", "applied", "waived", "expired",
+    }  # fmt: skip
+    applied = entries.get(state="applied")
+    assert applied.invoice_reference == f"INV-{applied.contract.reference}-{applied.month:%Y%m}"
+    assert entries.get(state="waived").waive_reason
+    states = sorted(entries.values_list("pk", "state"))
+    seed(today=TODAY)  # a second load moves nothing
+    assert sorted(entries.values_list("pk", "state")) == states
+
+
+@scopes_disabled()
 def test_the_network_contract_is_sliding_back_into_firefighting(demo):
     from reviews.health_data import health_histories, sliding_back
 

@@ -323,3 +323,29 @@ def test_help_page_states_the_health_rules(client, world: World):
     rules = text[text.index('id="health-rules"') :]
     assert rules.count("<tr>") == 9  # the header and the eight rules of reviews.health
     assert len(health.PENALTY) == 8
+
+
+def test_governance_health_exports_from_the_portfolio_scoped_with_numbers_as_numbers(
+    client, world: World
+):
+    import io
+
+    from openpyxl import load_workbook
+
+    _sliding(world)
+    client.force_login(world.vic)
+    with time_machine.travel(NOW, tick=False):
+        page = client.get(reverse("contracts:portfolio", args=[world.org.slug])).content.decode()
+        url = reverse("api:governance-health-list", args=[world.org.slug])
+        assert f"{url}?format=xlsx" in page
+        response = client.get(url, {"format": "xlsx"})
+    assert response.status_code == 200, response.content[:300]
+    assert response["Content-Type"].startswith("application/vnd.openxml"), response.content[:300]
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:6] == ("Contract", "Title", "Vendor", "Governance mode", "Owner",
+                           "Governance health")  # fmt: skip
+    assert [r[0] for r in rows[1:]] == [world.mine.contract.reference]  # the vendor's own
+    assert rows[1][5] == 45
+    assert sheet.cell(row=2, column=6).data_type == "n"
+    assert rows[1][7:9] == (-5, True)  # change since last month, sliding back

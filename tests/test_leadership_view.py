@@ -176,12 +176,11 @@ def test_customer_side_only_and_a_404_for_another_tenant(client, world: World):
         assert client.get(url).status_code == status, user.username
 
 
-def test_the_sliding_back_and_unclaimed_credit_sections_show_only_when_given(rf, world: World):
+def test_the_sliding_back_section_shows_only_when_given(rf, world: World):
     from django.template.loader import render_to_string
 
     context = {"org": world.org}
     assert render_to_string("escalations/leadership/_sliding_back.html", context).strip() == ""
-    assert render_to_string("escalations/leadership/_unclaimed_credits.html", context).strip() == ""
     shown = render_to_string(
         "escalations/leadership/_sliding_back.html", context | {"sliding_back": []}
     )
@@ -208,8 +207,9 @@ def test_the_page_takes_the_same_queries_whatever_the_portfolio(
     # 6 overdue action items, 7 open vendor warnings, 8-16 this and last quarter's outcomes
     # (reviews.outcomes_data: nine), 17 the heatmap, 18 contracts for governance health,
     # 19-25 its facts (reviews, action items, escalations, warnings, SLAs, relevance checks,
-    # readings; no contract here has an owner to look up), 26 switcher memberships
-    with time_machine.travel(NOW, tick=False), django_assert_num_queries(26):
+    # readings; no contract here has an owner to look up), 26 unclaimed credits,
+    # 27 switcher memberships
+    with time_machine.travel(NOW, tick=False), django_assert_num_queries(27):
         response = client.get(reverse("escalations:leadership", args=[world.org.slug]))
     assert len(response.context["heat_rows"]) == 2 + vendors
 
@@ -258,3 +258,21 @@ def test_the_page_fits_a_375px_phone_without_sideways_scrolling(page):  # noqa: 
     assert page.locator("#figures-now li").count() == 4
     assert page.locator("#vendor-heatmap tbody tr").count() >= 1
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
+
+
+def test_unclaimed_credits_show_after_the_governance_lists(client, world: World):
+    """Credits are the backstop: on the page, never above the figures or the lists."""
+    from django_scopes import scopes_disabled
+
+    from metrics.models import CreditEntry
+
+    with scopes_disabled():
+        CreditEntry.objects.filter(pk=world.mine.credit_entry.pk).update(amount=Decimal("123.45"))
+    client.force_login(world.lena)
+    with time_machine.travel(NOW, tick=False):
+        text = client.get(reverse("escalations:leadership", args=[world.org.slug])).content.decode()
+    credits = text.index('id="unclaimed-credits"')
+    assert text.index('id="sliding-back"') < credits
+    assert text.index('id="vendor-heatmap"') < credits
+    assert "123.45 EUR" in text[credits:]
+    assert world.foreign.contract.reference not in text

@@ -18,6 +18,7 @@ from django_scopes import scopes_disabled
 
 from contracts.models import Contract
 from escalations.models import Escalation, Notification
+from metrics.ledger import unclaimed_summary
 from reviews import report_mail
 from reviews.health_data import health_histories
 from reviews.models import ActionItem, Side, VendorWarning
@@ -202,13 +203,13 @@ def test_what_needs_attention_and_the_money_at_risk(world, at_today):
         (date(2026, 3, 1), world.theirs.contract.pk, 1000),
     ]  # fmt: skip
     assert report["credit_totals"] == [("EUR", 3000)]
-    # Governance health and outcomes as their own selectors give them; unclaimed credits
-    # are not computed here yet: that section stays out rather than show a made-up figure.
+    # Governance health, outcomes and unclaimed credits as their own selectors give them.
     with scopes_disabled():
         contracts = list(Contract.objects.filter(organization=world.org).select_related(
             "organization", "owner"))  # fmt: skip
         histories = health_histories(contracts, today=TODAY)
         quarters = outcomes_by_quarter(organization=world.org, today=TODAY)
+        unclaimed = unclaimed_summary(organization_id=world.org.pk, today=TODAY)
     assert {pk: h.current for pk, h in attention["health"].items()} == {
         pk: h.current for pk, h in histories.items()
     }
@@ -221,7 +222,10 @@ def test_what_needs_attention_and_the_money_at_risk(world, at_today):
         (q.label, q.breaches_avoided, q.breaches) for q in quarters
     ]
     assert [q["label"] for q in report["outcomes"]] == ["2025 Q3", "2025 Q4", "2026 Q1", "2026 Q2"]
-    assert attention["unclaimed"] is None
+    assert (attention["unclaimed"].count, attention["unclaimed"].totals) == (
+        unclaimed.count, unclaimed.totals,
+    )  # fmt: skip
+    assert unclaimed.count == 2  # the world's two sides' entries here, not the other tenant's
 
 
 @pytest.mark.django_db
@@ -254,6 +258,8 @@ def test_the_latest_report_page_is_the_month_just_ended(client, world, at_today)
     assert "240,000 EUR" in html
     assert 'Escalations resolved</th><td class="right num">2</td>' in html
     assert "1 done on time, 1 done late, 1 still open, 1 cancelled" in html
+    assert 'id="unclaimed-credits"' in html  # the credit ledger's own partial
+    assert 'id="report-outcomes"' in html
     assert client.get(_page(world, "2026-04")).content.decode().count('id="attention"') == 1
 
 
@@ -320,10 +326,11 @@ def test_the_report_page_costs_the_same_queries_whatever_the_organisation(
     # escalations, 7 action items due in it, 8 vendor warnings raised in it, 9 open
     # escalations, 10 red or coming SLAs, 11-18 governance health (reviews, action items,
     # escalations, vendor warnings, SLAs, relevance checks, readings' arrival, owners still
-    # here), 19 overdue action items, 20-28 outcomes (contracts, credits, escalations,
-    # early warnings, red periods, early warnings and vendor warnings as flags, timelines,
-    # action items), 29 switcher memberships (the page's menu; the PDF has none)
-    with django_assert_num_queries(28 if pdf else 29):
+    # here), 19 overdue action items, 20 unclaimed credits, 21-29 outcomes (contracts,
+    # credits, escalations, early warnings, red periods, early warnings and vendor warnings
+    # as flags, timelines, action items), 30 switcher memberships (the page's menu; the
+    # PDF has none)
+    with django_assert_num_queries(29 if pdf else 30):
         response = client.get(_page(world, "2026-04", pdf=pdf))
     assert response.status_code == 200
 
@@ -390,6 +397,7 @@ def test_the_e_mail_is_prerendered_with_its_links_and_this_tenants_figures_only(
     assert "As a PDF: https://slagov.example/o/acme/reports/monthly/2026-05.pdf" in payload["text"]
     assert f'href="{page}"' in payload["html"]
     assert "Money at risk" in payload["html"]
+    assert "Credits not claimed yet: 1,000 EUR" in payload["text"]
     assert world.foreign.contract.reference not in payload["text"] + payload["html"]
     assert other.payload["subject"] == "[slagov] Other Inc: the monthly report for May 2026"
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from rest_framework import mixins, serializers
 
 from contracts.models import Contract
+from metrics import exports
 from metrics.filters import CreditFilter
 from metrics.selectors import credits_for
-from slagov.api import TenantViewSet
+from slagov.api import ExportableList, TenantViewSet
+from slagov.exports import requested_format
 
 
 class CreditMonthSerializer(serializers.Serializer):
@@ -33,20 +35,24 @@ class ContractCreditsSerializer(serializers.Serializer):
     years = CreditYearSerializer(many=True)
 
 
-class CreditViewSet(mixins.ListModelMixin, TenantViewSet):
+class CreditViewSet(ExportableList, mixins.ListModelMixin, TenantViewSet):
     """
     Service credits per contract: per month (capped at the at-risk amount) and
-    per year. Paginated by contract like every list.
+    per year. Paginated by contract like every list. `?format=csv|xlsx`: one row
+    per contract and month, the contract page's credit export.
     """
 
     serializer_class = ContractCreditsSerializer
     queryset = Contract.objects.none()
     filterset_class = CreditFilter
+    export = exports.CREDITS
 
     def get_queryset(self):
         return Contract.objects.order_by("reference")
 
     def list(self, request, *args, **kwargs):
+        if fmt := requested_format(request):
+            return self.export_response(fmt)
         contracts = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         credits = credits_for(contracts)
         data = [

@@ -5,9 +5,10 @@ from __future__ import annotations
 from rest_framework import mixins, serializers
 
 from contracts.periods import period_label
+from metrics import exports, selectors
 from metrics.filters import ReadingFilter
 from metrics.models import Reading
-from slagov.api import TenantViewSet
+from slagov.api import ExportableList, TenantViewSet
 
 
 class ReadingSerializer(serializers.ModelSerializer):
@@ -29,14 +30,18 @@ class ReadingSerializer(serializers.ModelSerializer):
         return period_label(reading.period_start, reading.service_level.period)
 
 
-class ReadingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
-    """Readings, filtered by contract, SLA and period range."""
+class ReadingViewSet(
+    ExportableList, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet
+):
+    """
+    Readings, filtered by contract, vendor, SLA and period range. `?format=csv|xlsx`:
+    the contract and vendor pages' reading export.
+    """
 
     serializer_class = ReadingSerializer
     queryset = Reading.objects.none()
     filterset_class = ReadingFilter
+    export = exports.READINGS
 
     def get_queryset(self):
-        return Reading.objects.select_related("service_level", "submitted_by").order_by(
-            "service_level_id", "period_start"
-        )
+        return selectors.readings()

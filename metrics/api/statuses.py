@@ -6,10 +6,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import mixins, serializers
 
 from contracts.periods import period_label
+from metrics import exports, selectors
 from metrics.filters import StatusFilter, TrendFilter
 from metrics.headroom import headroom_of
 from metrics.models import PeriodStatus, SlaHealth
-from slagov.api import TenantViewSet
+from slagov.api import ExportableList, TenantViewSet
 
 
 class PeriodStatusSerializer(serializers.ModelSerializer):
@@ -30,17 +31,19 @@ class PeriodStatusSerializer(serializers.ModelSerializer):
         return period_label(status.period_start, status.service_level.period)
 
 
-class StatusViewSet(mixins.ListModelMixin, TenantViewSet):
-    """Period statuses: the colour of every SLA for every period, with thresholds in force."""
+class StatusViewSet(ExportableList, mixins.ListModelMixin, TenantViewSet):
+    """
+    Period statuses: the colour of every SLA for every period, with thresholds in force.
+    `?format=csv|xlsx`: the contract and vendor pages' status export.
+    """
 
     serializer_class = PeriodStatusSerializer
     queryset = PeriodStatus.objects.none()
     filterset_class = StatusFilter
+    export = exports.STATUSES
 
     def get_queryset(self):
-        return PeriodStatus.objects.select_related("service_level__contract").order_by(
-            "service_level__contract__reference", "service_level__code", "period_start"
-        )
+        return selectors.period_statuses()
 
 
 class ForecastPointSerializer(serializers.Serializer):

@@ -12,10 +12,11 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from contracts.models import Vendor
+from metrics import exports
 from metrics.api.common import ERROR_LIMIT, IDEMPOTENCY_KEY, ROW_LIMIT
 from metrics.ingest import files, pipeline
 from metrics.models import Submission, SubmissionError, SubmissionRow
-from slagov.api import ScopedPrimaryKeyRelatedField, TenantViewSet
+from slagov.api import ExportableList, ScopedPrimaryKeyRelatedField, TenantViewSet
 from slagov.idempotency import idempotent
 from slagov.schema import ErrorSerializer, SometimesAbsent
 
@@ -197,7 +198,9 @@ SYNC_MAX_ROWS = 2_000
 SYNC_MAX_BYTES = 256 * 1024
 
 
-class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+class SubmissionViewSet(
+    ExportableList, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet
+):
     """
     Submit readings (JSON rows or a CSV/XLSX file) through the same pipeline as
     uploads. With `dry_run` nothing is applied: the response is the preview.
@@ -206,10 +209,12 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     them (GET the submission for up to 10,000). A batch of more than 2,000 rows
     (or 256 KB) answers 202 Accepted at once, with the submission's URL in
     `Location`: a worker validates and applies it; poll that URL. Send an
-    `Idempotency-Key` header to retry safely.
+    `Idempotency-Key` header to retry safely. `?format=csv|xlsx` on the list:
+    the Data page's export of submissions.
     """
 
     queryset = Submission.objects.none()
+    export = exports.SUBMISSIONS
 
     def get_queryset(self):
         submissions = Submission.objects.select_related("vendor", "created_by").order_by(
@@ -223,6 +228,9 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
                 Prefetch("errors", queryset=first_errors, to_attr="first_errors")
             )
         return submissions
+
+    def export_queryset(self):
+        return Submission.objects.order_by("-created_at", "-pk")
 
     def get_serializer_class(self):
         if self.action == "create":

@@ -1,3 +1,4 @@
+from metrics.models.ledger import CreditEntry, CreditEntryEvent
 from metrics.models.readings import PeriodStatus, Reading, ReadingRevision, SlaHealth
 from metrics.models.submissions import (
     DataReminder,
@@ -8,6 +9,8 @@ from metrics.models.submissions import (
 )
 
 __all__ = [
+    "CreditEntry",
+    "CreditEntryEvent",
     "DataReminder",
     "IdempotencyKey",
     "PeriodStatus",

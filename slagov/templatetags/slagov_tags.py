@@ -3,6 +3,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from django import template
+from django.http import QueryDict
 
 from contracts.periods import count_label, unit_name
 from contracts.rules import Colour
@@ -39,6 +40,14 @@ def money(value) -> str:
     if value is None:
         return "—"
     return f"{Decimal(value):,.0f}"
+
+
+@register.filter
+def cents(value) -> str:
+    """An amount to the cent, with thousands separated (ledgers and invoices)."""
+    if value is None or value == "":
+        return "—"
+    return f"{Decimal(value):,.2f}"
 
 
 @register.filter
@@ -95,3 +104,17 @@ def improvement_text(terms, sla) -> str:
         sla.display_unit,
         sla.direction,
     )
+
+
+@register.simple_tag(takes_context=True)
+def export_href(context, fmt: str, url: str = "", query: str = "") -> str:
+    """
+    The download of a list as `fmt`: this page's address with its filters
+    (without its page number), or `url` with `query` (another view's export).
+    """
+    request = context["request"]
+    params = QueryDict(query, mutable=True) if url or query else request.GET.copy()
+    for name in ("format", "page"):
+        params.pop(name, None)
+    params["format"] = fmt
+    return f"{url or request.path}?{params.urlencode()}"
