@@ -10,7 +10,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.response import Response
 
-from contracts.filters import ContractFilter
+from contracts import selectors as contract_selectors
+from contracts.filters import PortfolioFilter
 from contracts.models import Contract
 from reviews import relevance, selectors
 from reviews.health_data import health_histories
@@ -107,11 +108,16 @@ class GovernanceHealthViewSet(
 
     serializer_class = GovernanceHealthSerializer
     queryset = Contract.objects.none()
-    filterset_class = ContractFilter
+    # The portfolio's filters: its export link keeps them.
+    filterset_class = PortfolioFilter
     export = GOVERNANCE_HEALTH
 
     def get_queryset(self):
-        return Contract.objects.select_related("organization", "owner").order_by("reference")
+        return (
+            contract_selectors.contracts_with_worst_colour()
+            .select_related("organization", "owner", "vendor")
+            .order_by("reference")
+        )
 
     def list(self, request, *args, **kwargs):
         if fmt := exports.requested_format(request):

@@ -31,6 +31,9 @@ def test_each_list_page_links_its_export_with_its_filters(client, world: World):
     assert _links(portfolio) == [
         f"/o/acme/?vendor={vendor}&q=x&format=csv",
         f"/o/acme/?vendor={vendor}&q=x&format=xlsx",
+        # The same contracts' governance health (reviews.api_health), the filters kept.
+        f"/api/v1/o/acme/governance-health/?vendor={vendor}&q=x&format=csv",
+        f"/api/v1/o/acme/governance-health/?vendor={vendor}&q=x&format=xlsx",
     ]
     partial = client.get(url(world, "contracts:portfolio", vendor=vendor), HTTP_HX_REQUEST="true")
     assert _links(partial)[0] == f"/o/acme/?vendor={vendor}&format=csv"

@@ -349,3 +349,19 @@ def test_governance_health_exports_from_the_portfolio_scoped_with_numbers_as_num
     assert rows[1][5] == 45
     assert sheet.cell(row=2, column=6).data_type == "n"
     assert rows[1][7:9] == (-5, True)  # change since last month, sliding back
+
+
+def test_the_governance_export_takes_the_portfolios_filters(client, world: World):
+    _contract(world)
+    client.force_login(world.bob)
+    url = reverse("api:governance-health-list", args=[world.org.slug])
+    with time_machine.travel(NOW, tick=False):
+        everything = client.get(url, {"format": "csv"}).content.decode("utf-8-sig")
+        searched = client.get(url, {"format": "csv", "q": world.theirs.contract.reference})
+        bad = client.get(url, {"format": "csv", "status": "purple"})
+    assert world.mine.contract.reference in everything
+    assert world.theirs.contract.reference in everything
+    text = searched.content.decode("utf-8-sig")
+    assert world.theirs.contract.reference in text
+    assert world.mine.contract.reference not in text
+    assert bad.status_code == 400

@@ -10,14 +10,12 @@ from __future__ import annotations
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
 )
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from metrics import ledger_rules, ledger_selectors, ledger_services
@@ -25,7 +23,7 @@ from metrics.filters import CreditEntryFilter
 from metrics.ledger_views import export_columns
 from metrics.models import CreditEntry, CreditEntryEvent
 from slagov import exports
-from slagov.api import TenantViewSet, service_errors
+from slagov.api import ExportableList, TenantViewSet, service_errors
 from slagov.schema import ErrorSerializer, SometimesAbsent
 
 
@@ -104,14 +102,19 @@ class WaiveSerializer(serializers.Serializer):
     )
 
 
-FORMAT = OpenApiParameter(
-    "format", str, enum=list(exports.FORMATS), required=False,
-    description="`csv` or `xlsx`: the filtered entries as a file (every page, not one).",
-)  # fmt: skip
 REFUSED = OpenApiResponse(ErrorSerializer, description="The entry's state doesn't allow it.")
 
 
-class CreditLedgerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+CREDIT_LEDGER = exports.Export(
+    name="credit-ledger",
+    columns=export_columns(),
+    related=("contract__vendor", "claimed_by"),
+)
+
+
+class CreditLedgerViewSet(
+    ExportableList, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet
+):
     """
     The service-credit ledger: one entry per contract and month with a credit,
     `assessed → claimed → applied`, or `waived`, or `expired` past the claim
@@ -122,34 +125,13 @@ class CreditLedgerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
     serializer_class = CreditEntrySerializer
     filterset_class = CreditEntryFilter
     http_method_names = ["get", "post", "head", "options"]
+    export = CREDIT_LEDGER
 
     def get_queryset(self):
         return ledger_selectors.credit_entries()
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "with_events": self.action != "list"}
-
-    def perform_content_negotiation(self, request, force=False):
-        # `format=csv|xlsx` names an export here, not a renderer: the rest is JSON.
-        if exports.requested_format(request):
-            return JSONRenderer(), JSONRenderer.media_type
-        return super().perform_content_negotiation(request, force)
-
-    @extend_schema(
-        parameters=[FORMAT],
-        responses={
-            200: CreditEntrySerializer(many=True),
-            (200, "text/csv"): OpenApiTypes.BINARY,
-            (200, exports.XLSX_TYPE): OpenApiTypes.BINARY,
-        },
-    )
-    def list(self, request, *args, **kwargs):
-        if fmt := exports.requested_format(request):
-            rows = self.filter_queryset(self.get_queryset())
-            return exports.response(
-                fmt, name="credit-ledger", columns=export_columns(), rows=rows.iterator()
-            )
-        return super().list(request, *args, **kwargs)
 
     def _answer(self, entry: CreditEntry, kind, **arguments) -> Response:
         try:
