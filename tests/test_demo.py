@@ -226,10 +226,16 @@ def test_seeding_prints_the_logins_and_keeps_the_story_emails_as_files(settings,
     settings.DEBUG = True
     out = StringIO()
     call_command("seed_demo", stdout=out)
-    lines = out.getvalue().splitlines()
+    printed, _, report = out.getvalue().partition("\nThe monthly leadership report, as sent to ")
+    lines = printed.splitlines()
     files = sorted((tmp_path / "demo-mail").glob("*.eml"))
-    # A screenful: the count and where the e-mails are, then the logins; no e-mail bodies.
+    # A screenful: the count and where the e-mails are, then the logins; no e-mail bodies
+    # but one, after them: the monthly report leadership reads.
     assert len(lines) < 25
+    assert report.startswith("lena@")
+    assert "the monthly report for" in report
+    assert "Sliding back into firefighting" in report
+    assert "NW-NET-001" in report
     assert f"sent {len(files)} e-mails: read them in {tmp_path / 'demo-mail'}/" in lines[0]
     assert len(files) > 10
     assert any("  bob " in line for line in lines)

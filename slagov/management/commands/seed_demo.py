@@ -9,6 +9,7 @@ from django.test.utils import override_settings
 from slagov.demo import DEMO_PASSWORD, seed
 
 CONSOLE = "django.core.mail.backends.console.EmailBackend"
+MONTHLY_REPORT = ": the monthly report for "  # reviews.report_mail's subject
 
 
 def keep_as_files(messages: list, folder: Path) -> Path:
@@ -43,6 +44,7 @@ class Command(BaseCommand):
                 "load it anyway (without the demo superuser)."
             )
         # The superuser with the published password exists only on a development server.
+        reports = []
         if settings.EMAIL_BACKEND == CONSOLE:
             # The demo's story sends dozens of e-mails: kept as files, not printed.
             with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
@@ -54,6 +56,7 @@ class Command(BaseCommand):
                 f"The demo's story sent {len(sent)} e-mail{'' if len(sent) == 1 else 's'}: "
                 f"read them in {folder}/ (.eml files). From now on e-mails are printed here."
             )
+            reports = [m for m in sent if MONTHLY_REPORT in m.subject]
         else:
             logins = seed(superuser=settings.DEBUG)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready. Log in at {settings.SITE_URL}/"))
@@ -68,3 +71,8 @@ class Command(BaseCommand):
         self.stdout.write(f"  {'username':<10} {'organisation':<22} role")
         for username, org, role in logins:
             self.stdout.write(f"  {username:<10} {org:<22} {role}")
+        if settings.EMAIL_BACKEND == CONSOLE and reports:
+            # What leadership reads, after the logins: the monthly report's text as sent.
+            report = reports[0]
+            self.stdout.write(f"\nThe monthly leadership report, as sent to {report.to[0]}:")
+            self.stdout.write(f"Subject: {report.subject}\n\n{report.body}")
