@@ -163,8 +163,10 @@ class RelevanceCheckViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, Tena
 
     def get_queryset(self):
         rows = RelevanceCheck.objects.order_by("-checked_at", "pk")
-        review = self.request.query_params.get("review", "")
-        if review.isascii() and review.isdigit():
+        review = self.request.query_params.get("review")
+        if review is not None:
+            if not (review.isascii() and review.isdigit()) or int(review) > BIGINT_MAX:
+                raise serializers.ValidationError({"review": ["A review id (ASCII digits)."]})
             rows = rows.filter(review_id=int(review))
         return rows
 
@@ -174,6 +176,9 @@ class RelevanceCheckViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, Tena
     def create(self, request, *args, **kwargs):
         data = RelevanceInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        named = [a["service_level"] for a in data.validated_data["answers"]]
+        if len(named) != len(set(named)):
+            raise serializers.ValidationError({"answers": ["Each SLA at most once."]})
         review = selectors.review_get(self.tenant, data.validated_data["review"])
         answers = {
             a["service_level"]: relevance.Answer(a["still_right"], a["note"])

@@ -105,12 +105,13 @@ def contract_facts(contracts: list[Contract], *, since: date, today: date) -> di
         .values_list("pk", "contract_id", "code", "period", "data_start", "created_at")
         .order_by("code")
     )
-    # 6. Relevance answers.
+    # 6. Relevance answers, dated by the meeting they were given at: only a review
+    # that was held counts (one planned and never held clears nothing).
     checks: dict[int, list[date]] = defaultdict(list)
-    for sla_id, at in RelevanceCheck._base_manager.filter(
-        service_level_id__in=[s[0] for s in slas]
-    ).values_list("service_level_id", "checked_at"):
-        checks[sla_id].append(_local(at))
+    for sla_id, held in RelevanceCheck._base_manager.filter(
+        service_level_id__in=[s[0] for s in slas], review__held_at__isnull=False
+    ).values_list("service_level_id", "review__held_at"):
+        checks[sla_id].append(_local(held))
     # 7. When each period's data first arrived (a correction keeps the first time).
     # A period ends at most a month and DEADLINE_DAYS_MAX (60) days before its deadline.
     first_period = since - timedelta(days=100)

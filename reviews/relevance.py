@@ -40,11 +40,39 @@ def relevance_rows(review: Review) -> list[Row]:
     return [Row(sla, checks.get(sla.pk)) for sla in slas.order_by("-kind", "code")]
 
 
+# Answers are given at the meeting, or written up within this many days after it was held.
+ANSWER_DAYS = 30
+
+
+def answer_problem(review: Review, today) -> str | None:
+    """
+    Why answers can't be recorded at this review today, or None: on the day of
+    the meeting (planned for today), or once it is held, up to 30 days after.
+    A review that never took place can't clear the relevance check.
+    """
+    if review.state == Review.State.CANCELLED:
+        return "This review is cancelled."
+    if review.state == Review.State.PLANNED:
+        day = timezone.localdate(review.scheduled_at)
+        if day > today:
+            return f"Answer at the review: it is on {day:%d %b %Y}."
+        if day < today:
+            return (
+                f"This review was planned for {day:%d %b %Y} and is not recorded as held: "
+                "record it as held first."
+            )
+        return None
+    held = timezone.localdate(review.held_at)
+    if (today - held).days > ANSWER_DAYS:
+        return (
+            f"Answers are recorded at the review or within {ANSWER_DAYS} days after it "
+            f"(held {held:%d %b %Y}): ask again at the next review."
+        )
+    return None
+
+
 def can_answer(review: Review, today) -> bool:
-    """From the day of the meeting, while it isn't cancelled."""
-    return review.state != Review.State.CANCELLED and (
-        timezone.localdate(review.scheduled_at) <= today
-    )
+    return answer_problem(review, today) is None
 
 
 @transaction.atomic
@@ -60,11 +88,8 @@ def relevance_record(
         raise PermissionDenied("The account managers of both sides and vendor users answer this.")
     now = now or timezone.now()
     locked = Review.objects.select_for_update().get(pk=review.pk)
-    if not can_answer(locked, timezone.localdate(now)):
-        if locked.state == Review.State.CANCELLED:
-            raise ValidationError("This review is cancelled.")
-        day = timezone.localdate(locked.scheduled_at)
-        raise ValidationError(f"Answer at the review: it is on {day:%d %b %Y}.")
+    if problem := answer_problem(locked, timezone.localdate(now)):
+        raise ValidationError(problem)
     slas = {
         s.pk: s for s in ServiceLevel.objects.filter(contract_id=locked.contract_id, is_active=True)
     }
@@ -73,7 +98,7 @@ def relevance_record(
         sla = slas.get(sla_id)
         if sla is None:
             errors[f"sla-{sla_id}"] = "Not an active SLA of this contract."
-        elif len(answer.note) > NOTE_MAX:
+        elif len(answer.note.strip()) > NOTE_MAX:
             errors[f"note-{sla_id}"] = f"{sla.code}: at most {NOTE_MAX} characters."
         elif not answer.still_right and not answer.note.strip():
             errors[f"note-{sla_id}"] = f"{sla.code}: what should change?"

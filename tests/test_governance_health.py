@@ -196,7 +196,18 @@ def _relevance_url(world, review):
     return reverse("reviews:relevance", args=[world.org.slug, review.pk])
 
 
+def _held_days_ago(review, days: int) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    held = timezone.now() - timedelta(days=days)
+    with scopes_disabled():
+        Review.objects.filter(pk=review.pk).update(held_at=held, scheduled_at=held)
+
+
 def test_both_sides_record_whether_each_sla_is_still_the_right_measure(client, world: World):
+    _held_days_ago(world.mine.review, 2)
     review, sla = world.mine.review, world.mine.sla
     client.force_login(world.vic)  # the vendor's user
     answer = {f"sla-{sla.pk}": "no", f"note-{sla.pk}": "Measure per site"}
@@ -219,6 +230,7 @@ def test_both_sides_record_whether_each_sla_is_still_the_right_measure(client, w
 
 
 def test_no_without_what_should_change_is_refused_naming_the_sla(client, world: World):
+    _held_days_ago(world.mine.review, 2)
     review, sla = world.mine.review, world.mine.sla
     client.force_login(world.bob)
     response = client.post(_relevance_url(world, review), {f"sla-{sla.pk}": "no"})
@@ -256,6 +268,7 @@ def test_another_vendors_review_is_404(client, world: World):
 
 
 def test_api_records_answers_and_refuses_another_contracts_sla(world: World):
+    _held_days_ago(world.mine.review, 2)
     api = token_client(world.org, world.bob)
     url = reverse("api:relevance-check-list", args=[world.org.slug])
     ok = api.post(url, {"review": world.mine.review.pk, "answers": [
@@ -365,3 +378,54 @@ def test_the_governance_export_takes_the_portfolios_filters(client, world: World
     assert world.theirs.contract.reference in text
     assert world.mine.contract.reference not in text
     assert bad.status_code == 400
+
+
+def test_answers_come_at_a_review_held_not_at_one_that_never_took_place(client, world: World):
+    contract = _contract(world)
+    missed = _plan_next(contract, planned=at(2026, 10, 1), day=at(2026, 11, 5))
+    client.force_login(world.bob)
+    answer = {f"sla-{world.mine.sla.pk}": "yes"}
+    with time_machine.travel(NOW, tick=False):
+        response = client.post(_relevance_url(world, missed), answer)
+    assert response.status_code == 400
+    assert "planned for 05 Nov 2026 and is not recorded as held" in response.content.decode()
+    _held_days_ago(world.mine.review, 31)
+    late = client.post(_relevance_url(world, world.mine.review), answer)
+    assert late.status_code == 400
+    assert "within 30 days after it" in late.content.decode()
+    _held_days_ago(world.mine.review, 30)
+    assert client.post(_relevance_url(world, world.mine.review), answer).status_code == 302
+
+
+def test_health_dates_an_answer_by_its_meeting_and_ignores_reviews_never_held(world: World):
+    contract = _contract(world)
+    _plan_next(contract)
+    with scopes_disabled():
+        old = Review.objects.create(
+            organization=world.org, contract=contract, scheduled_at=at(2026, 6, 1),
+            state=Review.State.HELD, held_at=at(2026, 6, 1),
+        )  # fmt: skip
+        missed = Review.objects.create(
+            organization=world.org, contract=contract, scheduled_at=at(2026, 11, 25),
+            state=Review.State.CANCELLED,
+        )  # fmt: skip
+        contract.service_levels.update(created_at=at(2025, 1, 1))
+    _check_all(contract, old, at(2026, 12, 6))  # answered yesterday, for a June meeting
+    _check_all(contract, missed, at(2026, 12, 6))  # at a meeting that never took place
+    rules = {f.rule for f in _history(contract).current.findings}
+    assert health.Rule.RELEVANCE in rules
+
+
+def test_relevance_api_refuses_a_repeated_sla_and_a_bad_review_filter(world: World):
+    api = token_client(world.org, world.bob)
+    url = reverse("api:relevance-check-list", args=[world.org.slug])
+    sla = world.mine.sla.pk
+    twice = api.post(url, {"review": world.mine.review.pk, "answers": [
+        {"service_level": sla, "still_right": True},
+        {"service_level": sla, "still_right": False, "note": "x"}]}, format="json")  # fmt: skip
+    assert twice.status_code == 400
+    assert twice.json() == {"answers": ["Each SLA at most once."]}
+    for bad in (str(2**70), "abc", "٣"):
+        response = api.get(url, {"review": bad})
+        assert response.status_code == 400, bad
+        assert "review" in response.json()
