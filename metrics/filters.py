@@ -113,6 +113,15 @@ class MonthFilter(django_filters.Filter):
     field_class = MonthField
 
 
+class LedgerFilterForm(forms.Form):
+    def clean(self):
+        data = super().clean()
+        first, last = data.get("month_from"), data.get("month_to")
+        if first and last and first > last:
+            self.add_error("month_to", "The last month comes before the first: swap them.")
+        return data
+
+
 class CreditEntryFilter(FilterSet):
     """The ledger's filters, the same on the page, in its exports and on the API."""
 
@@ -132,3 +141,4 @@ class CreditEntryFilter(FilterSet):
     class Meta:
         model = CreditEntry
         fields = ["state", "vendor", "contract", "month_from", "month_to"]
+        form = LedgerFilterForm

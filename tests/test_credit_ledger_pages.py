@@ -358,3 +358,18 @@ def test_the_unclaimed_partial_renders_the_summary(rf, ledger: World):
     assert '<td>61-90 days</td><td class="right">2</td>' in " ".join(text.split())
     assert "2,000.00 EUR" in text
     assert "claim by 29 May 2026 (19 days left)" in text
+
+
+def test_a_backwards_month_range_is_refused_naming_the_field(client, world):
+    from tests.conftest import token_client as _token
+
+    api = _token(world.org, world.bob)
+    url = reverse("api:credit-ledger-list", args=[world.org.slug])
+    response = api.get(url, {"month_from": "2026-12", "month_to": "2026-01"})
+    assert response.status_code == 400
+    assert "month_to" in response.json()
+    client.force_login(world.bob)
+    backwards = {"month_from": "2026-12", "month_to": "2026-01", "format": "csv"}
+    page = client.get(reverse("metrics:credit_ledger", args=[world.org.slug]), backwards)
+    assert page.status_code == 400
+    assert b"month_to" in page.content
