@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from contracts.models import Contract
 from contracts.periods import period_label
 from contracts.rules import Colour
+from metrics.ledger_rules import claim_deadline
 from metrics.selectors import CreditMonth, credits_for
 from slagov.exports import Column, Export, person
 
@@ -122,4 +123,28 @@ SUBMISSIONS = Export(
         Column("Applied at", lambda s: s.applied_at),
     ],
     related=("vendor", "created_by"),
+)
+
+
+# Rows: `metrics.ledger_selectors.credit_entries()`, filtered (the ledger page and its API).
+CREDIT_LEDGER = Export(
+    name="credit-ledger",
+    columns=[
+        Column("Contract", lambda e: e.contract.reference),
+        Column("Vendor", lambda e: e.contract.vendor.name),
+        Column("Month", lambda e: e.month),
+        Column("Currency", lambda e: e.currency),
+        Column("Amount", lambda e: e.amount),
+        Column("State", lambda e: e.get_state_display()),
+        Column("Engine amount now", lambda e: e.engine_amount),
+        Column("Claim by", lambda e: claim_deadline(e.month, e.contract.credit_claim_days)),
+        Column("Claimed at", lambda e: e.claimed_at),
+        Column("Claimed by", lambda e: person(e.claimed_by)),
+        Column("Invoice reference", lambda e: e.invoice_reference),
+        Column("Applied at", lambda e: e.applied_at),
+        Column("Waived at", lambda e: e.waived_at),
+        Column("Waive reason", lambda e: e.waive_reason),
+        Column("Expired at", lambda e: e.expired_at),
+    ],
+    related=("contract__vendor", "claimed_by"),
 )

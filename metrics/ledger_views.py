@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from metrics import exports as metrics_exports
 from metrics import ledger_rules, ledger_selectors, ledger_services
 from metrics.filters import CreditEntryFilter
 from metrics.models import CreditEntry
@@ -41,31 +42,6 @@ class WaiveForm(forms.Form):
     reason = forms.CharField(label="Reason", required=False)
 
 
-def export_columns() -> list[exports.Column]:
-    return [
-        exports.Column("Contract", lambda e: e.contract.reference),
-        exports.Column("Vendor", lambda e: e.contract.vendor.name),
-        exports.Column("Month", lambda e: e.month),
-        exports.Column("Currency", lambda e: e.currency),
-        exports.Column("Amount", lambda e: e.amount),
-        exports.Column("State", lambda e: e.get_state_display()),
-        exports.Column("Engine amount now", lambda e: e.engine_amount),
-        exports.Column("Claim by", lambda e: ledger_rules.claim_deadline(
-            e.month, e.contract.credit_claim_days)),
-        exports.Column("Claimed at", lambda e: e.claimed_at),
-        exports.Column("Claimed by", lambda e: _name(e.claimed_by)),
-        exports.Column("Invoice reference", lambda e: e.invoice_reference),
-        exports.Column("Applied at", lambda e: e.applied_at),
-        exports.Column("Waived at", lambda e: e.waived_at),
-        exports.Column("Waive reason", lambda e: e.waive_reason),
-        exports.Column("Expired at", lambda e: e.expired_at),
-    ]  # fmt: skip
-
-
-def _name(user) -> str:
-    return (user.get_full_name() or user.get_username()) if user is not None else ""
-
-
 def _decorate(entry: CreditEntry, today) -> CreditEntry:
     """What a row shows besides the entry: its claim deadline and the moves open to it."""
     entry.deadline = ledger_rules.claim_deadline(entry.month, entry.contract.credit_claim_days)
@@ -82,9 +58,7 @@ def credit_ledger(request: HttpRequest, org_slug: str) -> HttpResponse:
         context = {"filter": filterset, "entries": [], "totals": [], "invalid": True}
         return render(request, "metrics/credit_ledger.html", context, status=400)
     if fmt := exports.requested_format(request):
-        return exports.response(
-            fmt, name="credit-ledger", columns=export_columns(), rows=filterset.qs.iterator()
-        )
+        return metrics_exports.CREDIT_LEDGER.response(fmt, filterset.qs)
     today = timezone.localdate()
     entries = [_decorate(e, today) for e in filterset.qs[:LIST_LIMIT]]
     history = ledger_selectors.events_by_entry(entries)

@@ -19,10 +19,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from metrics import ledger_rules, ledger_selectors, ledger_services
+from metrics.exports import CREDIT_LEDGER
 from metrics.filters import CreditEntryFilter
-from metrics.ledger_views import export_columns
 from metrics.models import CreditEntry, CreditEntryEvent
-from slagov import exports
 from slagov.api import ExportableList, TenantViewSet, service_errors
 from slagov.schema import ErrorSerializer, SometimesAbsent
 
@@ -103,13 +102,6 @@ class WaiveSerializer(serializers.Serializer):
 
 
 REFUSED = OpenApiResponse(ErrorSerializer, description="The entry's state doesn't allow it.")
-
-
-CREDIT_LEDGER = exports.Export(
-    name="credit-ledger",
-    columns=export_columns(),
-    related=("contract__vendor", "claimed_by"),
-)
 
 
 class CreditLedgerViewSet(
