@@ -22,7 +22,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
     && pip install -c constraints.txt -r /tmp/requirements.txt
 
 COPY . .
-# Hashed, compressed static files (plotly.min.js comes from the plotly package).
+# Hashed static files, compressed with gzip and Brotli.
 RUN SECRET_KEY=collectstatic-only-not-used-at-runtime-000000 STATIC_MANIFEST=true \
     python manage.py collectstatic --noinput
 

@@ -379,8 +379,6 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
-    # plotly.min.js straight from the installed plotly package.
-    "slagov.staticfinders.PlotlyFinder",
 ]
 # Production (the Docker image) runs collectstatic and serves hashed,
 # compressed files; development and tests serve straight from the finders.

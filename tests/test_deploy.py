@@ -165,9 +165,9 @@ def test_gunicorn_serves_the_app_from_the_compose_command(tmp_path):
         assert health["redis"] in {"ok", "not used"}
         with urllib.request.urlopen(f"{base}/login/", timeout=5) as r:  # noqa: S310
             assert b"Sign in to slagov" in r.read()
-        with urllib.request.urlopen(f"{base}/static/plotly/plotly.min.js", timeout=5) as r:  # noqa: S310
+        with urllib.request.urlopen(f"{base}/static/js/charts.js", timeout=5) as r:  # noqa: S310
             assert r.status == 200
-            assert len(r.read()) > 1_000_000
+            assert b"Plotly.newPlot" in r.read()
     finally:
         _stop(process)
 
@@ -221,3 +221,93 @@ def test_celery_beat_from_compose_starts_its_schedule(tmp_path):
         assert process.poll() is None, log.read_text()
     finally:
         _stop(process)
+
+
+CONTRACT_PAGE_SCRIPT_BUDGET = 400 * 1024  # bytes on the wire, every script of the page
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_contract_page_scripts_stay_under_400_kb_on_the_wire_in_production(tmp_path):
+    """
+    Production serves the collected, compressed static files (the Dockerfile's
+    collectstatic, STATIC_MANIFEST): a real browser opening a contract page with
+    its charts transfers at most 400 KB of script, charts drawn.
+    """
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+    from playwright.sync_api import sync_playwright
+
+    from slagov.demo import DEMO_PASSWORD, seed
+    from tests.conftest import CHROMIUM
+    from tests.test_browser import CHROMIUM_ARGS
+
+    User = get_user_model()  # noqa: N806
+
+    seed()
+    # The tests hash passwords with a fast hasher gunicorn's settings don't know.
+    User.objects.filter(username="bob").update(
+        password=PBKDF2PasswordHasher().encode(DEMO_PASSWORD, PBKDF2PasswordHasher().salt())
+    )
+    static_root = tmp_path / "static"
+    env = _env(STATIC_MANIFEST="true", STATIC_ROOT=str(static_root))
+    collected = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert collected.returncode == 0, collected.stdout + collected.stderr
+    assert not list(static_root.rglob("plotly.min.js*")), "the full Plotly bundle is collected"
+    port = _free_port()
+    argv = _command("web")
+    argv[argv.index("--bind") + 1] = f"127.0.0.1:{port}"
+    argv[argv.index("--workers") + 1] = "2"
+    log = tmp_path / "gunicorn.log"
+    process = _start(argv, env, log)
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy():
+        try:
+            with urllib.request.urlopen(f"{base}/healthz/", timeout=2) as r:  # noqa: S310
+                return r.status == 200
+        except OSError:
+            return False
+
+    executable = CHROMIUM if os.path.exists(CHROMIUM) else "chromium"
+    try:
+        _wait_for(healthy, 60, "gunicorn /healthz/", log)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+            login = browser.new_page()
+            login.goto(f"{base}/login/")
+            login.fill("#id_login", "bob")
+            login.fill("#id_password", DEMO_PASSWORD)
+            login.click("button[type=submit]")
+            login.wait_for_url(f"{base}/o/**")
+            portfolio_scripts = [s.get_attribute("src") for s in login.locator("script[src]").all()]
+            assert not any("plotly" in src for src in portfolio_scripts), "no chart, no Plotly"
+            contract_url = base + login.locator(
+                "#portfolio a:has-text('NW-FLT-001')"
+            ).first.get_attribute("href")
+            # A first visit: a new context with the session but nothing cached.
+            context = browser.new_context(storage_state=login.context.storage_state())
+            page = context.new_page()
+            scripts = []
+            page.on(
+                "requestfinished",
+                lambda request: request.resource_type == "script" and scripts.append(request),
+            )
+            page.goto(contract_url)
+            page.wait_for_selector(".chart .main-svg")
+            sizes = {r.url.rsplit("/", 1)[-1]: r.sizes()["responseBodySize"] for r in scripts}
+            encodings = {
+                r.url.rsplit("/", 1)[-1]: r.response().headers.get("content-encoding")
+                for r in scripts
+            }
+            browser.close()
+    finally:
+        _stop(process)
+    plotly = [name for name in sizes if name.startswith("plotly-basic.")]
+    assert len(plotly) == 1, sizes  # the hashed name of the basic bundle, nothing bigger
+    assert all(size > 0 for size in sizes.values()), sizes  # nothing came from a cache
+    assert encodings[plotly[0]] in {"gzip", "br"}, encodings
+    assert sum(sizes.values()) <= CONTRACT_PAGE_SCRIPT_BUDGET, sizes

@@ -11,7 +11,7 @@ from django_scopes import scopes_disabled
 
 from contracts.models import Contract, ServiceLevel, ServiceLevelTerms, Vendor
 from contracts.periods import add_periods
-from metrics import engine
+from metrics import charts, engine
 from tests import factories
 from tests.conftest import World, make_side
 
@@ -143,9 +143,18 @@ def test_contract_page_shows_chart_with_tier_bands_and_recommendation(client, wo
         reverse("contracts:contract", args=[world.org.slug, world.mine.contract.pk])
     )
     html = response.content.decode()
-    assert "plotly/plotly.min.js" in html
+    assert "vendor/plotly/plotly-basic.min.js" in html
+    assert "plotly.min.js" not in html  # never the full bundle
     assert 'data-figure="figure-' in html
     figure = response.context["rows"][0]["figure"]
+    # The basic bundle draws every trace of every chart on the page.
+    drawn = [row["figure"] for row in response.context["rows"] if row.get("figure")]
+    assert drawn
+    for each in drawn:
+        assert {trace["type"] for trace in each["data"]} <= charts.BUNDLE_TRACES
+    # A page without charts doesn't load Plotly at all.
+    portfolio = client.get(_portfolio(world.org)).content.decode()
+    assert "plotly" not in portfolio
     fills = [t.get("fillcolor") for t in figure["data"] if t.get("fill")]
     assert len(fills) == 3  # red, yellow and green bands
     assert "Recommended: <strong>Proactive</strong>" in html
