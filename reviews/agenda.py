@@ -78,6 +78,8 @@ def draft(review: Review, today: date | None = None) -> list[Drafted]:
     slas = list(
         ServiceLevel.objects.filter(contract=contract, is_active=True).order_by("-kind", "code")
     )
+    for sla in slas:  # their contract is this one: not a query per SLA
+        sla.contract = contract
     ids = [s.pk for s in slas]
     statuses = defaultdict(list)
     for status in PeriodStatus.objects.filter(service_level_id__in=ids).order_by("period_start"):

@@ -183,6 +183,25 @@ def test_the_agenda_is_drafted_from_the_data():
     assert "Chance of red" in text
 
 
+def test_drafting_an_agenda_takes_the_same_queries_for_more_slas(django_assert_num_queries):
+    """An escalation sweep drafts meetings by the hundred: no query per SLA."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reviews import agenda
+
+    w = World()
+    review = w.plan()
+    with scopes_disabled():
+        with CaptureQueriesContext(connection) as few:
+            agenda.draft(review, today=NOW.date())
+        for _ in range(5):
+            sla = factories.ServiceLevelFactory(contract=w.contract)
+            factories.TermsFactory(service_level=sla, organization=w.org)
+        with django_assert_num_queries(len(few.captured_queries)):
+            agenda.draft(review, today=NOW.date())
+
+
 def test_either_side_adds_topics_and_redrafting_keeps_them():
     w = World()
     review = w.plan()
