@@ -13,87 +13,89 @@ random histories.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 from django.db import connection
 
 from contracts import periods
-from contracts.rules import Colour
 
-# Each status of the SLAs' latest `limit`, newest first, walking each SLA's unique
-# (organization, service_level, period_start) index backwards; then three prefix
-# flags in the same window (newest first), each the run before it extended:
-#   nd  still in the leading periods that wait for data (skipped);
-#   lp  ... or in the late run behind them (the current data gap);
-#   yp  ... or in the yellow-or-worse run behind that; rp: ... or the red run.
-# Aggregated per SLA: a period counts in a run when its flag holds and the
-# previous stage's doesn't.
+# Per SLA (each looked up by its index, so no plan depends on statistics): its
+# latest `limit` statuses newest first as a string of one-letter codes, with
+# each period's days and start in the same order; the runs are then prefixes
+# of that string:
+#   nd  leading periods still waiting for data (skipped: `^n*`)
+#   late  the late run behind them (the current data gap: `^n*(l*)`)
+#   yl / rl  the yellow-or-worse / red run behind that (`^n*l*([yr]*)`, `^n*l*(r*)`)
+# and a run's days are the sum of its slice of the days.
 FACTS_SQL = """
-WITH recent AS (
-    SELECT s.id AS sla_id, ps.period_start, ps.colour,
-           CASE WHEN s.period = 'weekly' THEN 7
-                ELSE (ps.period_start + interval '1 month')::date - ps.period_start END AS days
-    FROM unnest(%(ids)s::bigint[], %(kinds)s::text[]) AS s(id, period)
+WITH chunk AS (
+    SELECT u.id, sl.period, sl.contract_id, coalesce(r.codes, '') AS codes, r.days, r.starts,
+           h.periods_to_breach, coalesce(h.risk, '[]')::text AS risk, h.latest_period
+    FROM unnest(%(ids)s::bigint[]) AS u(id)
+    CROSS JOIN LATERAL (  -- LIMIT: by its key, never a join over the tenant's SLAs
+        SELECT period, contract_id FROM contracts_servicelevel
+        WHERE id = u.id AND organization_id = %(org)s LIMIT 1
+    ) sl
     CROSS JOIN LATERAL (
-        SELECT p.period_start, p.colour FROM metrics_periodstatus p
-        WHERE p.organization_id = %(org)s AND p.service_level_id = s.id
-          AND p.period_start BETWEEN %(first)s AND %(last)s
-        ORDER BY p.period_start DESC LIMIT %(limit)s
-    ) ps
-), skipped AS (
-    SELECT *, bool_and(colour = 'no_data') OVER w AS nd
-    FROM recent WINDOW w AS (PARTITION BY sla_id ORDER BY period_start DESC)
-), late AS (
-    SELECT *, bool_and(nd OR colour = 'late') OVER w AS lp
-    FROM skipped WINDOW w AS (PARTITION BY sla_id ORDER BY period_start DESC)
+        SELECT string_agg(CASE p.colour WHEN 'green' THEN 'g' WHEN 'yellow' THEN 'y'
+                              WHEN 'red' THEN 'r' WHEN 'late' THEN 'l' WHEN 'no_data' THEN 'n'
+                              ELSE '?' END, '' ORDER BY p.period_start DESC) AS codes,
+               array_agg(CASE WHEN sl.period = 'weekly' THEN 7
+                              ELSE (p.period_start + interval '1 month')::date - p.period_start
+                         END ORDER BY p.period_start DESC) AS days,
+               array_agg(p.period_start ORDER BY p.period_start DESC) AS starts
+        FROM (
+            SELECT ps.period_start, ps.colour FROM metrics_periodstatus ps
+            WHERE ps.organization_id = %(org)s AND ps.service_level_id = u.id
+              AND ps.period_start BETWEEN %(first)s AND %(last)s
+            ORDER BY ps.period_start DESC LIMIT %(limit)s
+        ) p
+    ) r
+    LEFT JOIN LATERAL (
+        SELECT periods_to_breach, risk, latest_period FROM metrics_slahealth
+        WHERE organization_id = %(org)s AND service_level_id = u.id LIMIT 1  -- one per SLA
+    ) h ON true
 ), runs AS (
-    SELECT *, bool_and(lp OR colour IN ('yellow', 'red')) OVER w AS yp,
-              bool_and(lp OR colour = 'red') OVER w AS rp
-    FROM late WINDOW w AS (PARTITION BY sla_id ORDER BY period_start DESC)
+    SELECT *, length(substring(codes FROM '^n*')) AS nd,
+           length(substring(codes FROM '^n*(l*)')) AS late,
+           length(substring(codes FROM '^n*l*([yr]*)')) AS yl,
+           length(substring(codes FROM '^n*l*(r*)')) AS rl
+    FROM chunk
 )
-SELECT sla_id,
-       (array_agg(colour ORDER BY period_start DESC) FILTER (WHERE NOT nd))[1],
-       coalesce(sum(days) FILTER (WHERE yp AND NOT lp), 0),
-       coalesce(sum(days) FILTER (WHERE rp AND NOT lp), 0),
-       min(period_start) FILTER (WHERE lp AND NOT nd)
-FROM runs GROUP BY sla_id
+SELECT id, period, contract_id,
+       (SELECT coalesce(sum(d), 0) FROM unnest(days[nd + late + 1 : nd + late + yl]) AS d)::int,
+       (SELECT coalesce(sum(d), 0) FROM unnest(days[nd + late + 1 : nd + late + rl]) AS d)::int,
+       CASE WHEN late > 0 THEN starts[nd + late] END,
+       periods_to_breach, risk, latest_period,
+       substr(codes, nd + 1, 1) AS latest_code
+FROM runs
 """
+COLOURS = {"g": "green", "y": "yellow", "r": "red", "l": "late", "n": "no_data", "": "no_data"}
+
+NO_RISK = "[]"
 
 
-@dataclass(frozen=True, slots=True)
-class Runs:
-    """One SLA's trailing runs: what `facts_of` reads from its statuses."""
-
-    colour: str
-    yellow_or_worse_days: int
-    red_days: int
-    oldest_late: date | None  # the first period of the current data gap, if any
-
-
-NO_RUNS = Runs(Colour.NO_DATA, 0, 0, None)
-
-
-def runs_of(
-    organization_id: int, kinds: dict[int, str], limit: int, today: date
-) -> dict[int, Runs]:
+def facts_rows(organization_id: int, ids: list[int], limit: int, today: date) -> list[tuple]:
     """
-    `kinds`: SLA id → its period kind. The runs of each SLA's latest `limit`
-    statuses (SLAs without any are missing: `NO_RUNS`).
+    Per SLA of `ids` (this organisation's): (id, period kind, contract id,
+    latest colour, yellow-or-worse days, red days, first period of the current
+    data gap or None, periods to breach, risk as JSON text, latest period),
+    from its latest `limit` statuses and its health.
     """
-    if not kinds:
-        return {}
+    if not ids:
+        return []
     first, last = periods.readable_bounds(today)
-    ids = list(kinds)
+    # Its cost grows with `ids` only: at a sweep's chunk (2,000) it stays below
+    # the JIT's threshold, as it should (compiling would cost more than it runs).
     with connection.cursor() as cursor:
         cursor.execute(
             FACTS_SQL,
-            {
-                "ids": ids, "kinds": [kinds[i] for i in ids], "org": organization_id,
-                "first": first, "last": last, "limit": limit,
-            },
+            {"ids": list(ids), "org": organization_id, "first": first, "last": last,
+             "limit": limit},
         )  # fmt: skip
-        return {
-            sla_id: Runs(colour or Colour.NO_DATA, int(yellow), int(red), oldest)
-            for sla_id, colour, yellow, red, oldest in cursor.fetchall()
-        }
+        return [
+            (pk, period, contract, COLOURS.get(latest, latest), yellow, red, late, ptb, risk,
+             period_start)
+            for pk, period, contract, yellow, red, late, ptb, risk, period_start, latest
+            in cursor.fetchall()
+        ]  # fmt: skip
