@@ -477,12 +477,14 @@ def _claim(now: datetime) -> tuple | None:
     """
     leased = now + timedelta(seconds=settings.WORK_LEASE_SECONDS)
     if connection.vendor == "postgresql":
+        own = not connection.in_atomic_block  # never loosen a caller's transaction
         with transaction.atomic(), connection.cursor() as cursor:
-            # The claim's commit needn't wait for the disk: a claim lost in a
-            # database crash leaves the row due again, a second send with the same
-            # Message-ID, which at-least-once already allows. Other senders see
-            # the claim as soon as it commits either way.
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            if own:
+                # The claim's commit needn't wait for the disk: a claim lost in a
+                # database crash leaves the row due again, a second send with the
+                # same Message-ID, which at-least-once already allows. Other senders
+                # see the claim as soon as it commits either way.
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
             cursor.execute(CLAIM_SQL, [leased, now])
             return cursor.fetchone()
     with transaction.atomic():  # SQLite: IMMEDIATE transactions serialise writers
