@@ -513,7 +513,10 @@ def _claim_one(now: datetime) -> Notification | None:
     pk, *links = claimed
     related = [path for link, value in zip(_LINKS, links, strict=True) if value is not None
                for path in RELATED[link]]  # fmt: skip
-    return Notification.objects.select_related(*related).get(pk=pk)
+    rows = Notification.objects.all()
+    if related:  # (select_related() without paths would follow every non-null key)
+        rows = rows.select_related(*related)
+    return rows.get(pk=pk)
 
 
 def is_transient(exc: Exception) -> bool:
