@@ -439,11 +439,19 @@ class Notification(models.Model):
             ),
         ]
         indexes = [
-            # The sender's claim: pending immediate rows that are due, oldest first.
+            # Pending rows by delivery: the digests gather their member's rows.
             models.Index(
                 fields=["state", "delivery", "next_attempt_at"],
                 name="notification_due",
                 condition=Q(state="pending"),
+            ),
+            # The sender's claim (notify.CLAIM_SQL): the first due immediate row in
+            # (next_attempt_at, id) order, an index lookup however many wait (rows
+            # queued together share a next_attempt_at, so the id is in the key).
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                name="notification_claim",
+                condition=Q(state="pending", delivery="immediate"),
             ),
         ]
 

@@ -720,10 +720,11 @@ def test_raising_reuses_the_contracts_the_evaluation_loaded(django_assert_max_nu
                                  period_start=date(2026, 10, 1), value=Decimal("99.1"))  # fmt: skip
     ids = [s.pk for s in slas]
     engine.recompute(organization_id=w.org.pk, service_level_ids=ids, today=TODAY)
-    # Fixed: the SLAs, their contracts, statuses, health, open escalations, the latest
-    # resolved ones, open vendor warnings, open forecast episodes, the policy and its
-    # steps, the members, the chunk's transaction. Per raise: noting the breach, the raise
-    # in its own transaction, re-reading what it changed, the event, the outbox rows.
+    # Fixed: open escalations, the latest resolved ones, open vendor warnings, open
+    # forecast episodes, the SLAs' facts and health (one statement on PostgreSQL; the
+    # SLAs, statuses and health elsewhere), their contracts, the policy and its steps, the
+    # SLAs acted on, the members, the chunk's transaction. Per raise: noting the breach,
+    # the raise in its own transaction, re-reading what it changed, the event, the outbox.
     with django_assert_max_num_queries(13 + 7 * len(slas)):
         counts = evaluate.evaluate(
             organization_id=w.org.pk, service_level_ids=ids, today=TODAY, now=NOW
