@@ -10,7 +10,7 @@ from metrics import exports, selectors
 from metrics.filters import StatusFilter, TrendFilter
 from metrics.headroom import headroom_of
 from metrics.models import PeriodStatus, SlaHealth
-from slagov.api import ExportableList, TenantViewSet
+from slagov.api import ExportableList, PreparedListSerializer, TenantViewSet
 
 
 class PeriodStatusSerializer(serializers.ModelSerializer):
@@ -26,6 +26,7 @@ class PeriodStatusSerializer(serializers.ModelSerializer):
             "colour", "value", "target", "minimum", "credit_percent", "credit_amount",
             "reading_revision", "computed_at",
         ]  # fmt: skip
+        list_serializer_class = PreparedListSerializer
 
     def get_period(self, status: PeriodStatus) -> str:
         return period_label(status.period_start, status.service_level.period)
@@ -82,6 +83,7 @@ class TrendSerializer(serializers.ModelSerializer):
             "forecast", "risk", "periods_to_breach", "forecast_red_next", "drifting",
             "drift_note", "anomaly", "improvement", "anomaly_note", "headroom", "computed_at",
         ]  # fmt: skip
+        list_serializer_class = PreparedListSerializer
 
     @extend_schema_field(HeadroomSerializer(allow_null=True))
     def get_headroom(self, health: SlaHealth) -> dict | None:
