@@ -26,9 +26,11 @@ from contracts.selectors import contracts_with_worst_colour
 from escalations.api import EscalationSerializer
 from escalations.models import Escalation
 from metrics import engine, selectors
+from metrics.api.credits import ContractCreditsSerializer, credits_rows
 from metrics.api.readings import ReadingSerializer
 from metrics.api.statuses import PeriodStatusSerializer, TrendSerializer
 from metrics.models import SlaHealth
+from metrics.selectors import credits_for
 from slagov.tenancy import resolve_tenant
 from tests import factories
 from tests.conftest import World
@@ -147,6 +149,25 @@ def test_every_list_answers_what_the_per_row_path_answers(world: World, user):
         assert _get(world, name, member, limit=1000)["results"] == rows, name
     # A vendor's token doesn't see the customer's judgement of the contract.
     assert ("notes" in expected["contract"][0]) is (user == "bob")
+
+
+@time_machine.travel(TODAY, tick=False)
+def test_the_credit_list_answers_what_its_serializer_answers(world: World):
+    _grow(world, 4)
+    with scope(organization=world.org.pk, vendor=None):
+        contracts = list(Contract.objects.order_by("reference"))
+        credits = credits_for(contracts)
+        data = [
+            {"contract": c.pk, "reference": c.reference, "currency": c.currency,
+             "months": credits[c.pk][0], "years": credits[c.pk][1]}
+            for c in contracts
+        ]  # fmt: skip
+        expected = json.loads(
+            JSONRenderer().render(ContractCreditsSerializer(data, many=True).data)
+        )
+    assert any(row["months"] for row in expected)
+    assert credits_rows(contracts, credits) == expected
+    assert _get(world, "credit", limit=1000)["results"] == expected
 
 
 @time_machine.travel(TODAY, tick=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import mixins, serializers
 
@@ -90,12 +91,16 @@ class TrendSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         list_serializer_class = PreparedListSerializer
 
+    @cached_property
+    def _headroom_serializer(self) -> HeadroomSerializer:
+        return HeadroomSerializer()  # one per list, not one per row
+
     @extend_schema_field(HeadroomSerializer(allow_null=True))
     def get_headroom(self, health: SlaHealth) -> dict | None:
         room = headroom_of(health)
         if room is None:
             return None
-        return HeadroomSerializer(
+        return self._headroom_serializer.to_representation(
             {
                 "to_yellow": room.to_yellow,
                 "to_red": room.to_red,
@@ -106,7 +111,7 @@ class TrendSerializer(serializers.ModelSerializer):
                 else None,
                 "downtime_minutes_used": room.downtime.used if room.downtime else None,
             }
-        ).data
+        )
 
 
 class TrendViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
