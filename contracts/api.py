@@ -5,15 +5,22 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.utils import timezone
+from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import mixins, serializers
 from rest_framework.exceptions import PermissionDenied
 
 from contracts import exports, periods, selectors, services
+from contracts import terms as terms_rules
 from contracts.filters import ContractFilter, ServiceLevelFilter
 from contracts.models import Contract, ServiceLevel, ServiceLevelTerms, Vendor
-from contracts.terms import TermsTimeline
-from slagov.api import ExportableList, ScopedPrimaryKeyRelatedField, TenantViewSet, service_errors
+from slagov.api import (
+    ExportableList,
+    PreparedListSerializer,
+    ScopedPrimaryKeyRelatedField,
+    TenantViewSet,
+    service_errors,
+)
 from slagov.numbers import API_FIELD_MAPPING
 from slagov.schema import SometimesAbsent
 
@@ -61,6 +68,7 @@ class ContractSerializer(SometimesAbsent, serializers.ModelSerializer):
             name: {"validators": [], "min_value": None, "max_value": None}
             for name in ("annual_value", "at_risk_percent", "submission_deadline_days")
         }
+        list_serializer_class = PreparedListSerializer
 
     @extend_schema_field(RecommendationSerializer)
     def get_recommendation(self, contract: Contract) -> dict:
@@ -76,7 +84,9 @@ class ContractSerializer(SometimesAbsent, serializers.ModelSerializer):
     SOMETIMES_ABSENT = CUSTOMER_ONLY
 
     def to_representation(self, instance):
-        data = super().to_representation(instance)
+        return self.finish_row(instance, super().to_representation(instance))
+
+    def finish_row(self, instance, data: dict) -> dict:
         tenant = self.context.get("tenant")
         if tenant is not None and tenant.is_vendor:
             for name in self.CUSTOMER_ONLY:
@@ -115,7 +125,8 @@ class CreditTierSerializer(serializers.Serializer):
 
 
 class TermsSerializer(serializers.ModelSerializer):
-    credit_tiers = CreditTierSerializer(many=True, read_only=True)
+    # `tier_list`: the prefetched tiers, read without a queryset per terms row.
+    credit_tiers = CreditTierSerializer(source="tier_list", many=True, read_only=True)
 
     class Meta:
         model = ServiceLevelTerms
@@ -140,6 +151,24 @@ class HealthSerializer(serializers.Serializer):
     value = serializers.DecimalField(max_digits=18, decimal_places=6, allow_null=True)
 
 
+class ServiceLevelListSerializer(PreparedListSerializer):
+    """A page of SLAs: the thresholds in force computed once for the page (terms.thresholds_for)."""
+
+    def to_representation(self, data):
+        slas = list(data.all() if hasattr(data, "all") else data)
+        self.child.in_force = in_force_now(slas)
+        try:
+            return super().to_representation(slas)
+        finally:
+            self.child.in_force = None
+
+
+def in_force_now(slas: list[ServiceLevel]) -> dict:
+    """The thresholds in force in each SLA's current period (their terms and contracts loaded)."""
+    today = timezone.localdate()
+    return terms_rules.thresholds_for(slas, lambda sla: periods.period_start(today, sla.period))
+
+
 class ServiceLevelSerializer(serializers.ModelSerializer):
     contract_reference = serializers.CharField(source="contract.reference", read_only=True)
     thresholds_in_force = serializers.SerializerMethodField()
@@ -155,29 +184,40 @@ class ServiceLevelSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         # The first period for which data is owed (its first day); set on the SLA page.
         read_only_fields = ["data_start"]
+        list_serializer_class = ServiceLevelListSerializer
+
+    in_force: dict | None = None  # set by the list for its page
+
+    @cached_property
+    def _in_force_serializer(self) -> InForceSerializer:
+        return InForceSerializer()  # one per list, not one per row
+
+    @cached_property
+    def _health_serializer(self) -> HealthSerializer:
+        return HealthSerializer()
 
     @extend_schema_field(InForceSerializer(allow_null=True))
     def get_thresholds_in_force(self, sla: ServiceLevel) -> dict | None:
-        start = periods.period_start(timezone.localdate(), sla.period)
-        found = TermsTimeline(sla.all_terms, sla.contract.start_date, sla.unit).thresholds(start)
+        found = (self.in_force if self.in_force is not None else in_force_now([sla]))[sla.pk]
         if found is None:
             return None
         thresholds, terms = found
-        return InForceSerializer(
+        start = periods.period_start(timezone.localdate(), sla.period)
+        return self._in_force_serializer.to_representation(
             {
                 "period": periods.period_label(start, sla.period),
                 "target": thresholds.target,
                 "minimum": thresholds.minimum,
                 "terms_effective_from": terms.effective_from,
             }
-        ).data
+        )
 
     @extend_schema_field(HealthSerializer(allow_null=True))
     def get_health(self, sla: ServiceLevel) -> dict | None:
         health = getattr(sla, "health", None)
         if health is None:
             return None
-        return HealthSerializer(health).data
+        return self._health_serializer.to_representation(health)
 
 
 class VendorViewSet(
@@ -287,9 +327,9 @@ class ServiceLevelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
     filterset_class = ServiceLevelFilter
 
     def get_queryset(self):
-        terms = ServiceLevelTerms.objects.prefetch_related("credit_tiers").order_by(
-            "effective_from"
-        )
+        terms = ServiceLevelTerms.objects.prefetch_related(
+            Prefetch("credit_tiers", to_attr="tier_list")
+        ).order_by("effective_from")
         return (
             ServiceLevel.objects.select_related("contract", "health")
             .prefetch_related(Prefetch("terms", queryset=terms, to_attr="all_terms"))

@@ -9,7 +9,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from django.db.models import Case, Count, IntegerField, Max, Prefetch, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.shortcuts import get_object_or_404
 
 from contracts import rules
@@ -19,17 +31,25 @@ from slagov.models import Membership
 from slagov.tenancy import Tenant
 
 # Contract colour = its worst SLA colour. Inactive SLAs don't count.
-_SEVERITY_CASES = [
-    When(service_levels__health__colour=colour, service_levels__is_active=True, then=Value(rank))
-    for colour, rank in SEVERITY.items()
-]
+_SLA_SEVERITY = Case(
+    *[When(health__colour=colour, then=Value(rank)) for colour, rank in SEVERITY.items()],
+    default=None,
+    output_field=IntegerField(),
+)
 SEVERITY_TO_COLOUR = {rank: colour for colour, rank in SEVERITY.items()}
 
 
 def contracts_with_worst_colour() -> QuerySet[Contract]:
-    return Contract.objects.annotate(
-        worst_rank=Max(Case(*_SEVERITY_CASES, default=None, output_field=IntegerField()))
+    # A correlated subquery, not a join grouped by contract: PostgreSQL computes it for
+    # the rows a page returns only, and a count ignores it.
+    worst = (
+        ServiceLevel.objects.filter(contract=OuterRef("pk"), is_active=True)
+        .order_by()
+        .values("contract")
+        .annotate(rank=Max(_SLA_SEVERITY))
+        .values("rank")
     )
+    return Contract.objects.annotate(worst_rank=Subquery(worst, output_field=IntegerField()))
 
 
 def portfolio_contracts() -> QuerySet[Contract]:

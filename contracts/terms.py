@@ -6,7 +6,7 @@ Shared by the status engine, the upload preview, the pages and the API.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -26,10 +26,21 @@ class TermsTimeline:
     """The terms of one SLA ordered by effective date; the first also covers earlier periods."""
 
     def __init__(
-        self, terms: Iterable[ServiceLevelTerms], contract_start: date, unit: str | None = None
+        self,
+        terms: Iterable[ServiceLevelTerms],
+        contract_start: date,
+        unit: str | None = None,
+        *,
+        with_tiers: bool = True,
     ):
+        # Without tiers (thresholds only) no credit tier is read: none is needed.
         self.items = sorted(
-            (TermsInForce(t.pk, t.effective_from, t.spec(unit), t.credit_spec()) for t in terms),
+            (
+                TermsInForce(
+                    t.pk, t.effective_from, t.spec(unit), t.credit_spec() if with_tiers else []
+                )
+                for t in terms
+            ),
             key=lambda t: t.effective_from,
         )
         self.dates = [t.effective_from for t in self.items]
@@ -46,12 +57,22 @@ class TermsTimeline:
         """Contract years of improvement between the terms taking effect and `day`."""
         return rules.improvement_steps(self.contract_start, terms.effective_from, day)
 
-    def thresholds(self, day: date) -> tuple[rules.Thresholds, TermsInForce] | None:
-        """Thresholds in force on `day`, after the improvement ratchet."""
+    def thresholds(
+        self, day: date, ratchets: dict | None = None
+    ) -> tuple[rules.Thresholds, TermsInForce] | None:
+        """
+        Thresholds in force on `day`, after the improvement ratchet. `ratchets`, shared
+        by many timelines, keeps each distinct (terms, steps) computed once.
+        """
         terms = self.at(day)
         if terms is None:
             return None
-        return rules.thresholds_in_force(terms.spec, self.steps(terms, day)), terms
+        key = (terms.spec, self.steps(terms, day))
+        if ratchets is None:
+            return rules.thresholds_in_force(*key), terms
+        if key not in ratchets:
+            ratchets[key] = rules.thresholds_in_force(*key)
+        return ratchets[key], terms
 
 
 def timelines_for(slas: Iterable[ServiceLevel]) -> dict[int, TermsTimeline]:
@@ -63,3 +84,20 @@ def timelines_for(slas: Iterable[ServiceLevel]) -> dict[int, TermsTimeline]:
     ):
         terms[t.service_level_id].append(t)
     return {sla.pk: TermsTimeline(terms[sla.pk], sla.contract.start_date, sla.unit) for sla in slas}
+
+
+def thresholds_for(
+    slas: Iterable[ServiceLevel], day_of: Callable[[ServiceLevel], date]
+) -> dict[int, tuple[rules.Thresholds, TermsInForce] | None]:
+    """
+    `TermsTimeline.thresholds` of many SLAs at once (each with `all_terms` and its
+    contract loaded), on each one's day: SLAs on the same terms and contract year
+    share one ratchet computation. No query.
+    """
+    ratchets: dict = {}
+    return {
+        sla.pk: TermsTimeline(
+            sla.all_terms, sla.contract.start_date, sla.unit, with_tiers=False
+        ).thresholds(day_of(sla), ratchets)
+        for sla in slas
+    }

@@ -17,7 +17,7 @@ from escalations.models import (
     EscalationStep,
     Recipient,
 )
-from slagov.api import ExportableList, TenantViewSet, service_errors
+from slagov.api import ExportableList, PreparedListSerializer, TenantViewSet, service_errors
 from slagov.numbers import API_FIELD_MAPPING
 from slagov.schema import ErrorSerializer
 
@@ -46,6 +46,7 @@ class EscalationSerializer(serializers.ModelSerializer):
             "acknowledged_at", "acknowledged_by", "resolved_at", "resolution",
             "resolution_note", "quiet_level", "quiet_until", "quiet_ended_at",
         ]  # fmt: skip
+        list_serializer_class = PreparedListSerializer
 
 
 class EscalationDetailSerializer(EscalationSerializer):

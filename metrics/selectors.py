@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from contracts import periods
-from contracts.models import Contract
+from contracts.models import Contract, ServiceLevel
 from contracts.rules import SEVERITY, Colour
 from contracts.selectors import vendors_with_counts  # noqa: F401 (pages read it here too)
 from metrics.models import PeriodStatus, Reading, SlaHealth
@@ -24,9 +24,49 @@ AT_RISK = Q(drifting=True) | Q(periods_to_breach__gt=0)
 
 def period_statuses() -> QuerySet[PeriodStatus]:
     """Period statuses in the scope, by contract, SLA and period (the API's list, the exports)."""
-    return PeriodStatus.objects.select_related("service_level__contract").order_by(
-        "service_level__contract__reference", "service_level__code", "period_start"
-    )
+    return PeriodStatus.objects.select_related("service_level__contract").order_by(*STATUS_ORDER)
+
+
+STATUS_ORDER = ("service_level__contract__reference", "service_level__code", "period_start")
+
+
+def period_statuses_slice(
+    statuses: QuerySet[PeriodStatus], offset: int, limit: int, *, filtered: bool = True
+) -> list[PeriodStatus]:
+    """
+    `list(statuses[offset:offset + limit])` in the list's order (contract reference,
+    SLA code, period) without sorting every status of the tenant: the SLAs are
+    walked in that order, their statuses counted a batch of SLAs at a time (an
+    index lookup), and only the statuses of the SLAs the slice covers are read
+    and sorted. `filtered`: the statuses are a filtered subset (the walk then
+    goes over the SLAs that have one only).
+    """
+    slas = ServiceLevel.objects.order_by("contract__reference", "code")
+    if filtered:
+        slas = slas.filter(pk__in=statuses.order_by().values("service_level_id"))
+    order = list(slas.values_list("pk", flat=True))
+    seen, covered, skip = 0, [], None
+    batch, start = 50, 0
+    while start < len(order) and seen < offset + limit:
+        ids = order[start : start + batch]
+        counts = dict(
+            statuses.filter(service_level_id__in=ids)
+            .order_by()
+            .values_list("service_level_id")
+            .annotate(n=Count("pk"))
+        )
+        for pk in ids:
+            n = counts.get(pk, 0)
+            if n and seen + n > offset and seen < offset + limit:
+                if skip is None:
+                    skip = offset - seen  # rows of the first covered SLA before the slice
+                covered.append(pk)
+            seen += n
+        start, batch = start + batch, batch * 2
+    if not covered:
+        return []
+    rows = statuses.filter(service_level_id__in=covered).order_by(*STATUS_ORDER)
+    return list(rows[skip : skip + limit])
 
 
 def readings() -> QuerySet[Reading]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import decimal
+from decimal import Decimal
+
 from rest_framework import mixins, serializers
 
 from contracts.models import Contract
@@ -35,6 +38,40 @@ class ContractCreditsSerializer(serializers.Serializer):
     years = CreditYearSerializer(many=True)
 
 
+def _decimal_text(field: serializers.DecimalField):
+    """`field.to_representation` of a Decimal (its text, quantized), with its context made once."""
+    context = decimal.getcontext().copy()
+    context.prec = field.max_digits
+    step = Decimal(1).scaleb(-field.decimal_places)
+    return lambda value: f"{value.quantize(step, rounding=field.rounding, context=context):f}"
+
+
+def credits_rows(contracts, credits) -> list[dict]:
+    """
+    What ContractCreditsSerializer(many=True) answers for the contracts' credits
+    (`credits_for`), written out directly: a page holds thousands of amounts.
+    """
+    text = _decimal_text(CreditMonthSerializer().fields["assessed"])
+    rows = []
+    for c in contracts:
+        months, years = credits[c.pk]
+        rows.append({
+            "contract": c.pk, "reference": c.reference, "currency": c.currency,
+            "months": [
+                {"month": m.month.isoformat(), "assessed": text(m.assessed), "cap": text(m.cap),
+                 "credited": text(m.credited),
+                 "by_sla": {code: text(amount) for code, amount in m.by_sla.items()}}
+                for m in months
+            ],
+            "years": [
+                {"year": y.year, "start": y.start.isoformat(), "assessed": text(y.assessed),
+                 "credited": text(y.credited)}
+                for y in years
+            ],
+        })  # fmt: skip
+    return rows
+
+
 class CreditViewSet(ExportableList, mixins.ListModelMixin, TenantViewSet):
     """
     Service credits per contract: per month (capped at the at-risk amount) and
@@ -54,10 +91,4 @@ class CreditViewSet(ExportableList, mixins.ListModelMixin, TenantViewSet):
         if fmt := requested_format(request):
             return self.export_response(fmt)
         contracts = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        credits = credits_for(contracts)
-        data = [
-            {"contract": c.pk, "reference": c.reference, "currency": c.currency,
-             "months": credits[c.pk][0], "years": credits[c.pk][1]}
-            for c in contracts
-        ]  # fmt: skip
-        return self.get_paginated_response(ContractCreditsSerializer(data, many=True).data)
+        return self.get_paginated_response(credits_rows(contracts, credits_for(contracts)))

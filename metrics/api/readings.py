@@ -8,7 +8,7 @@ from contracts.periods import period_label
 from metrics import exports, selectors
 from metrics.filters import ReadingFilter
 from metrics.models import Reading
-from slagov.api import ExportableList, TenantViewSet
+from slagov.api import ExportableList, PreparedListSerializer, TenantViewSet
 
 
 class ReadingSerializer(serializers.ModelSerializer):
@@ -25,6 +25,7 @@ class ReadingSerializer(serializers.ModelSerializer):
             "id", "contract", "service_level", "sla_code", "period", "period_start", "value",
             "source", "note", "submitted_by", "submitted_at", "revision",
         ]  # fmt: skip
+        list_serializer_class = PreparedListSerializer
 
     def get_period(self, reading: Reading) -> str:
         return period_label(reading.period_start, reading.service_level.period)
