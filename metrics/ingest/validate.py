@@ -618,11 +618,15 @@ def _colours(rows: pd.DataFrame, slas: list, catalogue: VendorCatalogue) -> np.n
         contract_start, effective[np.clip(position, 0, None)], starts
     )
     # Thresholds once per (terms, steps), exactly, with Decimal.
-    pair_code, pairs = _codes(list(zip(position.tolist(), steps.tolist(), strict=True)))
+    pair_code, key_position, key_steps = _pairs(position + 1, steps.astype(np.int64))
     exact = [
-        rules.thresholds_in_force(terms_items[p][1].spec, s) if p >= 0 else None for p, s in pairs
+        rules.thresholds_in_force(terms_items[p - 1][1].spec, s) if p >= 1 else None
+        for p, s in zip(key_position.tolist(), key_steps.tolist(), strict=True)
     ]
-    in_force = [exact[code] for code in pair_code]
+    by_pair = np.empty(len(exact), dtype=object)
+    for index, thresholds in enumerate(exact):  # (a tuple in an array would become a row)
+        by_pair[index] = thresholds
+    in_force = by_pair[pair_code].tolist()
     colours = rules.classify_many(rows["value"].tolist(), in_force, rows["_float"].to_numpy())
     colours[~has_terms] = rules.Colour.NO_DATA
     return colours
