@@ -267,10 +267,11 @@ def _read_value(text: str, typed: bool, readings: tuple, mark, unsettled: str, u
 
 def _period_bounds(slas: list, today: date) -> dict[str, np.ndarray]:
     """
-    Per SLA, as datetime64[D]: the first period not ended yet, the first and last period
-    of the contract term (`periods.period_problem` is None exactly for the periods in
-    between) and the first and last period owed (`ServiceLevel.owed_span`). An SLA not
-    found, or owing nothing, gets an empty range.
+    Per SLA, as datetime64[D]: the first period not ended yet, the first period of the
+    contract term and its last day (`periods.period_problem` is None exactly for the
+    periods from the first to the last day, not ended) and the first and last period owed
+    (`ServiceLevel.owed_span`). An SLA not found, or owing nothing, gets an empty range.
+    The fast form of those rules: tests/test_validate_fast.py checks it against them.
     """
     never, always = date(9999, 12, 31), date(1, 1, 1)
     current, first, last, owed_first, owed_last = [], [], [], [], []
