@@ -112,3 +112,10 @@ def test_too_many_rows_is_refused_naming_the_same_row(monkeypatch):
     assert _taken_fast(data)
     assert _outcome(data) == _reference(data)
     assert "row 12 is past the limit" in _outcome(data)[1]
+
+
+def test_a_very_long_or_very_wide_file_is_left_to_the_reference_reader():
+    tall = "contract,sla,period,value\n" + "a\n" * (2 * files.MAX_ROWS + 10)
+    wide = ",".join(["contract", "sla", "period", "value", *(f"x{i}" for i in range(100))])
+    assert csv_fast.read(tall, ",") is None
+    assert csv_fast.read(wide + "\nCORP-1,avail,2026-10,99.9\n", ",") is None

@@ -21,6 +21,10 @@ import pandas as pd
 from metrics.ingest import files
 from metrics.ingest.files import COLUMNS, Problem, Table, UnreadableFileError
 
+# Wider files (a header of unknown columns) are left to the reference, which keeps only the
+# columns it reads.
+MAX_WIDTH = 64
+
 
 def read(text: str, delimiter: str) -> Table | None:
     """The table of a decoded CSV text, or None if only the reference reader may read it."""
@@ -28,8 +32,12 @@ def read(text: str, delimiter: str) -> Table | None:
         return None
     # One "\n" for each line ending, as the csv module sees them.
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if text.count("\n") > 2 * (files.MAX_ROWS + 1):
+        return None  # refused by the reference at the first row past the limit, unread
     fields = _fields(text, delimiter)
     width_found = int(fields.max())
+    if width_found > MAX_WIDTH:
+        return None  # the reference picks the columns it reads from each row: never a wide table
     frame = pd.read_csv(
         io.StringIO(text), sep=delimiter, header=None, names=range(width_found),
         index_col=False, dtype=object, na_filter=False, skip_blank_lines=False,
