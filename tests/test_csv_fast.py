@@ -108,10 +108,11 @@ def test_random_and_hostile_files_read_as_the_reference_reads_them(seed):
 
 def test_too_many_rows_is_refused_naming_the_same_row(monkeypatch):
     monkeypatch.setattr(files, "MAX_ROWS", 5)
-    data = b"contract,sla,period,value\n" + b"CORP-1,avail,2026-10,1\n\n" * 7
+    row = b"CORP-1,avail,2026-10,1\n"
+    data = b"contract,sla,period,value\n" + row * 3 + b"\n" + row * 4  # a blank row 5
     assert _taken_fast(data)
     assert _outcome(data) == _reference(data)
-    assert "row 12 is past the limit" in _outcome(data)[1]
+    assert "row 8 is past the limit" in _outcome(data)[1]
 
 
 def test_a_very_long_or_very_wide_file_is_left_to_the_reference_reader():
