@@ -223,6 +223,76 @@ class _Problems:
         self.bad |= mask
 
 
+def _factorize(values) -> tuple[np.ndarray, np.ndarray]:
+    """Integer code per value and the distinct values (pandas' hash table, in C)."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+    return codes.astype(np.int64, copy=False), np.asarray(uniques, dtype=object)
+
+
+def _lowered(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of the values compared case-insensitively (lowered once per distinct value)."""
+    raw, distinct = _factorize(values)
+    lowered, keys = _factorize([v.lower() for v in distinct])
+    return (lowered[raw] if len(raw) else raw), keys
+
+
+def _pairs(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Codes of (first, second) pairs of codes, and the distinct pairs' parts."""
+    width = int(second.max()) + 1 if len(second) else 1
+    codes, combined = _factorize(first * width + second)
+    combined = combined.astype(np.int64)
+    return codes, combined // width, combined % width
+
+
+def _read_value(text: str, typed: bool, readings: tuple, mark, unsettled: str, unit: str):
+    """One value as written: (number, "") or (None, why not). `readings`: number_readings."""
+    try:
+        number = _typed_number(text) if typed else parse_number(text, readings, decimal_mark=mark)
+    except AmbiguousNumberError as exc:
+        one, other = (_plain(r) for r in exc.readings)
+        return None, (
+            f"{text!r} is ambiguous: {one} or {other}? This file doesn't settle whether "
+            f"its decimal mark is a point or a comma ({unsettled}). Write it without a "
+            "thousands separator."
+        )
+    except (ValueError, InvalidOperation):
+        why = f"{text!r} is not a number."
+        if any(c.isdigit() and not c.isascii() for c in text):
+            why += " Write numbers with the digits 0 to 9."
+        return None, why
+    if text.endswith("%") and not typed and unit != ServiceLevel.Unit.PERCENT:
+        return None, f"A % sign on a value in {unit}: give the number only."
+    return number, ""
+
+
+def _period_bounds(slas: list, today: date) -> dict[str, np.ndarray]:
+    """
+    Per SLA, as datetime64[D]: the first period not ended yet, the first period of the
+    contract term and its last day (`periods.period_problem` is None exactly for the
+    periods from the first to the last day, not ended) and the first and last period owed
+    (`ServiceLevel.owed_span`). An SLA not found, or owing nothing, gets an empty range.
+    The fast form of those rules: tests/test_validate_fast.py checks it against them.
+    """
+    never, always = date(9999, 12, 31), date(1, 1, 1)
+    current, first, last, owed_first, owed_last = [], [], [], [], []
+    for sla in slas:
+        if sla is None:
+            current.append(always), first.append(never), last.append(always)
+            owed_first.append(never), owed_last.append(always)
+            continue
+        kind, contract = sla.period, sla.contract
+        current.append(periods.period_start(today, kind))
+        first.append(max(periods.period_start(contract.start_date, kind),
+                         periods.period_start(periods.EARLIEST, kind)))  # fmt: skip
+        last.append(contract.end_date)
+        span = sla.owed_span(today)
+        owed_first.append(span[0] if span else never)
+        owed_last.append(span[1] if span else always)
+    names = ("current", "first", "last", "owed_first", "owed_last")
+    lists = (current, first, last, owed_first, owed_last)
+    return {k: np.array(v, dtype="datetime64[D]") for k, v in zip(names, lists, strict=True)}
+
+
 def check(
     frame: pd.DataFrame,
     catalogue: VendorCatalogue,
@@ -230,9 +300,14 @@ def check(
     today: date,
     organization_id: int,
 ) -> Checked:
-    """Validate rows against the vendor's contracts; compare with current readings."""
+    """
+    Validate rows against the vendor's contracts; compare with current readings. The
+    fast form of validate_reference.check (tested equal): per-row work in numpy, each
+    rule applied once per distinct value (or SLA) and its message written only for the
+    rows it refuses.
+    """
     n = len(frame)
-    cells = {c: frame[c].astype(object).tolist() for c in MAX_LENGTH}
+    cells = {c: frame[c].to_numpy(dtype=object) for c in MAX_LENGTH}
     found = _Problems(frame["row"].to_numpy(dtype=np.int64), cells)
     for column, limit in MAX_LENGTH.items():
         lengths = np.fromiter(map(len, cells[column]), dtype=np.int64, count=n)
@@ -241,7 +316,7 @@ def check(
     readable = ~found.bad  # a too-long cell isn't looked at any further
 
     # Contract, then SLA: once per distinct reference and code.
-    contract_code, contract_keys = _codes([c.lower() for c in cells["contract"]])
+    contract_code, contract_keys = _lowered(cells["contract"])
     contracts = [catalogue.contracts.get(k) for k in contract_keys]
     has_contract = np.array([c is not None for c in contracts], dtype=bool)[contract_code]
     found.flag(
@@ -250,12 +325,12 @@ def check(
         lambda i: f"Unknown contract {cells['contract'][i]!r} for this vendor."
         if cells["contract"][i] else "The contract reference is missing.",
     )  # fmt: skip
-    sla_lower = [s.lower() for s in cells["sla"]]
-    sla_code, sla_keys = _codes(list(zip(contract_code.tolist(), sla_lower, strict=True)))
+    sla_lower, sla_lower_keys = _lowered(cells["sla"])
+    sla_code, sla_contract, sla_key = _pairs(contract_code, sla_lower)
     slas = [
-        catalogue.slas.get((contracts[c].pk, code)) if contracts[c] is not None else None
-        for c, code in sla_keys
-    ]
+        catalogue.slas.get((contracts[c].pk, sla_lower_keys[k])) if contracts[c] is not None
+        else None for c, k in zip(sla_contract.tolist(), sla_key.tolist(), strict=True)
+    ]  # fmt: skip
     has_sla = np.array([s is not None for s in slas], dtype=bool)[sla_code]
     found.flag(
         readable & has_contract & ~has_sla,
@@ -264,16 +339,20 @@ def check(
         if cells["sla"][i] else "The SLA code is missing.",
     )  # fmt: skip
     known = readable & has_sla  # periods and values are checked independently from here
-    sla_kind = [s.period if s else periods.Period.MONTHLY for s in slas]
+    kind_names = list(periods.Period.values)
+    sla_kind = np.array(
+        [kind_names.index(s.period if s else periods.Period.MONTHLY) for s in slas],
+        dtype=np.int64,
+    )
     sla_unit = [s.unit if s else "" for s in slas]
-    kinds = np.array(sla_kind, dtype=object)[sla_code]
 
     # Periods: parsed once per distinct text and kind.
-    period_code, period_keys = _codes(list(zip(cells["period"], kinds.tolist(), strict=True)))
+    period_text, period_texts = _factorize(cells["period"])
+    period_code, key_text, key_kind = _pairs(period_text, sla_kind[sla_code])
     parsed, why = [], []
-    for text, kind in period_keys:
+    for text, kind in zip(period_texts[key_text], key_kind.tolist(), strict=True):
         try:
-            parsed.append(periods.parse_period(text, kind))
+            parsed.append(periods.parse_period(text, kind_names[kind]))
             why.append("")
         except ValueError as exc:
             parsed.append(None)
@@ -282,93 +361,91 @@ def check(
     found.flag(known & ~period_ok, "period", lambda i: why[period_code[i]])
     starts = np.array([p or date(1970, 1, 1) for p in parsed], dtype="datetime64[D]")[period_code]
     dated = known & period_ok
-    # The range rule (ended, inside the contract term), once per distinct SLA and period.
-    pair_code, pair_keys = _codes(list(zip(sla_code.tolist(), period_code.tolist(), strict=True)))
-    pair_why = [
-        periods.period_problem(
-            parsed[p], slas[s].period, contract_start=slas[s].contract.start_date,
-            contract_end=slas[s].contract.end_date, today=today,
-        ) if slas[s] is not None and parsed[p] is not None else None
-        for s, p in pair_keys
-    ]  # fmt: skip
-    out_of_range = np.array([w is not None for w in pair_why], dtype=bool)[pair_code]
-    # A row left blank for a period nothing is owed for (not ended, before the data start,
-    # an SLA no longer active: ServiceLevel.owed_problem) is skipped, not refused.
-    pair_owed = [
-        slas[s].owed_problem(parsed[p], today) if slas[s] is not None and parsed[p] is not None
-        else "" for s, p in pair_keys
-    ]  # fmt: skip
-    owed = np.array([w is None for w in pair_owed], dtype=bool)[pair_code]
-    blank = np.array([text == "" for text in cells["value"]], dtype=bool)
+    # The range rule (ended, inside the contract term) and what is owed, as date ranges per
+    # SLA; the rules' own functions write the message of each row refused or skipped.
+    bounds_of = {k: v[sla_code] for k, v in _period_bounds(slas, today).items()}
+    out_of_range = (
+        (starts >= bounds_of["current"]) | (starts < bounds_of["first"])
+        | (starts > bounds_of["last"])
+    )  # fmt: skip
+    owed = (starts >= bounds_of["owed_first"]) & (starts <= bounds_of["owed_last"])
+    blank = cells["value"] == ""
     skipped = dated & blank & ~owed
-    found.flag(dated & out_of_range & ~skipped, "period", lambda i: pair_why[pair_code[i]])
 
-    # Values: the file's decimal mark decided once (decimal_mark_of), then each value read.
-    values: list[Decimal | None] = [None] * n
-    value_why = [""] * n
+    def period_why(i: int) -> str:
+        sla = slas[sla_code[i]]
+        return periods.period_problem(
+            parsed[period_code[i]], sla.period, contract_start=sla.contract.start_date,
+            contract_end=sla.contract.end_date, today=today,
+        )  # fmt: skip
+
+    found.flag(dated & out_of_range & ~skipped, "period", period_why)
+
+    # Values: the file's decimal mark decided once (decimal_mark_of), then each distinct
+    # value (as written, typed or not, in its unit) read once.
     typed = (
         frame["value_is_number"].to_numpy(dtype=bool)
         if "value_is_number" in frame
         else np.zeros(n, dtype=bool)
     )
-    readings = [
-        number_readings(text) if readable[i] and not typed[i] else ()
-        for i, text in enumerate(cells["value"])
-    ]
-    mark, unsettled = decimal_mark_of(readings, hint=frame.attrs.get("decimal_mark"))
-    units = np.array(sla_unit, dtype=object)[sla_code]
-    for i, text in enumerate(cells["value"]):
-        if not known[i] or skipped[i]:
-            continue  # nothing more to say about this row's value
-        if text == "":
-            value_why[i] = "The value is missing."
-            if dated[i] and owed[i]:
-                label = periods.period_label(parsed[period_code[i]], kinds[i])
-                value_why[i] += (
-                    f" Data for {label} is owed: fill it in, or remove the row to send it later."
-                )
-            continue
-        try:
-            if typed[i]:
-                number = _typed_number(text)
-            else:
-                number = parse_number(text, readings[i], decimal_mark=mark)
-        except AmbiguousNumberError as exc:
-            one, other = (_plain(r) for r in exc.readings)
-            value_why[i] = (
-                f"{text!r} is ambiguous: {one} or {other}? This file doesn't settle whether "
-                f"its decimal mark is a point or a comma ({unsettled}). Write it without a "
-                "thousands separator."
-            )
-            continue
-        except (ValueError, InvalidOperation):
-            value_why[i] = f"{text!r} is not a number."
-            if any(c.isdigit() and not c.isascii() for c in text):
-                value_why[i] += " Write numbers with the digits 0 to 9."
-            continue
-        if text.endswith("%") and not typed[i] and units[i] != ServiceLevel.Unit.PERCENT:
-            value_why[i] = f"A % sign on a value in {units[i]}: give the number only."
-        else:
-            values[i] = number
-    parsed_value = np.array([v is not None for v in values], dtype=bool)
-    found.flag(known & ~skipped & ~parsed_value, "value", lambda i: value_why[i])
-    floats = np.array([float(v) if v is not None else np.nan for v in values], dtype=float)
-    # The unit's range is contracts.bounds.value_range, compared as floats; a value close
-    # to a bound, where a float can't tell, is compared as the exact decimal it is.
-    numeric = known & parsed_value
-    ranges = [bounds.value_range(unit) for unit in sla_unit]
-    low = np.array([float(r[0]) for r in ranges], dtype=float)[sla_code]
-    high = np.array([float(r[1]) for r in ranges], dtype=float)[sla_code]
-    with np.errstate(invalid="ignore"):
-        outside = numeric & ((floats < low) | (floats > high))
-        close = numeric & (
-            (np.abs(floats - low) <= 1e-3 * np.maximum(np.abs(low), 1))
-            | (np.abs(floats - high) <= 1e-3 * np.maximum(np.abs(high), 1))
+    value_text, value_texts = _factorize(cells["value"])
+    shown = np.unique(value_text[readable & ~typed])
+    readings_of = {int(t): number_readings(value_texts[t]) for t in shown}
+    mark, unsettled = decimal_mark_of(
+        list(readings_of.values()), hint=frame.attrs.get("decimal_mark")
+    )
+    unit_names = sorted(set(sla_unit))
+    unit_code = np.array([unit_names.index(u) for u in sla_unit], dtype=np.int64)[sla_code]
+    asked = known & ~skipped & ~blank  # the rows whose value is read
+    text_typed = value_text * 2 + typed
+    value_code, key_text_typed, key_unit = _pairs(text_typed, unit_code)
+    used = np.unique(value_code[asked])
+    read_number = np.empty(len(key_unit), dtype=object)
+    read_why = np.empty(len(key_unit), dtype=object)
+    for key in used.tolist():
+        t, is_typed = divmod(int(key_text_typed[key]), 2)
+        text = value_texts[t]
+        readings = () if is_typed else readings_of.get(t) or number_readings(text)
+        read_number[key], read_why[key] = _read_value(
+            text, bool(is_typed), readings, mark, unsettled, unit_names[key_unit[key]]
         )
-    for i in np.flatnonzero(close):
-        lowest, highest = ranges[sla_code[i]]
-        outside[i] = not lowest <= values[i] <= highest
+    parsed_value = np.zeros(n, dtype=bool)
+    parsed_value[asked] = read_number[value_code[asked]] != None  # noqa: E711 (elementwise)
+
+    def value_why(i: int) -> str:
+        if blank[i]:
+            why = "The value is missing."
+            if dated[i] and owed[i]:
+                label = periods.period_label(
+                    parsed[period_code[i]], kind_names[sla_kind[sla_code[i]]]
+                )
+                why += f" Data for {label} is owed: fill it in, or remove the row to send it later."
+            return why
+        return read_why[value_code[i]]
+
+    found.flag(known & ~skipped & ~parsed_value, "value", value_why)
+    # Once per distinct value read: its float, its range, its six places.
+    key_float = np.full(len(key_unit), np.nan)
+    key_stored = np.empty(len(key_unit), dtype=object)
+    key_outside = np.zeros(len(key_unit), dtype=bool)
+    key_rounded = np.zeros(len(key_unit), dtype=bool)
+    ranges = {u: bounds.value_range(u) for u in unit_names if u}
+    for key in used.tolist():
+        number = read_number[key]
+        if number is None:
+            continue
+        key_float[key] = float(number)
+        low, high = ranges[unit_names[key_unit[key]]]
+        key_outside[key] = not low <= number <= high
+        if not key_outside[key]:
+            key_stored[key] = number.quantize(SIX_PLACES, rounding=ROUND_HALF_EVEN)
+            key_rounded[key] = key_stored[key] != number
+    numeric = known & parsed_value
+    floats = np.where(numeric, key_float[value_code], np.nan)
+    outside = numeric & key_outside[value_code]
+    units = np.array(unit_names, dtype=object)[unit_code]
     too_large = outside & (floats > 0) & (units != ServiceLevel.Unit.PERCENT)
+    values = read_number[value_code]
     found.flag(outside & ~too_large, "value", lambda i: bounds.value_problem(values[i], units[i]))
     found.flag(
         too_large,
@@ -379,11 +456,8 @@ def check(
         ),
     )
     # Never rounded quietly: a value keeps at most six decimal places, as stored.
-    stored: list[Decimal | None] = [None] * n
-    for i in np.flatnonzero(numeric & ~outside):
-        stored[i] = values[i].quantize(SIX_PLACES, rounding=ROUND_HALF_EVEN)
-    rounded = np.array([q is not None and q != v for q, v in zip(stored, values, strict=True)],
-                       dtype=bool)  # fmt: skip
+    rounded = numeric & ~outside & key_rounded[value_code]
+    stored = key_stored[value_code]
     found.flag(
         rounded,
         "value",
@@ -393,15 +467,13 @@ def check(
 
     good = np.flatnonzero(~found.bad & ~skipped)
     sla_pk = np.array([s.pk if s else 0 for s in slas], dtype=np.int64)[sla_code]
-    # Each problem names its row's SLA when the row's contract and code were found.
-    sla_of_row = {int(found.rows[i]): int(sla_pk[i]) for i in np.flatnonzero(has_sla)}
     rows = pd.DataFrame(
         {
             "row": found.rows[good],
             "service_level_id": sla_pk[good],
             "period_start": starts[good].astype(object),  # datetime.date objects
-            "value": [stored[i] for i in good],
-            "note": [cells["note"][i] for i in good],
+            "value": stored[good].tolist(),
+            "note": cells["note"][good].tolist(),
             "_sla": sla_code[good],
             "_float": floats[good],
         }
@@ -409,13 +481,24 @@ def check(
     rows, duplicate_problems = _duplicates(rows, cells, found.rows)
     problems = found.items + duplicate_problems
     problems.sort(key=lambda p: (p.row or 0, p.column))
-    for problem in problems:
-        problem.sla_id = sla_of_row.get(problem.row)
+    if problems:
+        # Each problem names its row's SLA when the row's contract and code were found.
+        with_sla = np.flatnonzero(has_sla)
+        sla_of_row = dict(
+            zip(found.rows[with_sla].tolist(), sla_pk[with_sla].tolist(), strict=True)
+        )
+        for problem in problems:
+            problem.sla_id = sla_of_row.get(problem.row)
     rows = _compare(rows, organization_id=organization_id)
     rows["colour"] = _colours(rows, slas, catalogue)
     rows = rows.drop(columns=["_sla", "_float"])
+    skipped_rows = np.flatnonzero(skipped)
     warnings = _skipped_warnings(
-        [(int(found.rows[i]), pair_owed[pair_code[i]]) for i in np.flatnonzero(skipped)]
+        [
+            (int(found.rows[i]), slas[sla_code[i]].owed_problem(parsed[period_code[i]], today))
+            for i in skipped_rows[:SKIPPED_LISTED]
+        ]
+        + [(0, "")] * max(len(skipped_rows) - SKIPPED_LISTED, 0)
     )
     return Checked(rows=rows.reset_index(drop=True), problems=problems, warnings=warnings)
 
@@ -536,11 +619,15 @@ def _colours(rows: pd.DataFrame, slas: list, catalogue: VendorCatalogue) -> np.n
         contract_start, effective[np.clip(position, 0, None)], starts
     )
     # Thresholds once per (terms, steps), exactly, with Decimal.
-    pair_code, pairs = _codes(list(zip(position.tolist(), steps.tolist(), strict=True)))
+    pair_code, key_position, key_steps = _pairs(position + 1, steps.astype(np.int64))
     exact = [
-        rules.thresholds_in_force(terms_items[p][1].spec, s) if p >= 0 else None for p, s in pairs
+        rules.thresholds_in_force(terms_items[p - 1][1].spec, s) if p >= 1 else None
+        for p, s in zip(key_position.tolist(), key_steps.tolist(), strict=True)
     ]
-    in_force = [exact[code] for code in pair_code]
+    by_pair = np.empty(len(exact), dtype=object)
+    for index, thresholds in enumerate(exact):  # (a tuple in an array would become a row)
+        by_pair[index] = thresholds
+    in_force = by_pair[pair_code].tolist()
     colours = rules.classify_many(rows["value"].tolist(), in_force, rows["_float"].to_numpy())
     colours[~has_terms] = rules.Colour.NO_DATA
     return colours
