@@ -6,12 +6,13 @@ Shared by the status engine, the upload preview, the pages and the API.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
 from contracts import rules
-from contracts.models import ServiceLevel, ServiceLevelTerms
+from contracts.models import CreditTier, ServiceLevel, ServiceLevelTerms
 
 
 @dataclass(frozen=True)
@@ -76,12 +77,19 @@ class TermsTimeline:
 
 
 def timelines_for(slas: Iterable[ServiceLevel]) -> dict[int, TermsTimeline]:
-    """The terms timeline of each SLA (their contracts loaded), in one query."""
+    """
+    The terms timeline of each SLA (their contracts loaded), in two queries. The
+    credit tiers are attached to their terms here: a prefetch would build a
+    queryset per terms row, most of the cost for 1,000s of SLAs.
+    """
     slas = list(slas)
-    terms: dict[int, list[ServiceLevelTerms]] = {sla.pk: [] for sla in slas}
-    for t in ServiceLevelTerms.objects.filter(service_level__in=slas).prefetch_related(
-        "credit_tiers"
-    ):
+    ids = [sla.pk for sla in slas]
+    tiers: dict[int, list[CreditTier]] = defaultdict(list)
+    for tier in CreditTier.objects.filter(terms__service_level_id__in=ids):
+        tiers[tier.terms_id].append(tier)
+    terms: dict[int, list[ServiceLevelTerms]] = {pk: [] for pk in ids}
+    for t in ServiceLevelTerms.objects.filter(service_level_id__in=ids):
+        t._prefetched_objects_cache = {"credit_tiers": tiers.get(t.pk, [])}
         terms[t.service_level_id].append(t)
     return {sla.pk: TermsTimeline(terms[sla.pk], sla.contract.start_date, sla.unit) for sla in slas}
 

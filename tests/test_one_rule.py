@@ -220,3 +220,32 @@ def test_the_upload_preview_colour_is_the_colour_the_engine_stores(seed):
                 assert terms_in_force(all_terms, start).pk == timelines[sla.pk].at(start).terms_id
     assert {key: stored[key] for key in preview} == preview
     assert set(preview.values()) >= {Colour.GREEN, Colour.RED}
+
+
+@pytest.mark.parametrize("count", [2, 12])
+def test_terms_timelines_carry_every_credit_tier_in_two_queries(count, django_assert_num_queries):
+    """`timelines_for` attaches the tiers itself: two queries however many SLAs and terms."""
+    from tests import factories
+
+    rng = random.Random(count)
+    with scopes_disabled():
+        contract = factories.ContractFactory()
+        slas, expected = [], {}
+        for _ in range(count):
+            sla = factories.ServiceLevelFactory(contract=contract)
+            slas.append(sla)
+            for month in sorted(rng.sample(range(1, 12), rng.randint(1, 3))):
+                terms = factories.TermsFactory(
+                    service_level=sla, effective_from=date(2025, month, 1)
+                )
+                levels = sorted(rng.sample(range(90, 100), rng.randint(0, 3)), reverse=True)
+                for i, level in enumerate(levels):
+                    factories.CreditTierFactory(
+                        terms=terms, worse_than=Decimal(level), percent=Decimal(5 * (i + 1))
+                    )
+                expected[terms.pk] = terms.credit_spec()  # read through the relation
+        with django_assert_num_queries(2):
+            timelines = timelines_for(slas)
+    found = {item.terms_id: item.tiers for t in timelines.values() for item in t.items}
+    assert found == expected
+    assert any(found.values())
