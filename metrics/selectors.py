@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from contracts import periods
-from contracts.models import Contract
+from contracts.models import Contract, ServiceLevel
 from contracts.rules import SEVERITY, Colour
 from contracts.selectors import vendors_with_counts  # noqa: F401 (pages read it here too)
 from metrics.models import PeriodStatus, Reading, SlaHealth
@@ -66,6 +66,23 @@ def rollup(slas: Iterable) -> Rollup:
         health = getattr(sla, "health", None)
         result.add(health.colour if health else Colour.NO_DATA, sla.weight)
     return result
+
+
+def colour_counts(contracts: QuerySet) -> dict[str, int]:
+    """
+    The active SLAs of `contracts` counted by latest colour, in one query: the
+    sum of their `rollup(...).counts`, without loading the SLAs.
+    """
+    counts = dict.fromkeys(Colour, 0)
+    rows = (
+        ServiceLevel.objects.filter(is_active=True, contract__in=contracts.values("pk"))
+        .values_list("health__colour")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for colour, n in rows:
+        counts[colour or Colour.NO_DATA] += n
+    return counts
 
 
 def watch_list(limit: int = 10) -> QuerySet[SlaHealth]:
