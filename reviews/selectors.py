@@ -54,11 +54,20 @@ def _calendar_rows(contract_id: int | None) -> QuerySet[Review]:
 
 
 def calendar(*, contract_id: int | None = None) -> tuple[list[Review], list[Review]]:
-    """(calendar_planned, calendar_past) as lists: the calendar's export."""
-    return (
-        list(calendar_planned(contract_id=contract_id)),
-        list(calendar_past(contract_id=contract_id)),
+    """(calendar_planned, calendar_past) as lists, in one query: the calendar's export."""
+    reviews = list(
+        calendar_planned(contract_id=contract_id) | calendar_past(contract_id=contract_id)
     )
+    planned = sorted(
+        (r for r in reviews if r.state == Review.State.PLANNED),
+        key=lambda r: (r.scheduled_at, r.pk),
+    )
+    past = sorted(
+        (r for r in reviews if r.state != Review.State.PLANNED),
+        key=lambda r: (r.scheduled_at, r.pk),
+        reverse=True,
+    )
+    return planned, past
 
 
 def contract_reviews(contract) -> QuerySet[Review]:
