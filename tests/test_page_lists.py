@@ -255,3 +255,28 @@ def test_a_contract_found_by_filter_shows_on_the_first_page(client, world: World
     client.force_login(world.bob)
     html = client.get(_portfolio(world.org), {"vendor": world.theirs.vendor.pk}).content.decode()
     assert f'data-contract="{world.theirs.contract.reference}"' in html
+
+
+# --- filters offering many choices ---------------------------------------------------
+
+
+def test_the_quick_select_writes_the_same_select_as_django(world: World):
+    from django import forms
+    from django.test.html import parse_html
+
+    from slagov.filters import QuickSelect
+
+    choices = [("", "All <contracts>"), (1, "A & B"), (22, 'Say "hi"'), (3, "Ünïcode")]
+    for value in (None, "", 22, "3", [22]):
+        for attrs in ({"id": "id_contract"}, {"id": "x", "class": "narrow"}):
+            quick = QuickSelect(choices=choices).render("contract", value, attrs)
+            django = forms.Select(choices=choices).render("contract", value, attrs)
+            assert parse_html(quick) == parse_html(django), (value, attrs)
+
+
+def test_the_escalation_filter_still_selects_the_contract_asked_for(client, world: World):
+    client.force_login(world.bob)
+    url = reverse("escalations:list", args=[world.org.slug])
+    html = client.get(url, {"contract": world.mine.contract.pk}).content.decode()
+    assert f'<option value="{world.mine.contract.pk}" selected>' in html
+    assert f'<option value="{world.theirs.contract.pk}">' in html
