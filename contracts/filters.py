@@ -6,7 +6,7 @@ from django.db.models import Q
 
 from contracts.models import Contract, ServiceLevel, Vendor
 from contracts.rules import SEVERITY, Colour
-from slagov.filters import FilterSet
+from slagov.filters import FilterSet, QuickSelect
 
 
 def vendor_choices(request):
@@ -26,11 +26,15 @@ def _owners(request):
 
 class PortfolioFilter(FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
-    vendor = django_filters.ModelChoiceFilter(queryset=vendor_choices, empty_label="All vendors")
+    vendor = django_filters.ModelChoiceFilter(
+        queryset=vendor_choices, empty_label="All vendors", widget=QuickSelect
+    )
     category = django_filters.ChoiceFilter(
         choices=Contract.Category.choices, empty_label="All categories"
     )
-    owner = django_filters.ModelChoiceFilter(queryset=_owners, empty_label="All owners")
+    owner = django_filters.ModelChoiceFilter(
+        queryset=_owners, empty_label="All owners", widget=QuickSelect
+    )
     status = django_filters.ChoiceFilter(
         choices=Colour.choices,
         method="by_status",

@@ -52,13 +52,19 @@ def contracts_with_worst_colour() -> QuerySet[Contract]:
     return Contract.objects.annotate(worst_rank=Subquery(worst, output_field=IntegerField()))
 
 
-def portfolio_contracts() -> QuerySet[Contract]:
-    """Contracts with vendor, owner and each SLA's latest health, in constant queries."""
+def portfolio_contracts(*, forecasts: bool = True) -> QuerySet[Contract]:
+    """
+    Contracts with vendor, owner and each SLA's latest health, in constant queries;
+    without `forecasts`, the health leaves out its forecast and risk (the page's
+    cells show the colour and value only).
+    """
     slas = (
         ServiceLevel.objects.filter(is_active=True)
         .select_related("health")
         .order_by("-kind", "code")
     )
+    if not forecasts:
+        slas = slas.defer("health__forecast", "health__risk")
     return (
         contracts_with_worst_colour()
         .select_related("vendor", "owner", "organization")

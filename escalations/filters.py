@@ -8,7 +8,7 @@ from contracts.filters import contract_choices, vendor_choices
 from escalations.models import (
     Escalation,
 )
-from slagov.filters import FilterSet
+from slagov.filters import FilterSet, QuickSelect
 
 
 class EscalationFilter(FilterSet):
@@ -30,10 +30,11 @@ class EscalationListFilter(FilterSet):
     )
     level = django_filters.NumberFilter(field_name="level", label="Level")
     vendor = django_filters.ModelChoiceFilter(
-        field_name="contract__vendor", queryset=vendor_choices, empty_label="All vendors"
-    )
+        field_name="contract__vendor", queryset=vendor_choices, empty_label="All vendors",
+        widget=QuickSelect,
+    )  # fmt: skip
     contract = django_filters.ModelChoiceFilter(
-        queryset=contract_choices, empty_label="All contracts"
+        queryset=contract_choices, empty_label="All contracts", widget=QuickSelect
     )
 
     class Meta:

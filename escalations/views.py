@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,9 +20,9 @@ from escalations.policies import default_policy
 from slagov import exports as table_exports
 from slagov.models import Organization, PendingWork
 from slagov.tenancy import resolve_tenant, tenant_scope
-from slagov.web import post_only, render_page
+from slagov.web import IdUrl, post_only, render_page
 
-LIST_LIMIT = 200  # rows the page shows; its export has every row the filters select
+LIST_LIMIT = 50  # rows a page of the list shows; its export has every row the filters select
 
 
 def escalation_list(request: HttpRequest, org_slug: str) -> HttpResponse:
@@ -39,7 +40,16 @@ def escalation_list(request: HttpRequest, org_slug: str) -> HttpResponse:
         return table_exports.refused_filter(filterset) or exports.ESCALATIONS.response(
             fmt, filterset.qs
         )
-    context = {"filter": filterset, "escalations": list(filterset.qs[:LIST_LIMIT])}
+    page = Paginator(filterset.qs, LIST_LIMIT).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "filter": filterset,
+        "escalations": list(page),
+        "page": page,
+        "page_query": query.urlencode(),
+        "escalation_url": IdUrl("escalations:detail", "escalation_id", org_slug=org_slug),
+    }
     return render_page(request, "escalations/list.html", context, partial="table")
 
 

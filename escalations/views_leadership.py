@@ -16,7 +16,7 @@ from contracts.models import Contract
 from escalations import leadership as reads
 from metrics.ledger import unclaimed_summary
 from reviews import actions, vendor_warnings
-from reviews.health_data import health_histories, sliding_back
+from reviews.health_data import SLIDING_MONTHS, health_histories, sliding_back
 from reviews.outcomes import QuarterOutcomes
 from reviews.outcomes_data import outcomes_by_quarter
 from reviews.outcomes_trend import hours_text, trend
@@ -80,7 +80,9 @@ def leadership(request: HttpRequest, org_slug: str) -> HttpResponse:
         "months": months,
         "heat_rows": heat_rows,
         "rows": LIST_ROWS,
-        "sliding_back": sliding_back(health_histories(contracts, today=today)),
+        "sliding_back": sliding_back(
+            health_histories(contracts, today=today, months=SLIDING_MONTHS)
+        ),
         "unclaimed": unclaimed_summary(organization_id=organization.pk, today=today),
     }
     return render(request, "escalations/leadership.html", context)

@@ -108,6 +108,23 @@ def rollup(slas: Iterable) -> Rollup:
     return result
 
 
+def colour_counts(contracts: QuerySet) -> dict[str, int]:
+    """
+    The active SLAs of `contracts` counted by latest colour, in one query: the
+    sum of their `rollup(...).counts`, without loading the SLAs.
+    """
+    counts = dict.fromkeys(Colour, 0)
+    rows = (
+        ServiceLevel.objects.filter(is_active=True, contract__in=contracts.values("pk"))
+        .values_list("health__colour")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for colour, n in rows:
+        counts[colour or Colour.NO_DATA] += n
+    return counts
+
+
 def watch_list(limit: int = 10) -> QuerySet[SlaHealth]:
     """Drifting SLAs and those forecast to breach, soonest first (one query)."""
     return (

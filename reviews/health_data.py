@@ -25,6 +25,9 @@ from slagov import formatting
 from slagov.models import Membership
 
 HISTORY_MONTHS = 6
+# Enough history for `HealthHistory.sliding` and `.current` (the last three scores):
+# lists that show only those (the portfolio, the leadership view) judge no more months.
+SLIDING_MONTHS = 3  # points: the last two month ends and today
 
 
 @dataclass
@@ -52,10 +55,6 @@ class HealthHistory:
         return self.months[-1].score - self.months[-2].score
 
 
-def _local(moment) -> date | None:
-    return timezone.localdate(moment) if moment else None
-
-
 def contract_facts(contracts: list[Contract], *, since: date, today: date) -> dict:
     """
     `health.ContractFacts` for each contract, holding what happened up to
@@ -64,6 +63,11 @@ def contract_facts(contracts: list[Contract], *, since: date, today: date) -> di
     ids = [c.pk for c in contracts]
     if not ids:
         return {}
+    zone = timezone.get_current_timezone()  # once: each lookup goes through a thread-local
+
+    def _local(moment) -> date | None:  # timezone.localdate(moment)
+        return moment.astimezone(zone).date() if moment else None
+
     by_contract: dict[str, dict[int, list]] = {
         k: defaultdict(list) for k in ("reviews", "actions", "escalations", "warnings")
     }

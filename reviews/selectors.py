@@ -28,19 +28,43 @@ def review_get(tenant, review_id: int) -> Review:
     )  # fmt: skip
 
 
-def calendar(*, contract_id: int | None = None) -> tuple[list[Review], list[Review]]:
-    """(planned, soonest first; held, signed or cancelled in the last six months, newest first)."""
-    rows = Review.objects.select_related("contract__vendor")
-    if contract_id is not None:
-        rows = rows.filter(contract_id=contract_id)
+def calendar_planned(*, contract_id: int | None = None) -> QuerySet[Review]:
+    """The calendar's planned reviews, soonest first."""
+    return (
+        _calendar_rows(contract_id)
+        .filter(state=Review.State.PLANNED)
+        .order_by("scheduled_at", "pk")
+    )
+
+
+def calendar_past(*, contract_id: int | None = None) -> QuerySet[Review]:
+    """The calendar's past: held, signed or cancelled in the last six months, newest first."""
     since = timezone.now() - timedelta(days=RECENT_DAYS)
-    reviews = list(rows.filter(scheduled_at__gte=since) | rows.filter(state=Review.State.PLANNED))
+    return (
+        _calendar_rows(contract_id)
+        .filter(scheduled_at__gte=since)
+        .exclude(state=Review.State.PLANNED)
+        .order_by("-scheduled_at", "-pk")
+    )
+
+
+def _calendar_rows(contract_id: int | None) -> QuerySet[Review]:
+    rows = Review.objects.select_related("contract__vendor")
+    return rows if contract_id is None else rows.filter(contract_id=contract_id)
+
+
+def calendar(*, contract_id: int | None = None) -> tuple[list[Review], list[Review]]:
+    """(calendar_planned, calendar_past) as lists, in one query: the calendar's export."""
+    reviews = list(
+        calendar_planned(contract_id=contract_id) | calendar_past(contract_id=contract_id)
+    )
     planned = sorted(
-        (r for r in reviews if r.state == Review.State.PLANNED), key=lambda r: r.scheduled_at
+        (r for r in reviews if r.state == Review.State.PLANNED),
+        key=lambda r: (r.scheduled_at, r.pk),
     )
     past = sorted(
         (r for r in reviews if r.state != Review.State.PLANNED),
-        key=lambda r: r.scheduled_at,
+        key=lambda r: (r.scheduled_at, r.pk),
         reverse=True,
     )
     return planned, past

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -21,12 +22,22 @@ from reviews.forms import (
 )
 from reviews.models import Review
 from slagov import exports as table_exports
-from slagov.web import errors_to_forms, post_only, render_page
+from slagov.web import IdUrl, errors_to_forms, post_only, render_page
 
 
 def _back(review: Review) -> HttpResponse:
     return redirect("reviews:detail", org_slug=review.contract.organization.slug,
                     review_id=review.pk)  # fmt: skip
+
+
+CALENDAR_PAGE = 50  # reviews a page of each calendar list shows
+
+
+def _without(request: HttpRequest, param: str) -> str:
+    """The request's query string without `param`: the other list's page and filters kept."""
+    query = request.GET.copy()
+    query.pop(param, None)
+    return query.urlencode()
 
 
 def review_calendar(request: HttpRequest, org_slug: str) -> HttpResponse:
@@ -36,11 +47,27 @@ def review_calendar(request: HttpRequest, org_slug: str) -> HttpResponse:
         if not contract_id.isascii() or not contract_id.isdigit():
             return HttpResponse("contract: a contract id (ASCII digits)", status=400)
         contract = contract_selectors.contract_get(request.tenant, int(contract_id))
-    planned, past = selectors.calendar(contract_id=contract.pk if contract else None)
+    contract_pk = contract.pk if contract else None
     if fmt := table_exports.requested_format(request):
+        planned, past = selectors.calendar(contract_id=contract_pk)
         name = f"reviews-{contract.reference}" if contract else "reviews"
         return exports.REVIEWS.response(fmt, planned + past, name=name)
-    context = {"planned": planned, "past": past, "contract": contract}
+    # Each list a page at a time (its own page parameter); the export has every row.
+    planned = Paginator(selectors.calendar_planned(contract_id=contract_pk), CALENDAR_PAGE)
+    past = Paginator(selectors.calendar_past(contract_id=contract_pk), CALENDAR_PAGE)
+    planned_page = planned.get_page(request.GET.get("planned"))
+    past_page = past.get_page(request.GET.get("page"))
+    context = {
+        "planned": list(planned_page),
+        "past": list(past_page),
+        "planned_page": planned_page,
+        "past_page": past_page,
+        "planned_query": _without(request, "planned"),
+        "past_query": _without(request, "page"),
+        "contract": contract,
+        "review_url": IdUrl("reviews:detail", "review_id", org_slug=org_slug),
+        "contract_url": IdUrl("contracts:contract", "contract_id", org_slug=org_slug),
+    }
     return render_page(request, "reviews/calendar.html", context, partial="lists")
 
 

@@ -19,6 +19,9 @@ from datetime import date
 import django_filters
 from django import forms
 from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django_filters.rest_framework import DjangoFilterBackend
 
 from contracts import periods
@@ -116,6 +119,28 @@ STRICT_FIELDS = {
     django_filters.ModelChoiceFilter: ModelChoiceByIdField,
     django_filters.ModelMultipleChoiceFilter: ModelMultipleChoiceByIdField,
 }
+
+
+class QuickSelect(forms.Select):
+    """
+    A select that writes its options itself instead of rendering a template per
+    option: a filter offering every contract (thousands) renders in a fraction of
+    the time. The same HTML as `forms.Select` for a single choice without groups.
+    """
+
+    def render(self, name, value, attrs=None, renderer=None):
+        final = self.build_attrs(self.attrs, attrs)
+        final["name"] = name
+        chosen = {str(v) for v in self.format_value(value)}
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (str(v), mark_safe(" selected") if str(v) in chosen else "", label)
+                for v, label in self.choices
+            ),
+        )
+        return format_html("<select{}>{}</select>", flatatt(final), options)
 
 
 class FilterSet(django_filters.FilterSet):

@@ -30,43 +30,58 @@ from metrics import selectors as metrics_selectors
 from metrics.headroom import headroom_of, headroom_words
 from metrics.models import PeriodStatus, ReadingRevision
 from reviews import actions, vendor_warnings
-from reviews.health_data import health_histories, sliding_back
+from reviews.health_data import SLIDING_MONTHS, health_histories, sliding_back
 from slagov import exports, formatting
-from slagov.web import render_page
+from slagov.web import IdUrl, render_page
 
 CHART_MONTHS = 18
+
+
+PORTFOLIO_PAGE = 50  # contracts a page; the counts above the table cover every page
 
 
 def portfolio(request: HttpRequest, org_slug: str) -> HttpResponse:
     tenant = request.tenant
     filterset = PortfolioFilter(
-        request.GET or None, queryset=selectors.portfolio_contracts(), request=request
+        request.GET or None,
+        queryset=selectors.portfolio_contracts(forecasts=False),
+        request=request,
     )
     if fmt := exports.requested_format(request):
         return exports.refused_filter(filterset) or contract_exports.PORTFOLIO.response(
             fmt, filterset.qs
         )
-    contracts = list(filterset.qs)
-    counts = dict.fromkeys(Colour, 0)
-    governance = health_histories(contracts)
+    selected = filterset.qs
+    page = Paginator(selected, PORTFOLIO_PAGE).get_page(request.GET.get("page"))
+    contracts = list(page)
+    governance = health_histories(contracts, months=SLIDING_MONTHS)
     for contract in contracts:
         contract.governance = governance[contract.pk]
         contract.colour = selectors.worst_colour(contract.worst_rank)
         contract.rollup = metrics_selectors.rollup(contract.active_slas)
-        for colour, n in contract.rollup.counts.items():
-            counts[colour] += n
+    # Every contract the filters select, on any page.
+    selected_ids = [] if request.htmx else list(selected.values_list("pk", flat=True))
+    query = request.GET.copy()
+    query.pop("page", None)
     context = {
         "filter": filterset,
         "contracts": contracts,
-        "colour_counts": [(Colour(c), n) for c, n in counts.items()],
+        "page": page,
+        "page_query": query.urlencode(),
+        "contract_url": IdUrl("contracts:contract", "contract_id", org_slug=org_slug),
+        "sla_url": IdUrl("metrics:sla", "sla_id", org_slug=org_slug),
+        "colour_counts": [
+            (Colour(c), n) for c, n in metrics_selectors.colour_counts(selected).items()
+        ],
         "watch": [] if request.htmx else list(metrics_selectors.watch_list()),
-        # Of the contracts shown: a filter narrows them too.
+        # Of the contracts the filters select: a filter narrows them too.
         "vendor_warnings": []
         if request.htmx
-        else vendor_warnings.open_warnings(contract_ids=[c.pk for c in contracts], limit=10),
+        else vendor_warnings.open_warnings(contract_ids=selected_ids, limit=10),
         "overdue_actions": []
         if request.htmx
-        else actions.overdue_action_items(contract_ids=[c.pk for c in contracts], limit=10),
+        else actions.overdue_action_items(contract_ids=selected_ids, limit=10),
+        # Of the contracts on this page.
         "sliding": [] if request.htmx else sliding_back(governance),
         "tenant": tenant,
     }

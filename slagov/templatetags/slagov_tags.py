@@ -13,6 +13,12 @@ register = template.Library()
 
 
 @register.filter
+def url_of(pk, route) -> str:
+    """`{{ row.pk|url_of:contract_url }}`: a row's link from a route reversed once (IdUrl)."""
+    return route(pk)
+
+
+@register.filter
 def num(value, places: int | None = None) -> str:
     """A decimal without trailing zeros: 99.900000 → 99.9; None → —."""
     if value is None or value == "":
