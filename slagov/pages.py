@@ -21,6 +21,7 @@ from django.utils import timezone
 from contracts import exports as contract_exports
 from contracts import month_spans, periods, selectors
 from contracts.filters import PortfolioFilter
+from contracts.models import Contract
 from contracts.rules import SEVERITY, Colour
 from escalations import selectors as escalation_selectors
 from escalations.models import EscalationPolicy
@@ -54,13 +55,19 @@ def portfolio(request: HttpRequest, org_slug: str) -> HttpResponse:
     selected = filterset.qs
     page = Paginator(selected, PORTFOLIO_PAGE).get_page(request.GET.get("page"))
     contracts = list(page)
-    governance = health_histories(contracts, months=SLIDING_MONTHS)
+    # Every contract the filters select, on any page.
+    selected_ids = [] if request.htmx else list(selected.values_list("pk", flat=True))
+    if request.htmx:  # the table alone: its rows' health
+        governance = health_histories(contracts, months=SLIDING_MONTHS)
+    else:  # and the "sliding back" list, of every selected contract
+        governance = health_histories(
+            Contract.objects.filter(pk__in=selected_ids).select_related("organization", "owner"),
+            months=SLIDING_MONTHS,
+        )
     for contract in contracts:
         contract.governance = governance[contract.pk]
         contract.colour = selectors.worst_colour(contract.worst_rank)
         contract.rollup = metrics_selectors.rollup(contract.active_slas)
-    # Every contract the filters select, on any page.
-    selected_ids = [] if request.htmx else list(selected.values_list("pk", flat=True))
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -81,7 +88,6 @@ def portfolio(request: HttpRequest, org_slug: str) -> HttpResponse:
         "overdue_actions": []
         if request.htmx
         else actions.overdue_action_items(contract_ids=selected_ids, limit=10),
-        # Of the contracts on this page.
         "sliding": [] if request.htmx else sliding_back(governance),
         "tenant": tenant,
     }

@@ -132,9 +132,9 @@ def test_portfolio_pages_take_the_same_queries_whatever_the_contracts(
     monkeypatch.setattr(pages, "PORTFOLIO_PAGE", 3)
     _fill_portfolio(world.org, contracts, 2)
     client.force_login(world.bob)
-    # As in test_pages (21): the page is 3 contracts whatever their number.
+    # As in test_pages (22): the page is 3 contracts whatever their number.
     for page in (1, 2):
-        with django_assert_num_queries(21):
+        with django_assert_num_queries(22):
             response = client.get(_portfolio(world.org), {"page": page})
         assert response.status_code == 200
 
@@ -150,6 +150,27 @@ def test_the_portfolio_sliding_list_and_scores_are_those_of_the_full_history(cli
     assert short.scores == full.scores[-3:]
     assert short.sliding is full.sliding is True
     assert short.current.summary == full.current.summary
+
+
+def test_the_sliding_list_covers_every_selected_contract_not_only_this_page(
+    client, world: World, monkeypatch
+):
+    monkeypatch.setattr(pages, "PORTFOLIO_PAGE", 1)
+    contract = _sliding(world)
+    client.force_login(world.alice)
+    shown_on, listed_on = [], []
+    with time_machine.travel(datetime(2026, 12, 7, 9, tzinfo=UTC), tick=False):
+        for number in (1, 2, 3, 4):
+            text = client.get(_portfolio(world.org), {"page": number}).content.decode()
+            table = text[text.index('id="portfolio"') :]
+            if f">{contract.reference}<" in table:
+                shown_on.append(number)
+            if 'id="sliding"' in text:
+                sliding = text[text.index('id="sliding"') :]
+                if contract.reference in sliding[: sliding.index("</table>")]:
+                    listed_on.append(number)
+    assert len(shown_on) == 1  # one contract a page
+    assert listed_on == [1, 2, 3, 4]  # the list is the same on every page
 
 
 # --- the escalation list and the reviews calendar --------------------------------------

@@ -103,10 +103,11 @@ def test_portfolio_query_count_does_not_grow_with_contracts(
     # 6 contracts the filters select (counted), 7 the page of them with worst colour,
     # 8 their SLAs with health, 9 the ids of every selected contract, 10 their SLAs
     # counted by colour, 11 the watch list, 12 open vendor warnings, 13 overdue action
-    # items, 14 switcher memberships, 15-21 governance health of the page's contracts:
-    # reviews, action items, escalations, vendor warnings, SLAs, relevance checks,
-    # readings (the owners' memberships: none here, no contract has one)
-    with django_assert_num_queries(21):
+    # items, 14 switcher memberships, 15 every selected contract with its owner, 16-22
+    # their governance health (the table's scores and the "sliding back" list): reviews,
+    # action items, escalations, vendor warnings, SLAs, relevance checks, readings (the
+    # owners' memberships: none here, no contract has one)
+    with django_assert_num_queries(22):
         response = client.get(_portfolio(world.org))
     assert response.status_code == 200
 
