@@ -21,7 +21,7 @@ from django.utils import timezone
 from contracts.models import ServiceLevel
 from metrics.engine import changes, health, postgres, python
 from metrics.engine.scope import Scope
-from metrics.engine.terms import TermsTimeline, deadline, timelines_for
+from metrics.engine.terms import TermsTimeline, deadline, load_timelines, timelines_for
 from slagov.tenancy import in_tenant_scope
 
 __all__ = ["Scope", "TermsTimeline", "deadline", "recompute",
@@ -108,10 +108,17 @@ def recompute(
                     cursor.execute("SET LOCAL synchronous_commit TO OFF")
                     cursor.execute("SET LOCAL work_mem TO '64MB'")
                     cursor.execute("SET LOCAL jit TO off")
+            timelines = load_timelines(organization_id, slas)
             written += _statuses_module().recompute_statuses(
-                organization_id=organization_id, slas=slas, scope=scope, today=today
+                organization_id=organization_id,
+                slas=slas,
+                scope=scope,
+                today=today,
+                timelines=timelines,
             )
-            health.refresh(organization_id=organization_id, slas=slas, today=today)
+            health.refresh(
+                organization_id=organization_id, slas=slas, today=today, timelines=timelines
+            )
             if tracked and full:
                 changes.track(organization_id, digests, today)
             elif tracked:

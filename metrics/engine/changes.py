@@ -125,6 +125,7 @@ class Inputs:
         return (
             self.stored == self.digest
             and self.clock_from is not None
+            and self.clock_until is not None
             and self.clock_from <= today < self.clock_until
         )
 

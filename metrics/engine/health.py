@@ -204,11 +204,15 @@ def recent_colours(
     return recent
 
 
-def refresh(*, organization_id: int, slas: list[ServiceLevel], today: date) -> int:
-    """Recompute the health rows of these SLAs. Returns how many changed."""
+def refresh(*, organization_id: int, slas: list[ServiceLevel], today: date, timelines=None) -> int:
+    """Recompute the health rows of these SLAs (`timelines`: their terms, if loaded).
+
+    Returns how many changed.
+    """
     ids = [s.pk for s in slas]
     recent = _recent(organization_id, slas, today)
-    timelines = timelines_for(slas)
+    if timelines is None:
+        timelines = timelines_for(slas)
     existing = {
         h.service_level_id: h
         for h in SlaHealth.objects.filter(organization_id=organization_id, service_level_id__in=ids)

@@ -21,8 +21,9 @@ from django.db import connection
 from django.utils import timezone
 
 from contracts import periods, rules
-from contracts.models import ServiceLevel, ServiceLevelTerms
+from contracts.models import ServiceLevel
 from metrics.engine.scope import Scope
+from metrics.engine.terms import load_timelines
 
 # An SLA's range of periods (`s` the SLA, `c` its contract), as in
 # `python.expected_periods`: from the contract start to the last closed period
@@ -226,29 +227,24 @@ def _thresholds_in_force(spec: rules.Terms, steps: int) -> rules.Thresholds:
     return rules.thresholds_in_force(spec, steps)
 
 
-def _threshold_arrays(slas: list[ServiceLevel], today: date, organization_id: int) -> dict:
+def _threshold_arrays(slas: list[ServiceLevel], today: date, timelines: dict) -> dict:
     """Thresholds per (terms, contract years of improvement) and credit tiers, as arrays."""
-    ids = [s.pk for s in slas]
-    by_sla = {s.pk: s for s in slas}
     thr = defaultdict(list)
     tiers = defaultdict(list)
-    for terms in ServiceLevelTerms.objects.filter(
-        organization_id=organization_id, service_level_id__in=ids
-    ).prefetch_related("credit_tiers"):
-        contract = by_sla[terms.service_level_id].contract
+    for sla in slas:
         # No period after the current one is read, whatever the contract's end.
-        years = periods.contract_year(contract.start_date, today)
-        spec = terms.spec(by_sla[terms.service_level_id].unit)
-        for steps in range(years + 1):
-            thresholds = _thresholds_in_force(spec, steps)
-            thr["thr_terms"].append(terms.pk)
-            thr["thr_steps"].append(steps)
-            thr["thr_target"].append(thresholds.target)
-            thr["thr_minimum"].append(thresholds.minimum)
-        for tier in terms.credit_tiers.all():
-            tiers["tier_terms"].append(terms.pk)
-            tiers["tier_level"].append(tier.worse_than)
-            tiers["tier_pct"].append(tier.percent)
+        years = periods.contract_year(sla.contract.start_date, today)
+        for terms in timelines[sla.pk].items:
+            for steps in range(years + 1):
+                thresholds = _thresholds_in_force(terms.spec, steps)
+                thr["thr_terms"].append(terms.terms_id)
+                thr["thr_steps"].append(steps)
+                thr["thr_target"].append(thresholds.target)
+                thr["thr_minimum"].append(thresholds.minimum)
+            for tier in terms.tiers:
+                tiers["tier_terms"].append(terms.terms_id)
+                tiers["tier_level"].append(tier.worse_than)
+                tiers["tier_pct"].append(tier.percent)
     return {
         **{k: thr.get(k, []) for k in ("thr_terms", "thr_steps", "thr_target", "thr_minimum")},
         **{k: tiers.get(k, []) for k in ("tier_terms", "tier_level", "tier_pct")},
@@ -256,9 +252,11 @@ def _threshold_arrays(slas: list[ServiceLevel], today: date, organization_id: in
 
 
 def statement_params(
-    *, organization_id: int, slas: list[ServiceLevel], scope: Scope, today: date
+    *, organization_id: int, slas: list[ServiceLevel], scope: Scope, today: date, timelines=None
 ) -> dict:
     """The parameters of both statements (every id array typed in the SQL: `::bigint[]`)."""
+    if timelines is None:
+        timelines = load_timelines(organization_id, slas)
     pairs = [
         (sla_id, start) for sla_id, starts in (scope.periods or {}).items() for start in starts
     ]
@@ -272,15 +270,17 @@ def statement_params(
         "by_pairs": scope.periods is not None,
         "pair_sla": [p[0] for p in pairs],
         "pair_period": [p[1] for p in pairs],
-        **_threshold_arrays(slas, today, organization_id),
+        **_threshold_arrays(slas, today, timelines),
     }
 
 
 def recompute_statuses(
-    *, organization_id: int, slas: list[ServiceLevel], scope: Scope, today: date
+    *, organization_id: int, slas: list[ServiceLevel], scope: Scope, today: date, timelines=None
 ) -> int:
     """Write the period statuses in scope. Returns rows written or deleted."""
-    params = statement_params(organization_id=organization_id, slas=slas, scope=scope, today=today)
+    params = statement_params(
+        organization_id=organization_id, slas=slas, scope=scope, today=today, timelines=timelines
+    )
     with connection.cursor() as cursor:
         cursor.execute(_DELETE_PAIRS if scope.periods is not None else _DELETE_PERIODS, params)
         deleted = cursor.rowcount
