@@ -83,6 +83,16 @@ def recompute(
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         with transaction.atomic():
+            if tracked:
+                # Statuses are derived data: a crash that lost this commit is
+                # repaired by the next recompute, so don't wait for the disk.
+                # Sorting and hashing 100,000s of rows wants more than the default 4 MB;
+                # compiling these statements (JIT) costs more than running them.
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT set_config('synchronous_commit', 'off', true),"
+                        " set_config('work_mem', '64MB', true), set_config('jit', 'off', true)"
+                    )
             digests: dict[int, str] = {}
             if tracked and full:
                 found = changes.inputs(organization_id, chunk)
@@ -99,15 +109,6 @@ def recompute(
             )
             if not slas:
                 continue
-            if tracked:
-                # Statuses are derived data: a crash that lost this commit is
-                # repaired by the next recompute, so don't wait for the disk.
-                # Sorting and hashing 100,000s of rows wants more than the default 4 MB;
-                # JIT compiling costs more than these statements' run time.
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
-                    cursor.execute("SET LOCAL work_mem TO '64MB'")
-                    cursor.execute("SET LOCAL jit TO off")
             timelines = load_timelines(organization_id, slas)
             written += _statuses_module().recompute_statuses(
                 organization_id=organization_id,
