@@ -177,7 +177,8 @@ class SlaHealth(models.Model):
     # What the statuses and this row were last computed from in full
     # (`metrics.engine.changes`): a digest of the inputs, and the days on
     # which the passing of time leaves them as they are [clock_from, clock_until).
-    input_digest = models.CharField(max_length=32, blank=True, default="")
+    # A database default: code from before these columns still inserts rows.
+    input_digest = models.CharField(max_length=32, blank=True, default="", db_default="")
     clock_from = models.DateField(null=True, blank=True)
     clock_until = models.DateField(null=True, blank=True)
 
