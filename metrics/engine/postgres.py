@@ -99,6 +99,9 @@ WITH sla AS (
 DELETE FROM metrics_periodstatus ps
 USING sla{using}
 WHERE ps.organization_id = %(org)s AND ps.service_level_id = sla.id AND {rows}
+  -- Implied by the join, but an index condition whatever the planner's statistics
+  -- say (a fresh tenant's statuses look absent to it, and it then scans all of them).
+  AND ps.service_level_id = ANY(%(ids)s::bigint[])
   AND (ps.period_start < sla.first_period OR ps.period_start > sla.last_period)
   AND (ps.period_start < sla.span_first OR ps.period_start > sla.span_last
        OR NOT EXISTS (
@@ -114,7 +117,7 @@ _DELETE_PAIRS = _DELETE.format(
     span_last=_SPAN_LAST,
     using="\nJOIN unnest(%(pair_sla)s::bigint[], %(pair_period)s::date[])"
     " AS p(sla_id, period_start) ON p.sla_id = sla.id",
-    rows="ps.period_start = p.period_start",
+    rows="ps.period_start = p.period_start AND ps.period_start = ANY(%(pair_period)s::date[])",
 )
 _DELETE_PERIODS = _DELETE.format(
     first=_FIRST_PERIOD,
