@@ -38,6 +38,7 @@ by measurement (`manage.py backtest_warnings`).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import statistics
@@ -183,6 +184,7 @@ def _models(y: list[float], sigma: float) -> list[_Model]:
     return found
 
 
+@functools.lru_cache(maxsize=4096)
 def _year_back(start: date, kind: str) -> date:
     return periods.add_periods(start, kind, -periods.per_year(kind))
 
@@ -282,13 +284,12 @@ def forecast(
 
     minimums = list(ahead) if ahead is not None else [minimum] * PATH_HORIZON
     path, spread, risk = [], [], []
+    mixture = list(zip(weights, models, strict=True))
     for h in range(PATH_HORIZON):
-        mean = sum(w * m.mean[h] for w, m in zip(weights, models, strict=True)) + base[h]
+        shift = base[h]
+        mean = sum([w * m.mean[h] for w, m in mixture]) + shift
         # Law of total variance over the mixture.
-        var = sum(
-            w * (m.var[h] + (m.mean[h] + base[h] - mean) ** 2)
-            for w, m in zip(weights, models, strict=True)
-        )
+        var = sum([w * (m.var[h] + (m.mean[h] + shift - mean) ** 2) for w, m in mixture])
         path.append(mean)
         spread.append(math.sqrt(var))
         if minimum is not None and h < RISK_HORIZON:

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -139,11 +139,13 @@ def statuses_recompute_isolated(
     service_level_ids: list[int],
     scope: engine.Scope | None = None,
     today: date | None = None,
+    force: bool = False,
 ) -> None:
     """
     A scheduled recompute of some SLAs of one organisation, chunk by chunk.
     A chunk that fails is run again SLA by SLA, so that one bad SLA fails
     alone; each failure is logged with its organisation and counted in `report`.
+    `force`: recompute SLAs whose inputs didn't change too (`engine.recompute`).
     """
     org_id = getattr(organization, "pk", organization)
     for start in range(0, len(service_level_ids), engine.CHUNK):
@@ -151,8 +153,9 @@ def statuses_recompute_isolated(
         try:
             with savepoint():
                 report.done += engine.recompute(
-                    organization_id=org_id, service_level_ids=chunk, scope=scope, today=today
-                )
+                    organization_id=org_id, service_level_ids=chunk, scope=scope, today=today,
+                    force=force,
+                )  # fmt: skip
             continue
         except Exception:
             if len(chunk) == 1:
@@ -165,36 +168,48 @@ def statuses_recompute_isolated(
         for sla_id in chunk:
             with report.isolated(organization, f"status recompute of SLA {sla_id}"):
                 report.done += engine.recompute(
-                    organization_id=org_id, service_level_ids=[sla_id], scope=scope, today=today
-                )
+                    organization_id=org_id, service_level_ids=[sla_id], scope=scope, today=today,
+                    force=force,
+                )  # fmt: skip
 
 
 def statuses_refresh(
     *, organization, report: JobReport, today: date, since_months: int | None = 3
 ) -> None:
     """
-    One organisation's share of the scheduled refresh: its active SLAs from
-    `since_months` months ago (None: every period), chunk by chunk, isolated.
+    One organisation's share of the scheduled refresh, chunk by chunk, isolated.
+
+    On PostgreSQL the engine knows when the passing of time next matters to
+    each SLA (`engine.changes`): the active SLAs due then (a period closed, a
+    deadline passed, never recorded) are recomputed in full, the others not
+    at all. Elsewhere, every active SLA from `since_months` months ago.
+    `since_months=None`: every active SLA, every period, forced.
     """
-    since = None
-    if since_months is not None:
+    if since_months is None:
+        ids = active_service_level_ids(organization.pk)
+        scope, force = engine.Scope(), True
+    elif connection.vendor == "postgresql":
+        ids = engine.changes.due_ids(organization.pk, today)
+        scope, force = engine.Scope(), False
+    else:
         since = periods.add_periods(today.replace(day=1), periods.Period.MONTHLY, -since_months)
-    ids = active_service_level_ids(organization.pk)
+        ids = active_service_level_ids(organization.pk)
+        scope, force = engine.Scope(since=since), False
     statuses_recompute_isolated(
         report=report,
         organization=organization,
         service_level_ids=ids,
-        scope=engine.Scope(since=since),
+        scope=scope,
         today=today,
+        force=force,
     )
 
 
 @scopes_disabled()
 def statuses_refresh_all(today: date | None = None, *, since_months: int | None = 3) -> JobReport:
     """
-    Recompute every active SLA in-process (new periods appear, overdue ones turn
-    late). The scheduled refresh only looks at the last few months: older
-    periods don't change by the passing of time. None: every period.
+    Recompute what the passing of time changes, in-process (new periods
+    appear, overdue ones turn late): see `statuses_refresh`.
     Each organisation and chunk runs in isolation: `done` counts the status
     rows written, `failed` the chunks or SLAs that failed (logged).
     """

@@ -26,6 +26,7 @@ Fewer than 4 values: not enough data, no guess.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import statistics
@@ -105,6 +106,19 @@ def _spread(history: list[float]) -> tuple[float, float]:
 
 def _resolution(values: Sequence[float]) -> float:
     """The precision the values are written with (0.1 for one decimal)."""
+    return 10.0 ** -max(map(_places, values[-ANOMALY_HISTORY:]), default=0)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _places(value: float) -> int:
+    """`places_of` of one value, remembered: the engine asks it of the same values for each SLA."""
+    from slagov.formatting import places_of
+
+    return places_of([value])
+
+
+def _resolution_reference(values: Sequence[float]) -> float:
+    """`_resolution` as the rule reads: the decimals of the latest values at once."""
     from slagov.formatting import places_of
 
     return 10.0 ** -places_of(values[-ANOMALY_HISTORY:])

@@ -181,3 +181,15 @@ def test_risk_in_words():
         "Chance of red: 62 % next month, 90 % in 2 months."
     )
     assert trends.risk_words([0.001, 0.002, 0.0], WEEKLY) == "Chance of red: under 1 % next week."
+
+
+def test_the_remembered_precision_of_values_is_the_precision_rule_on_random_series():
+    rng = np.random.default_rng(15)
+    for _ in range(500):
+        n = int(rng.integers(0, 40))
+        places = rng.integers(0, 7, size=n)
+        values = [
+            round(float(rng.normal(99.0, 3.0)), int(p)) if rng.random() > 0.05 else float(int(v))
+            for p, v in zip(places, rng.integers(0, 1000, size=n), strict=True)
+        ]
+        assert trends._resolution(values) == trends._resolution_reference(values)

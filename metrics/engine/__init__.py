@@ -11,6 +11,7 @@ they differ, so running anything twice changes nothing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import date
 
@@ -18,9 +19,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from contracts.models import ServiceLevel
-from metrics.engine import health, postgres, python
+from metrics.engine import changes, health, postgres, python
 from metrics.engine.scope import Scope
-from metrics.engine.terms import TermsTimeline, deadline, timelines_for
+from metrics.engine.terms import TermsTimeline, deadline, load_timelines, timelines_for
 from slagov.tenancy import in_tenant_scope
 
 __all__ = ["Scope", "TermsTimeline", "deadline", "recompute",
@@ -28,10 +29,32 @@ __all__ = ["Scope", "TermsTimeline", "deadline", "recompute",
 
 CHUNK = 2000
 ANALYZE_AFTER = 50_000  # status rows written
+# A recompute of this many SLAs first checks that the planner's statistics
+# know the organisation's readings (a fresh tenant's, just uploaded, look
+# absent to it, and a plan for none collapses on 100,000s).
+ANALYZE_CHECK_FROM = 500  # SLAs
+ANALYZE_CHECK_ROWS = 20_000  # readings counted at most
 
 
 def _statuses_module():
     return postgres if connection.vendor == "postgresql" else python
+
+
+def _analyze_if_unknown(organization_id: int) -> None:
+    """ANALYZE the readings when the planner expects far fewer of this organisation's than exist."""
+    query = "SELECT 1 FROM metrics_reading WHERE organization_id = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {query}", [organization_id])
+        plan = cursor.fetchone()[0]
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+        expected = plan[0]["Plan"]["Plan Rows"]
+        cursor.execute(
+            f"SELECT count(*) FROM ({query} LIMIT %s) AS r",  # noqa: S608
+            [organization_id, ANALYZE_CHECK_ROWS],
+        )
+        found = cursor.fetchone()[0]
+        if found >= ANALYZE_CHECK_ROWS and expected * 10 < found:
+            cursor.execute("ANALYZE metrics_reading")
 
 
 @in_tenant_scope
@@ -41,33 +64,67 @@ def recompute(
     service_level_ids: Iterable[int],
     scope: Scope | None = None,
     today: date | None = None,
+    force: bool = False,
 ) -> int:
-    """Recompute statuses in scope and the health of the SLAs. Returns status rows written."""
+    """
+    Recompute statuses in scope and the health of the SLAs. Returns status rows written.
+
+    On PostgreSQL a recompute of every period skips the SLAs whose inputs and
+    clock window are as at their last full recompute (`changes`), unless forced.
+    """
     today = today or timezone.localdate()
     scope = scope or Scope()
+    full = scope.since is None and scope.periods is None
+    tracked = connection.vendor == "postgresql"
     ids = sorted({int(i) for i in service_level_ids})
+    if tracked and len(ids) >= ANALYZE_CHECK_FROM:
+        _analyze_if_unknown(organization_id)
     written = 0
     for start in range(0, len(ids), CHUNK):
-        slas = list(
-            ServiceLevel.objects.filter(
-                organization_id=organization_id, pk__in=ids[start : start + CHUNK]
-            ).select_related("contract")
-        )
-        if not slas:
-            continue
+        chunk = ids[start : start + CHUNK]
         with transaction.atomic():
-            if connection.vendor == "postgresql":
+            if tracked:
                 # Statuses are derived data: a crash that lost this commit is
                 # repaired by the next recompute, so don't wait for the disk.
-                # Sorting and hashing 100,000s of rows wants more than the default 4 MB.
+                # Sorting and hashing 100,000s of rows wants more than the default 4 MB;
+                # compiling these statements (JIT) costs more than running them.
                 with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
-                    cursor.execute("SET LOCAL work_mem TO '64MB'")
-            written += _statuses_module().recompute_statuses(
-                organization_id=organization_id, slas=slas, scope=scope, today=today
+                    cursor.execute(
+                        "SELECT set_config('synchronous_commit', 'off', true),"
+                        " set_config('work_mem', '64MB', true), set_config('jit', 'off', true)"
+                    )
+            digests: dict[int, str] = {}
+            if tracked and full:
+                found = changes.inputs(organization_id, chunk)
+                digests = {
+                    pk: i.digest for pk, i in found.items() if force or not i.unchanged(today)
+                }
+                chunk = list(digests)
+            if not chunk:
+                continue
+            slas = list(
+                ServiceLevel.objects.filter(
+                    organization_id=organization_id, pk__in=chunk
+                ).select_related("contract")
             )
-            health.refresh(organization_id=organization_id, slas=slas, today=today)
-    if written > ANALYZE_AFTER and connection.vendor == "postgresql":
+            if not slas:
+                continue
+            timelines = load_timelines(organization_id, slas)
+            written += _statuses_module().recompute_statuses(
+                organization_id=organization_id,
+                slas=slas,
+                scope=scope,
+                today=today,
+                timelines=timelines,
+            )
+            health.refresh(
+                organization_id=organization_id, slas=slas, today=today, timelines=timelines
+            )
+            if tracked and full:
+                changes.track(organization_id, digests, today)
+            elif tracked:
+                changes.untrack(organization_id, [s.pk for s in slas])
+    if written > ANALYZE_AFTER and tracked:
         # After a bulk write the planner's statistics are stale (a fresh tenant
         # looks empty to it), and the next recompute would plan for that.
         with connection.cursor() as cursor:

@@ -13,6 +13,7 @@ first.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from datetime import date
 
@@ -20,8 +21,9 @@ from django.db import connection
 from django.utils import timezone
 
 from contracts import periods, rules
-from contracts.models import ServiceLevel, ServiceLevelTerms
+from contracts.models import ServiceLevel
 from metrics.engine.scope import Scope
+from metrics.engine.terms import load_timelines
 
 # An SLA's range of periods (`s` the SLA, `c` its contract), as in
 # `python.expected_periods`: from the contract start to the last closed period
@@ -58,7 +60,7 @@ sla AS (
            ({_SPAN_LAST})::date AS span_last
     FROM contracts_servicelevel s
     JOIN contracts_contract c ON c.id = s.contract_id
-    WHERE s.organization_id = %(org)s AND s.id = ANY(%(ids)s)
+    WHERE s.organization_id = %(org)s AND s.id = ANY(%(ids)s::bigint[])
 ),
 expected AS (
     SELECT sla.id AS sla_id, g::date AS period_start
@@ -66,7 +68,7 @@ expected AS (
     UNION
     SELECT r.service_level_id, r.period_start FROM metrics_reading r
     JOIN sla ON sla.id = r.service_level_id
-    WHERE r.organization_id = %(org)s AND r.service_level_id = ANY(%(ids)s)
+    WHERE r.organization_id = %(org)s AND r.service_level_id = ANY(%(ids)s::bigint[])
       AND r.period_start BETWEEN sla.span_first AND sla.span_last
 ),
 pairs AS (
@@ -82,23 +84,30 @@ scoped AS (
 
 # Rows that no longer belong: outside their SLA's range of periods (a
 # shortened contract) and without a reading (a deleted one) or outside the
-# periods the engine reads at all. Per candidate row
-# a primary-key lookup and an index probe, never a comparison with every wanted
-# row. Run before the upsert so that it doesn't wade through the rows just
-# written.
+# periods the engine reads at all. Only the chunk's SLAs are joined (an
+# id-array lookup, never a hash of every SLA of the database); per candidate
+# row an index probe for its reading. Run before the upsert so that it doesn't
+# wade through the rows just written.
 _DELETE = """
+WITH sla AS (
+    SELECT s.id, ({first})::date AS first_period, ({last})::date AS last_period,
+           ({span_first})::date AS span_first, ({span_last})::date AS span_last
+    FROM contracts_servicelevel s
+    JOIN contracts_contract c ON c.id = s.contract_id
+    WHERE s.organization_id = %(org)s AND s.id = ANY(%(ids)s::bigint[])
+)
 DELETE FROM metrics_periodstatus ps
-{using}
-WHERE ps.organization_id = %(org)s AND {rows}
-  AND EXISTS (
-      SELECT 1 FROM contracts_servicelevel s JOIN contracts_contract c ON c.id = s.contract_id
-      WHERE s.id = ps.service_level_id
-        AND (ps.period_start < ({first}) OR ps.period_start > ({last}))
-        AND (ps.period_start < ({span_first}) OR ps.period_start > ({span_last})
-             OR NOT EXISTS (
-                 SELECT 1 FROM metrics_reading r
-                 WHERE r.organization_id = %(org)s AND r.service_level_id = ps.service_level_id
-                   AND r.period_start = ps.period_start)))
+USING sla{using}
+WHERE ps.organization_id = %(org)s AND ps.service_level_id = sla.id AND {rows}
+  -- Implied by the join, but an index condition whatever the planner's statistics
+  -- say (a fresh tenant's statuses look absent to it, and it then scans all of them).
+  AND ps.service_level_id = ANY(%(ids)s::bigint[])
+  AND (ps.period_start < sla.first_period OR ps.period_start > sla.last_period)
+  AND (ps.period_start < sla.span_first OR ps.period_start > sla.span_last
+       OR NOT EXISTS (
+           SELECT 1 FROM metrics_reading r
+           WHERE r.organization_id = %(org)s AND r.service_level_id = ps.service_level_id
+             AND r.period_start = ps.period_start))
 """
 # Which rows the delete looks at, by scope: exactly the pairs, or the SLAs' periods.
 _DELETE_PAIRS = _DELETE.format(
@@ -106,18 +115,17 @@ _DELETE_PAIRS = _DELETE.format(
     last=_LAST_PERIOD,
     span_first=_SPAN_FIRST,
     span_last=_SPAN_LAST,
-    using="USING unnest(%(pair_sla)s::bigint[], %(pair_period)s::date[])"
-    " AS p(sla_id, period_start)",
-    rows="ps.service_level_id = p.sla_id AND ps.period_start = p.period_start",
+    using="\nJOIN unnest(%(pair_sla)s::bigint[], %(pair_period)s::date[])"
+    " AS p(sla_id, period_start) ON p.sla_id = sla.id",
+    rows="ps.period_start = p.period_start AND ps.period_start = ANY(%(pair_period)s::date[])",
 )
 _DELETE_PERIODS = _DELETE.format(
     first=_FIRST_PERIOD,
     last=_LAST_PERIOD,
     span_first=_SPAN_FIRST,
     span_last=_SPAN_LAST,
-    using="USING unnest(%(ids)s::bigint[]) AS sl(id)",
-    rows="ps.service_level_id = sl.id "
-    "AND (%(since)s::date IS NULL OR ps.period_start >= %(since)s::date)",
+    using="",
+    rows="(%(since)s::date IS NULL OR ps.period_start >= %(since)s::date)",
 )
 
 _UPSERT = (
@@ -142,7 +150,7 @@ terms AS (
                AS valid_from,
            COALESCE(lead(t.effective_from) OVER w, 'infinity'::date) AS valid_to
     FROM contracts_servicelevelterms t
-    WHERE t.organization_id = %(org)s AND t.service_level_id = ANY(%(ids)s)
+    WHERE t.organization_id = %(org)s AND t.service_level_id = ANY(%(ids)s::bigint[])
     WINDOW w AS (PARTITION BY t.service_level_id ORDER BY t.effective_from)
 ),
 joined AS (
@@ -216,43 +224,46 @@ WHERE (ps.colour, ps.value, ps.target, ps.minimum, ps.reading_id, ps.reading_rev
 )
 
 
-def _threshold_arrays(slas: list[ServiceLevel], today: date, organization_id: int) -> dict:
+@functools.lru_cache(maxsize=65_536)
+def _thresholds_in_force(spec: rules.Terms, steps: int) -> rules.Thresholds:
+    """`rules.thresholds_in_force`, once per distinct terms (most SLAs share a handful)."""
+    return rules.thresholds_in_force(spec, steps)
+
+
+def _threshold_arrays(slas: list[ServiceLevel], today: date, timelines: dict) -> dict:
     """Thresholds per (terms, contract years of improvement) and credit tiers, as arrays."""
-    ids = [s.pk for s in slas]
-    by_sla = {s.pk: s for s in slas}
     thr = defaultdict(list)
     tiers = defaultdict(list)
-    for terms in ServiceLevelTerms.objects.filter(
-        organization_id=organization_id, service_level_id__in=ids
-    ).prefetch_related("credit_tiers"):
-        contract = by_sla[terms.service_level_id].contract
+    for sla in slas:
         # No period after the current one is read, whatever the contract's end.
-        years = periods.contract_year(contract.start_date, today)
-        spec = terms.spec(by_sla[terms.service_level_id].unit)
-        for steps in range(years + 1):
-            thresholds = rules.thresholds_in_force(spec, steps)
-            thr["thr_terms"].append(terms.pk)
-            thr["thr_steps"].append(steps)
-            thr["thr_target"].append(thresholds.target)
-            thr["thr_minimum"].append(thresholds.minimum)
-        for tier in terms.credit_tiers.all():
-            tiers["tier_terms"].append(terms.pk)
-            tiers["tier_level"].append(tier.worse_than)
-            tiers["tier_pct"].append(tier.percent)
+        years = periods.contract_year(sla.contract.start_date, today)
+        for terms in timelines[sla.pk].items:
+            for steps in range(years + 1):
+                thresholds = _thresholds_in_force(terms.spec, steps)
+                thr["thr_terms"].append(terms.terms_id)
+                thr["thr_steps"].append(steps)
+                thr["thr_target"].append(thresholds.target)
+                thr["thr_minimum"].append(thresholds.minimum)
+            for tier in terms.tiers:
+                tiers["tier_terms"].append(terms.terms_id)
+                tiers["tier_level"].append(tier.worse_than)
+                tiers["tier_pct"].append(tier.percent)
     return {
         **{k: thr.get(k, []) for k in ("thr_terms", "thr_steps", "thr_target", "thr_minimum")},
         **{k: tiers.get(k, []) for k in ("tier_terms", "tier_level", "tier_pct")},
     }
 
 
-def recompute_statuses(
-    *, organization_id: int, slas: list[ServiceLevel], scope: Scope, today: date
-) -> int:
-    """Write the period statuses in scope. Returns rows written or deleted."""
+def statement_params(
+    *, organization_id: int, slas: list[ServiceLevel], scope: Scope, today: date, timelines=None
+) -> dict:
+    """The parameters of both statements (every id array typed in the SQL: `::bigint[]`)."""
+    if timelines is None:
+        timelines = load_timelines(organization_id, slas)
     pairs = [
         (sla_id, start) for sla_id, starts in (scope.periods or {}).items() for start in starts
     ]
-    params = {
+    return {
         "org": organization_id,
         "earliest": periods.EARLIEST,
         "ids": [s.pk for s in slas],
@@ -262,8 +273,17 @@ def recompute_statuses(
         "by_pairs": scope.periods is not None,
         "pair_sla": [p[0] for p in pairs],
         "pair_period": [p[1] for p in pairs],
-        **_threshold_arrays(slas, today, organization_id),
+        **_threshold_arrays(slas, today, timelines),
     }
+
+
+def recompute_statuses(
+    *, organization_id: int, slas: list[ServiceLevel], scope: Scope, today: date, timelines=None
+) -> int:
+    """Write the period statuses in scope. Returns rows written or deleted."""
+    params = statement_params(
+        organization_id=organization_id, slas=slas, scope=scope, today=today, timelines=timelines
+    )
     with connection.cursor() as cursor:
         cursor.execute(_DELETE_PAIRS if scope.periods is not None else _DELETE_PERIODS, params)
         deleted = cursor.rowcount

@@ -102,12 +102,13 @@ def _differs(existing: PeriodStatus, row: dict) -> bool:
 
 
 def recompute_statuses(
-    *, organization_id: int, slas: list[ServiceLevel], scope: Scope, today: date
+    *, organization_id: int, slas: list[ServiceLevel], scope: Scope, today: date, timelines=None
 ) -> int:
     """Write the period statuses in scope. Returns rows inserted, updated or deleted."""
     ids = [s.pk for s in slas]
     now = timezone.now()
-    timelines = timelines_for(slas)
+    if timelines is None:
+        timelines = timelines_for(slas)
     first, last = periods.readable_bounds(today)
     readings = Reading.objects.filter(
         organization_id=organization_id, service_level_id__in=ids, period_start__range=(first, last)

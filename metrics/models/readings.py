@@ -85,16 +85,20 @@ class PeriodStatus(models.Model):
     period from the contract start to the last closed period; a period without
     a reading is `no_data` until its submission deadline, then `late`.
 
-    Derived data, written in bulk by the engine: only the SLA is a database
-    foreign key (checked per row at commit); the organisation and the reading
-    are kept consistent by the engine and the ORM's on_delete.
+    Derived data, written in bulk by the engine: no database foreign key (a
+    check per row at commit, for 1,000,000s of rows). The engine writes rows
+    only for the SLAs it reads, and the ORM's on_delete removes them with
+    their SLA, organisation or reading; a row left behind is deleted by the
+    engine's next recompute or dropped with its tenant.
     """
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, db_index=False, db_constraint=False
     )
+    # The unique constraint (organisation, SLA, period) serves lookups by SLA
+    # within a tenant; this index, the ORM's cascade from an SLA.
     service_level = models.ForeignKey(
-        ServiceLevel, on_delete=models.CASCADE, related_name="statuses"
+        ServiceLevel, on_delete=models.CASCADE, related_name="statuses", db_constraint=False
     )
     period_start = models.DateField()
     colour = models.CharField(max_length=8, choices=Colour.choices)
@@ -170,6 +174,13 @@ class SlaHealth(models.Model):
         default=False, help_text="The forecast follows last year's pattern."
     )
     computed_at = models.DateTimeField()
+    # What the statuses and this row were last computed from in full
+    # (`metrics.engine.changes`): a digest of the inputs, and the days on
+    # which the passing of time leaves them as they are [clock_from, clock_until).
+    # A database default: code from before these columns still inserts rows.
+    input_digest = models.CharField(max_length=32, blank=True, default="", db_default="")
+    clock_from = models.DateField(null=True, blank=True)
+    clock_until = models.DateField(null=True, blank=True)
 
     objects = TenantManager(vendor="service_level__contract__vendor")
 

@@ -47,7 +47,7 @@ class Command(BaseCommand):
                 started = time.perf_counter()
                 part = JobReport()
                 statuses_recompute_isolated(
-                    report=part, organization=organization, service_level_ids=ids
+                    report=part, organization=organization, service_level_ids=ids, force=True
                 )
                 report.merge(part)
                 failed = f", {part.failed} failed (see the log)" if part.failed else ""
