@@ -20,7 +20,6 @@ from django_scopes import scopes_disabled
 from contracts.models import CreditTier, ServiceLevel, ServiceLevelTerms
 from metrics import engine, services, trends
 from metrics.engine import changes, postgres
-from metrics.engine.terms import load_timelines, timelines_for
 from metrics.models import PeriodStatus, Reading, SlaHealth
 from tests import factories
 from tests.conftest import require_service
@@ -299,28 +298,3 @@ def test_the_statements_filter_by_bigint_id_arrays(world):
         cursor.execute("EXPLAIN " + changes._DIGEST,
                        {"org": a.organization_id, "ids": [a.pk, b.pk], "version": "1"})  # fmt: skip
         assert "smallint" not in "\n".join(row[0] for row in cursor.fetchall())
-
-
-def test_the_chunk_loader_gives_the_same_terms_timelines_as_the_reference(world):
-    a, b = world
-    with scopes_disabled():
-        later = factories.TermsFactory(
-            service_level=a,
-            organization=a.organization,
-            effective_from=date(2026, 4, 1),
-            target=Decimal("99.95"),
-            minimum=Decimal("99.6"),
-        )
-        for level, pct in (("99.9", "3"), ("99.6", "8")):
-            factories.CreditTierFactory(
-                terms=later, organization=a.organization, worse_than=Decimal(level),
-                percent=Decimal(pct),
-            )  # fmt: skip
-        slas = list(ServiceLevel.objects.filter(pk__in=[a.pk, b.pk]).select_related("contract"))
-        loaded = load_timelines(a.organization_id, slas)
-        reference = timelines_for(slas)
-    for sla in slas:
-        assert [(i.terms_id, i.effective_from, i.spec, sorted(i.tiers, key=str))
-                for i in loaded[sla.pk].items] == [
-               (i.terms_id, i.effective_from, i.spec, sorted(i.tiers, key=str))
-               for i in reference[sla.pk].items]  # fmt: skip

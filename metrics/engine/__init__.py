@@ -21,7 +21,7 @@ from django.utils import timezone
 from contracts.models import ServiceLevel
 from metrics.engine import changes, health, postgres, python
 from metrics.engine.scope import Scope
-from metrics.engine.terms import TermsTimeline, deadline, load_timelines, timelines_for
+from metrics.engine.terms import TermsTimeline, deadline, timelines_for
 from slagov.tenancy import in_tenant_scope
 
 __all__ = ["Scope", "TermsTimeline", "deadline", "recompute",
@@ -109,7 +109,7 @@ def recompute(
             )
             if not slas:
                 continue
-            timelines = load_timelines(organization_id, slas)
+            timelines = timelines_for(slas)
             written += _statuses_module().recompute_statuses(
                 organization_id=organization_id,
                 slas=slas,

@@ -23,7 +23,7 @@ from django.utils import timezone
 from contracts import periods, rules
 from contracts.models import ServiceLevel
 from metrics.engine.scope import Scope
-from metrics.engine.terms import load_timelines
+from metrics.engine.terms import timelines_for
 
 # An SLA's range of periods (`s` the SLA, `c` its contract), as in
 # `python.expected_periods`: from the contract start to the last closed period
@@ -259,7 +259,7 @@ def statement_params(
 ) -> dict:
     """The parameters of both statements (every id array typed in the SQL: `::bigint[]`)."""
     if timelines is None:
-        timelines = load_timelines(organization_id, slas)
+        timelines = timelines_for(slas)
     pairs = [
         (sla_id, start) for sla_id, starts in (scope.periods or {}).items() for start in starts
     ]
