@@ -139,6 +139,19 @@ def test_contract_page_query_count_does_not_grow_with_slas_or_history(
     assert response.content.decode().count('class="chart"') == slas + 1
 
 
+def test_the_vendored_chart_bundle_points_the_browser_nowhere_off_the_app():
+    """Plotly's defaults that would fetch or link off-site are the app's own in the bundle."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    bundle = (Path(settings.BASE_DIR) / "static/vendor/plotly/plotly-basic.min.js").read_text()
+    assert 'dflt:"http' not in bundle
+    assert "cdn.plot.ly" not in bundle
+    assert "cloud.plotly.com" not in bundle
+    assert 'topojsonURL:{valType:"string",noBlank:!0,dflt:"/static/vendor/plotly/' in bundle
+
+
 def test_contract_page_shows_chart_with_tier_bands_and_recommendation(client, world: World):
     _recompute(world.org, world.mine.sla)
     client.force_login(world.lena)
