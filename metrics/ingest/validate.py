@@ -446,24 +446,11 @@ def check(
     units = np.array(unit_names, dtype=object)[unit_code]
     too_large = outside & (floats > 0) & (units != ServiceLevel.Unit.PERCENT)
     values = read_number[value_code]
-    found.flag(outside & ~too_large, "value", lambda i: bounds.value_problem(values[i], units[i]))
-    found.flag(
-        too_large,
-        "value",
-        lambda i: (
-            "The value is too large: "
-            + bounds.value_problem(values[i], units[i]).replace("A value", "a value", 1)
-        ),
-    )
+    _flag_outside(found, outside, too_large, values, units)
     # Never rounded quietly: a value keeps at most six decimal places, as stored.
     rounded = numeric & ~outside & key_rounded[value_code]
     stored = key_stored[value_code]
-    found.flag(
-        rounded,
-        "value",
-        lambda i: f"{cells['value'][i]!r} has more than 6 decimal places, the most a value "
-        f"keeps (rounded, it would be {_plain(stored[i])}): round it in the file.",
-    )  # fmt: skip
+    _flag_rounded(found, rounded, cells["value"], stored)
 
     good = np.flatnonzero(~found.bad & ~skipped)
     sla_pk = np.array([s.pk if s else 0 for s in slas], dtype=np.int64)[sla_code]
@@ -631,3 +618,26 @@ def _colours(rows: pd.DataFrame, slas: list, catalogue: VendorCatalogue) -> np.n
     colours = rules.classify_many(rows["value"].tolist(), in_force, rows["_float"].to_numpy())
     colours[~has_terms] = rules.Colour.NO_DATA
     return colours
+
+
+def _flag_outside(found, outside, too_large, values, units) -> None:
+    """A value outside what its unit allows: one message, and a louder one when too large."""
+    found.flag(outside & ~too_large, "value", lambda i: bounds.value_problem(values[i], units[i]))
+    found.flag(
+        too_large,
+        "value",
+        lambda i: (
+            "The value is too large: "
+            + bounds.value_problem(values[i], units[i]).replace("A value", "a value", 1)
+        ),
+    )
+
+
+def _flag_rounded(found, rounded, written, stored) -> None:
+    """A value with more decimal places than are kept: never rounded quietly."""
+    found.flag(
+        rounded,
+        "value",
+        lambda i: f"{written[i]!r} has more than 6 decimal places, the most a value "
+        f"keeps (rounded, it would be {_plain(stored[i])}): round it in the file.",
+    )  # fmt: skip

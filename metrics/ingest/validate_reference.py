@@ -25,6 +25,8 @@ from metrics.ingest.validate import (
     _colours,
     _compare,
     _duplicates,
+    _flag_outside,
+    _flag_rounded,
     _plain,
     _Problems,
     _skipped_warnings,
@@ -181,27 +183,14 @@ def check(
         lowest, highest = ranges[sla_code[i]]
         outside[i] = not lowest <= values[i] <= highest
     too_large = outside & (floats > 0) & (units != ServiceLevel.Unit.PERCENT)
-    found.flag(outside & ~too_large, "value", lambda i: bounds.value_problem(values[i], units[i]))
-    found.flag(
-        too_large,
-        "value",
-        lambda i: (
-            "The value is too large: "
-            + bounds.value_problem(values[i], units[i]).replace("A value", "a value", 1)
-        ),
-    )
+    _flag_outside(found, outside, too_large, values, units)
     # Never rounded quietly: a value keeps at most six decimal places, as stored.
     stored: list[Decimal | None] = [None] * n
     for i in np.flatnonzero(numeric & ~outside):
         stored[i] = values[i].quantize(SIX_PLACES, rounding=ROUND_HALF_EVEN)
     rounded = np.array([q is not None and q != v for q, v in zip(stored, values, strict=True)],
                        dtype=bool)  # fmt: skip
-    found.flag(
-        rounded,
-        "value",
-        lambda i: f"{cells['value'][i]!r} has more than 6 decimal places, the most a value "
-        f"keeps (rounded, it would be {_plain(stored[i])}): round it in the file.",
-    )  # fmt: skip
+    _flag_rounded(found, rounded, cells["value"], stored)
 
     good = np.flatnonzero(~found.bad & ~skipped)
     sla_pk = np.array([s.pk if s else 0 for s in slas], dtype=np.int64)[sla_code]
