@@ -12,11 +12,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from contracts.models import Contract
 from escalations import leadership as reads
 from metrics.ledger import unclaimed_summary
-from reviews import actions, vendor_warnings
-from reviews.health_data import SLIDING_MONTHS, health_histories, sliding_back
+from reviews import actions, health_cache, vendor_warnings
 from reviews.outcomes import QuarterOutcomes
 from reviews.outcomes_data import outcomes_by_quarter
 from reviews.outcomes_trend import hours_text, trend
@@ -66,7 +64,6 @@ def leadership(request: HttpRequest, org_slug: str) -> HttpResponse:
     overdue_actions = actions.overdue_action_items(today=today, limit=None)
     previous, current = outcomes_by_quarter(organization=organization, today=today, quarters=2)
     months, heat_rows = reads.vendor_heatmap(organization=organization, today=today)
-    contracts = Contract.objects.select_related("organization", "owner", "vendor")
     context = {
         "high": [e for e in escalations if e.level >= 2],
         "overdue": overdue,
@@ -80,9 +77,9 @@ def leadership(request: HttpRequest, org_slug: str) -> HttpResponse:
         "months": months,
         "heat_rows": heat_rows,
         "rows": LIST_ROWS,
-        "sliding_back": sliding_back(
-            health_histories(contracts, today=today, months=SLIDING_MONTHS)
-        ),
+        "sliding_back": health_cache.health_table(
+            organization_id=organization.pk, today=today
+        ).sliding_back(),
         "unclaimed": unclaimed_summary(organization_id=organization.pk, today=today),
     }
     return render(request, "escalations/leadership.html", context)
