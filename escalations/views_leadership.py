@@ -19,6 +19,7 @@ from reviews.outcomes import QuarterOutcomes
 from reviews.outcomes_data import outcomes_by_quarter
 from reviews.outcomes_trend import hours_text, trend
 from slagov import formatting
+from slagov.web import IdUrl
 
 LIST_ROWS = 10  # each list shows this many; a link leads to the rest
 WARNINGS = 20
@@ -76,6 +77,7 @@ def leadership(request: HttpRequest, org_slug: str) -> HttpResponse:
         "outcomes": outcome_figures(current, previous),
         "months": months,
         "heat_rows": heat_rows,
+        "vendor_url": IdUrl("contracts:vendor", "vendor_id", org_slug=org_slug),
         "rows": LIST_ROWS,
         "sliding_back": health_cache.health_table(
             organization_id=organization.pk, today=today
