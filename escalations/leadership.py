@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.db.models import Case, DateField, F, IntegerField, Max, Q, Value, When
 from django.db.models.functions import TruncMonth
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from contracts import periods
 from contracts.rules import SEVERITY, Colour
@@ -77,6 +77,9 @@ def open_escalations(*, organization: Organization) -> list[Escalation]:
 class HeatCell:
     month: date
     colour: str  # a `Colour`, or "" when nothing was measured
+    # What the cell says ("Vendor, March 2026: Red (breach)"), written once here: a
+    # heatmap of hundreds of vendors is thousands of cells.
+    label: str = field(default="", compare=False)
 
 
 @dataclass
@@ -121,7 +124,13 @@ def vendor_heatmap(
     worst: dict[tuple[int, str], dict[date, str]] = defaultdict(dict)
     for row in rows:
         worst[row["vendor_id"], row["vendor"]][row["month"]] = worst_colour(row["worst"])
+    month_names = {m: dateformat.format(m, "F Y") for m in months}
+    colour_names = {"": "not measured"} | {c.value: str(c.label) for c in Colour}
     return months, [
-        HeatRow(vendor_id, name, [HeatCell(m, by_month.get(m, "")) for m in months])
+        HeatRow(vendor_id, name, [
+            HeatCell(m, colour := by_month.get(m, ""),
+                     f"{name}, {month_names[m]}: {colour_names.get(colour, colour)}")
+            for m in months
+        ])
         for (vendor_id, name), by_month in worst.items()
-    ]
+    ]  # fmt: skip

@@ -12,15 +12,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from contracts.models import Contract
 from escalations import leadership as reads
 from metrics.ledger import unclaimed_summary
-from reviews import actions, vendor_warnings
-from reviews.health_data import SLIDING_MONTHS, health_histories, sliding_back
+from reviews import actions, health_cache, vendor_warnings
 from reviews.outcomes import QuarterOutcomes
 from reviews.outcomes_data import outcomes_by_quarter
 from reviews.outcomes_trend import hours_text, trend
 from slagov import formatting
+from slagov.web import IdUrl
 
 LIST_ROWS = 10  # each list shows this many; a link leads to the rest
 WARNINGS = 20
@@ -66,7 +65,6 @@ def leadership(request: HttpRequest, org_slug: str) -> HttpResponse:
     overdue_actions = actions.overdue_action_items(today=today, limit=None)
     previous, current = outcomes_by_quarter(organization=organization, today=today, quarters=2)
     months, heat_rows = reads.vendor_heatmap(organization=organization, today=today)
-    contracts = Contract.objects.select_related("organization", "owner", "vendor")
     context = {
         "high": [e for e in escalations if e.level >= 2],
         "overdue": overdue,
@@ -79,10 +77,11 @@ def leadership(request: HttpRequest, org_slug: str) -> HttpResponse:
         "outcomes": outcome_figures(current, previous),
         "months": months,
         "heat_rows": heat_rows,
+        "vendor_url": IdUrl("contracts:vendor", "vendor_id", org_slug=org_slug),
         "rows": LIST_ROWS,
-        "sliding_back": sliding_back(
-            health_histories(contracts, today=today, months=SLIDING_MONTHS)
-        ),
+        "sliding_back": health_cache.health_table(
+            organization_id=organization.pk, today=today
+        ).sliding_back(),
         "unclaimed": unclaimed_summary(organization_id=organization.pk, today=today),
     }
     return render(request, "escalations/leadership.html", context)

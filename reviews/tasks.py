@@ -29,3 +29,11 @@ def send_monthly_reports() -> dict:
     from reviews.report_mail import send_monthly_reports as send
 
     return send(now=timezone.now()).as_dict()
+
+
+@shared_task
+def prune_change_marks() -> int:
+    """Scheduled hourly: old change marks deleted, each organisation's newest kept."""
+    from reviews.health_cache import prune_change_marks as prune
+
+    return prune()

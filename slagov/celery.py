@@ -68,6 +68,11 @@ app.conf.beat_schedule = {
         "task": "escalations.tasks.send_leadership_digests",
         "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
     },
+    # The change marks that stamp cached governance health (reviews.health_cache) stay few.
+    "prune-change-marks": {
+        "task": "reviews.tasks.prune_change_marks",
+        "schedule": crontab(minute=35),
+    },
     # The monthly report of the month just ended, to the members who opted in (once a month).
     "monthly-report": {
         "task": "reviews.tasks.send_monthly_reports",

@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Now
 from simple_history.models import HistoricalRecords
 
 from contracts import bounds
@@ -320,3 +320,34 @@ class PendingWork(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.organization_id})"
+
+
+class ChangeMark(models.Model):
+    """
+    One row for each statement that wrote what an organisation's derived pages
+    read (governance health: reviews, action items, escalations, warnings,
+    SLAs, readings, memberships, contracts, the owners' names), appended by
+    statement-level triggers on PostgreSQL (migration 0007), so bulk writes
+    (`COPY`, `UPDATE … RETURNING`, raw SQL) move it as well as the ORM does.
+
+    Insert-only: concurrent writers never wait on one another, as they would
+    on a shared counter row. `reviews.health_cache` reads (count, max id) of an
+    organisation's rows as the stamp of what it cached; the count also moves
+    when a transaction with a lower id commits late. Old rows are pruned
+    (`prune_change_marks`), the newest of each organisation kept.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    # No foreign key: deleting an organisation deletes its rows in other tables,
+    # and those statements log the organisation too.
+    organization_id = models.BigIntegerField()
+    at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        indexes = [
+            # The stamp: count(*), max(id) WHERE organization_id = %s (index only).
+            models.Index(fields=["organization_id", "id"], name="changemark_stamp"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} #{self.pk}"
