@@ -79,9 +79,9 @@ def leadership(request: HttpRequest, org_slug: str) -> HttpResponse:
         "heat_rows": heat_rows,
         "vendor_url": IdUrl("contracts:vendor", "vendor_id", org_slug=org_slug),
         "rows": LIST_ROWS,
-        "sliding_back": health_cache.health_table(
-            organization_id=organization.pk, today=today
-        ).sliding_back(),
         "unclaimed": unclaimed_summary(organization_id=organization.pk, today=today),
     }
+    sliding = health_cache.health_table(organization_id=organization.pk, today=today).sliding_back()
+    context["sliding_back"] = sliding[:LIST_ROWS]
+    context["sliding_back_more"] = max(len(sliding) - LIST_ROWS, 0)
     return render(request, "escalations/leadership.html", context)

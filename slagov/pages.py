@@ -38,6 +38,7 @@ CHART_MONTHS = 18
 
 
 PORTFOLIO_PAGE = 50  # contracts a page; the counts above the table cover every page
+LIST_ROWS = 10  # rows a side list shows; the rest are counted, and in the export
 
 
 def portfolio(request: HttpRequest, org_slug: str) -> HttpResponse:
@@ -91,10 +92,15 @@ def portfolio(request: HttpRequest, org_slug: str) -> HttpResponse:
         "overdue_actions": []
         if request.htmx
         else actions.overdue_action_items(contract_ids=selected_pks, limit=10),
-        "sliding": [] if request.htmx else governance.sliding_back(selected_ids),
+        **({} if request.htmx else _shown(governance.sliding_back(selected_ids), "sliding")),
         "tenant": tenant,
     }
     return render_page(request, "contracts/portfolio.html", context, partial="table")
+
+
+def _shown(rows: list, name: str) -> dict:
+    """The first `LIST_ROWS` rows of a side list under `name`, and how many more there are."""
+    return {name: rows[:LIST_ROWS], f"{name}_more": max(len(rows) - LIST_ROWS, 0)}
 
 
 def contract_detail(request: HttpRequest, org_slug: str, contract_id: int) -> HttpResponse:

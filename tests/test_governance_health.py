@@ -189,6 +189,31 @@ def test_portfolio_has_a_governance_column_and_the_sliding_list(client, world: W
     assert ">Governance</th>" in text
 
 
+def test_the_sliding_lists_show_the_first_rows_and_count_the_rest(client, world, monkeypatch):
+    """Thousands of contracts sliding back don't make a page of thousands of rows."""
+    import escalations.views_leadership
+    import slagov.pages
+
+    contract = _sliding(world)
+    monkeypatch.setattr(slagov.pages, "LIST_ROWS", 0)
+    monkeypatch.setattr(escalations.views_leadership, "LIST_ROWS", 0)
+    with time_machine.travel(NOW, tick=False):
+        client.force_login(world.alice)
+        text = client.get(reverse("contracts:portfolio", args=[world.org.slug])).content.decode()
+        assert 'id="sliding"' not in text
+        more = text[text.index('id="sliding-more"') :]
+        assert "1 more contract sliding back" in more
+        health = reverse("api:governance-health-list", args=[world.org.slug])
+        assert f'href="{health}?format=csv"' in more
+        client.force_login(world.lena)
+        text = client.get(reverse("escalations:leadership", args=[world.org.slug])).content.decode()
+        section = text[text.index('id="sliding-back"') :]
+        section = section[: section.index("</section>")]
+        assert contract.reference not in section
+        assert "1 more contract sliding back" in section
+        assert f'href="{health}?format=csv"' in section
+
+
 # --- "Still the right measure?" at a review --------------------------------------------
 
 
