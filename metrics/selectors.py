@@ -169,29 +169,33 @@ def credit_cap(contract: Contract) -> Decimal:
 
 
 def credits_for(
-    contracts: Iterable[Contract],
+    contracts: Iterable[Contract], *, since: date | None = None
 ) -> dict[int, tuple[list[CreditMonth], list[CreditYear]]]:
     """
     Service credits per month (weekly SLAs' credits fall in the month their
     week starts), capped by each contract's at-risk amount, and totals per
-    contract year. One query for all the contracts.
+    contract year. One query for all the contracts. With `since` (the first
+    day of a month), only the months from then on, and the years' totals of
+    those months alone.
     """
     contracts = {c.pk: c for c in contracts}
     months: dict[int, dict[date, CreditMonth]] = {pk: {} for pk in contracts}
-    rows = (
-        PeriodStatus.objects.filter(
-            service_level__contract__in=list(contracts), credit_amount__gt=0
-        )
-        .values_list("service_level__contract_id", "period_start", "service_level__code",
-                     "credit_amount")
-        .order_by("period_start")
-    )  # fmt: skip
+    rows = PeriodStatus.objects.filter(
+        service_level__contract__in=list(contracts), credit_amount__gt=0
+    )
+    if since is not None:
+        rows = rows.filter(period_start__gte=since.replace(day=1))
+    rows = rows.values_list(
+        "service_level__contract_id", "period_start", "service_level__code", "credit_amount"
+    ).order_by("period_start")
+    caps: dict[int, Decimal] = {}
     for contract_id, start, code, amount in rows:
-        contract = contracts[contract_id]
         month = start.replace(day=1)
         entry = months[contract_id].get(month)
         if entry is None:
-            cap = credit_cap(contract)
+            cap = caps.get(contract_id)
+            if cap is None:
+                cap = caps[contract_id] = credit_cap(contracts[contract_id])
             entry = months[contract_id][month] = CreditMonth(month, Decimal(0), cap,
                                                              defaultdict(Decimal))  # fmt: skip
         entry.assessed += amount

@@ -204,9 +204,8 @@ def outcome_facts(
     by_pk = {c.pk: c for c in contracts}
     credits = [
         outcomes.CreditFact(pk, month.month, by_pk[pk].currency, month.credited)
-        for pk, (months, _) in credits_for(contracts).items()
+        for pk, (months, _) in credits_for(contracts, since=first).items()
         for month in months
-        if month.month >= first
     ]
     escalations, episodes = _escalations(organization, since, narrow)
     statuses, warnings = _breach_facts(organization, first, narrow)
