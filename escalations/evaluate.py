@@ -55,6 +55,7 @@ from metrics import forecast
 from metrics.engine import deadline
 from metrics.engine.health import recent_colours
 from metrics.models import SlaHealth
+from reviews import meetings as review_meetings
 from reviews.models import VendorWarning
 from reviews.vendor_warnings import warnings_note_breaches
 from slagov import formatting
@@ -305,11 +306,15 @@ def evaluate(
             if recipients is None:
                 recipients = Recipients(organization_id)
             # One transaction per chunk (a savepoint per opening); the outbox is
-            # emptied once it commits.
+            # emptied once it commits. The meetings the chunk's escalations call
+            # for are planned together once its changes are made, so each agenda
+            # is drafted once and lists every escalation the chunk left open.
             with transaction.atomic():
+                meetings: list[Escalation] = []
                 for plan in plans:
-                    for done in _apply(plan, now=now, recipients=recipients):
+                    for done in _apply(plan, now=now, recipients=recipients, meetings=meetings):
                         counts[done] += 1
+                review_meetings.reviews_for_escalations(escalations=meetings, now=now)
         if reds and warnings:
             # A vendor that warned ahead of this breach: kept, with how far ahead.
             warnings_note_breaches(organization_id=organization_id, service_level_ids=reds,
@@ -502,8 +507,11 @@ def _plan(sla, facts: Facts, steps, open_ones, last_resolved, episode, now, toda
     return plan
 
 
-def _apply(plan: Plan, *, now, recipients) -> list[str]:
-    """Carry out one SLA's plan. Returns what was done, for the counts."""
+def _apply(plan: Plan, *, now, recipients, meetings: list[Escalation]) -> list[str]:
+    """
+    Carry out one SLA's plan. Returns what was done, for the counts. The
+    escalations that call for a meeting are added to `meetings`.
+    """
     sla, facts = plan.sla, plan.facts
     done = []
     for action in plan.actions:
@@ -522,7 +530,7 @@ def _apply(plan: Plan, *, now, recipients) -> list[str]:
             escalation.contract = sla.contract
             services.escalation_raise(escalation=escalation, step=step,
                                       reason=describe(step, facts, sla), now=now,
-                                      recipients=recipients)  # fmt: skip
+                                      recipients=recipients, meetings=meetings)  # fmt: skip
             done.append("raised")
         elif verb == "quiet_end":
             _, escalation, why = action
@@ -543,6 +551,7 @@ def _apply(plan: Plan, *, now, recipients) -> list[str]:
                         service_level=sla, kind=kind, step=step,
                         reason=describe(step, facts, sla),
                         reached_red=facts.colour == Colour.RED, now=now, recipients=recipients,
+                        meetings=meetings,
                     )  # fmt: skip
             except IntegrityError:
                 continue  # opened concurrently by another evaluation: one condition, one escalation

@@ -61,7 +61,13 @@ def _due(step: EscalationStep, now: datetime) -> datetime | None:
 def escalation_open(
     *, service_level: ServiceLevel, kind: str, step: EscalationStep, reason: str,
     reached_red: bool, now: datetime, recipients: notify.Recipients | None = None,
+    meetings: list[Escalation] | None = None,
 ) -> Escalation:  # fmt: skip
+    """
+    `meetings`: where a sweep gathers the escalations that call for a meeting, to
+    plan them together once its changes are made (`reviews.meetings`); without
+    it, the meeting is planned here.
+    """
     escalation = Escalation.objects.create(
         organization_id=service_level.organization_id,
         contract=service_level.contract,
@@ -81,13 +87,15 @@ def escalation_open(
     )  # fmt: skip
     notify.queue(event=event, step=step, now=now, recipients=recipients)
     notify.send_after_commit()
-    _meeting(escalation, now)
+    _meeting(escalation, now, meetings)
     return escalation
 
 
-def _meeting(escalation: Escalation, now: datetime) -> None:
+def _meeting(escalation: Escalation, now: datetime, meetings: list[Escalation] | None) -> None:
     """A step that asks both sides to meet by its due-by plans (or links) that review."""
-    if escalation.due_by is not None:
+    if escalation.due_by is not None and meetings is not None:
+        meetings.append(escalation)
+    elif escalation.due_by is not None:
         from reviews.services import review_for_escalation
 
         review_for_escalation(escalation=escalation, now=now)
@@ -96,14 +104,14 @@ def _meeting(escalation: Escalation, now: datetime) -> None:
 @transaction.atomic
 def escalation_raise(
     *, escalation: Escalation, step: EscalationStep, reason: str, now: datetime,
-    recipients: notify.Recipients | None = None,
+    recipients: notify.Recipients | None = None, meetings: list[Escalation] | None = None,
 ) -> Escalation:  # fmt: skip
     """
     A worse condition: the open escalation goes up to the step's level. A new
     level is a new step: the acknowledgement is cleared, the due-by is the new
     step's (none if it has none), and its recipients are told. Claimed with a
     conditional UPDATE (still open, still lower), so two evaluations running
-    at once raise it — and notify — once.
+    at once raise it — and notify — once. `meetings`: as in `escalation_open`.
     """
     previous = escalation.level
     changes = {
@@ -128,7 +136,7 @@ def escalation_raise(
     notify.queue(event=event, step=step, now=now, recipients=recipients)
     notify.send_after_commit()
     if step.due_hours:
-        _meeting(escalation, now)
+        _meeting(escalation, now, meetings)
     return escalation
 
 

@@ -24,6 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.utils import timezone
 
@@ -85,14 +86,103 @@ def draft(review: Review, today: date | None = None) -> list[Drafted]:
     for status in PeriodStatus.objects.filter(service_level_id__in=ids).order_by("period_start"):
         statuses[status.service_level_id].append(status)
     healths = {h.service_level_id: h for h in SlaHealth.objects.filter(service_level_id__in=ids)}
+    escalations = list(
+        Escalation.objects.filter(contract=contract)
+        .exclude(state=Escalation.State.RESOLVED)
+        .select_related("service_level")
+        .order_by("-level", "opened_at", "pk")  # opened together: in order
+    )
+    warnings = list(reversed(vendor_warnings.open_warnings(contract=contract)))
+    items = actions.open_action_items(contract=contract, today=today)
+    submitted = _submitted(ids, since)
     return [
         _performance(slas, statuses, since),
-        _risks(contract, slas, healths),
-        _actions(contract, today),
-        _improvement(contract, slas, statuses, today),
+        _risks(slas, healths, escalations, warnings),
+        _actions(items, today),
+        _improvement(contract, slas, statuses, today, timelines_for(slas)),
         _credits(contract, slas, statuses, since),
-        _timeliness(contract, slas, statuses, since, today),
+        _timeliness(contract, slas, statuses, since, today, submitted),
     ]
+
+
+def drafts(reviews: list[Review], today: date | None = None) -> dict[int, list[Drafted]]:
+    """
+    `draft` of many reviews (review id → items), reading what they show once for
+    all of their contracts: a fixed number of queries however many reviews.
+    """
+    today = today or timezone.localdate()
+    contracts = {r.contract_id: r.contract for r in reviews}
+    since = {r.pk: r.covers_from or covers_from(r.contract, None, today) for r in reviews}
+    slas = defaultdict(list)
+    for sla in ServiceLevel.objects.filter(
+        contract_id__in=list(contracts), is_active=True
+    ).order_by("-kind", "code"):
+        sla.contract = contracts[sla.contract_id]
+        slas[sla.contract_id].append(sla)
+    ids = [s.pk for listed in slas.values() for s in listed]
+    statuses = defaultdict(list)  # tuples: a sweep's meetings read 100,000s of statuses
+    for row in (
+        PeriodStatus.objects.filter(service_level_id__in=ids)
+        .order_by("period_start")
+        .values_list(*_Status._fields)
+    ):
+        statuses[row[0]].append(_Status(*row))
+    healths = {h.service_level_id: h for h in SlaHealth.objects.filter(service_level_id__in=ids)}
+    escalations = defaultdict(list)
+    for escalation in (
+        Escalation.objects.filter(contract_id__in=list(contracts))
+        .exclude(state=Escalation.State.RESOLVED)
+        .select_related("service_level")
+        .order_by("-level", "opened_at", "pk")  # opened together: in order
+    ):
+        escalations[escalation.contract_id].append(escalation)
+    warnings = defaultdict(list)
+    for warning in reversed(vendor_warnings.open_warnings(contract_ids=list(contracts))):
+        warnings[warning.contract_id].append(warning)
+    items = defaultdict(list)
+    for item in (
+        actions.action_items(today=today)
+        .filter(contract_id__in=list(contracts), state__in=actions.OPEN_STATES)
+        .order_by("due_date", "pk")
+    ):
+        items[item.contract_id].append(item)
+    submitted = _submitted(ids, min(since.values(), default=today))
+    timelines = timelines_for(sla for listed in slas.values() for sla in listed)
+    drafted = {}
+    for review in reviews:
+        contract, first, listed = review.contract, since[review.pk], slas[review.contract_id]
+        drafted[review.pk] = [
+            _performance(listed, statuses, first),
+            _risks(listed, healths, escalations[contract.pk], warnings[contract.pk]),
+            _actions(items[contract.pk], today),
+            _improvement(contract, listed, statuses, today, timelines),
+            _credits(contract, listed, statuses, first),
+            _timeliness(contract, listed, statuses, first, today, submitted),
+        ]
+    return drafted
+
+
+class _Status(NamedTuple):
+    """What the agenda reads of a period's status."""
+
+    service_level_id: int
+    period_start: date
+    colour: str
+    value: Decimal | None
+    target: Decimal | None
+    minimum: Decimal | None
+    credit_percent: Decimal | None
+    credit_amount: Decimal | None
+
+
+def _submitted(ids: list[int], since: date) -> dict[tuple[int, date], date]:
+    """(SLA, period) → the day its reading came in, from `since` on."""
+    return {
+        (r.service_level_id, r.period_start): timezone.localdate(r.submitted_at)
+        for r in Reading.objects.filter(service_level_id__in=ids, period_start__gte=since).only(
+            "service_level_id", "period_start", "submitted_at"
+        )
+    }
 
 
 def _performance(slas, statuses, since: date) -> Drafted:
@@ -135,7 +225,7 @@ def _performance(slas, statuses, since: date) -> Drafted:
                    "since": since.isoformat()})  # fmt: skip
 
 
-def _risks(contract, slas, healths) -> Drafted:
+def _risks(slas, healths, escalations, warnings) -> Drafted:
     rows = []
 
     def add(code: str, kind: str, text: str) -> None:
@@ -157,17 +247,12 @@ def _risks(contract, slas, healths) -> Drafted:
             add(sla.code, "drifting", f"{sla.name} is drifting: {health.drift_note}.")
         if health.anomaly:
             add(sla.code, "anomaly", f"{sla.name}: the latest value is {health.anomaly_note}.")
-    for escalation in (
-        Escalation.objects.filter(contract=contract)
-        .exclude(state=Escalation.State.RESOLVED)
-        .select_related("service_level")
-        .order_by("-level", "opened_at")
-    ):
+    for escalation in escalations:
         state = escalation.get_state_display().lower()
         add(escalation.service_level.code, "escalation",
             f"Escalation #{escalation.pk}, level {escalation.level} ({state}): "
             f"{escalation.reason}.")  # fmt: skip
-    for warning in reversed(vendor_warnings.open_warnings(contract=contract)):
+    for warning in warnings:
         add(warning.service_level.code, "warning",
             f"Raised by the vendor on {formatting.day(warning.raised_at)}: {warning.title}. "
             f"{warning.impact}".strip())  # fmt: skip
@@ -179,9 +264,9 @@ def _risks(contract, slas, healths) -> Drafted:
     return Drafted(Section.RISKS, Section.RISKS.label, details, {"rows": rows})
 
 
-def _actions(contract, today: date) -> Drafted:
+def _actions(items, today: date) -> Drafted:
     rows = []
-    for item in actions.open_action_items(contract=contract, today=today):
+    for item in items:
         owner = item.owner.get_full_name() or item.owner.username if item.owner else "nobody"
         rows.append({"id": item.pk, "title": item.title, "owner": owner, "side": item.owner_side,
                      "due": item.due_date.isoformat(), "state": item.state,
@@ -194,8 +279,7 @@ def _actions(contract, today: date) -> Drafted:
     return Drafted(Section.ACTIONS, Section.ACTIONS.label, details, {"rows": rows})
 
 
-def _improvement(contract, slas, statuses, today: date) -> Drafted:
-    timelines = timelines_for(slas)
+def _improvement(contract, slas, statuses, today: date, timelines) -> Drafted:
     rows = []
     year = periods.contract_year(contract.start_date, today)
     next_start = periods.contract_year_first_month(contract.start_date, year + 1)
@@ -258,14 +342,7 @@ def _credits(contract, slas, statuses, since: date) -> Drafted:
                    {"rows": rows, "total": _s(total), "currency": contract.currency})  # fmt: skip
 
 
-def _timeliness(contract, slas, statuses, since: date, today: date) -> Drafted:
-    by_sla = {s.pk: s for s in slas}
-    submitted = {
-        (r.service_level_id, r.period_start): timezone.localdate(r.submitted_at)
-        for r in Reading.objects.filter(
-            service_level_id__in=list(by_sla), period_start__gte=since
-        ).only("service_level_id", "period_start", "submitted_at")
-    }
+def _timeliness(contract, slas, statuses, since: date, today: date, submitted) -> Drafted:
     rows, on_time = [], 0
     for sla in slas:
         for status in statuses[sla.pk]:

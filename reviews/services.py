@@ -87,8 +87,11 @@ def _check(problems: dict[str, str]) -> None:
 # --- Planning --------------------------------------------------------------------------
 
 
-def _default_people(review: Review) -> list[ReviewAttendee]:
-    """The contract owner, and the vendor's people for the contract (users and contacts)."""
+def _default_people(review: Review, vendor_members=None) -> list[ReviewAttendee]:
+    """
+    The contract owner, and the vendor's people for the contract (users and contacts).
+    `vendor_members`: the organisation's active vendor memberships, if loaded.
+    """
     contract = review.contract
     people = []
     if contract.owner is not None:
@@ -98,12 +101,13 @@ def _default_people(review: Review) -> list[ReviewAttendee]:
                 name=_who(contract.owner), email=contract.owner.email, side=Side.CUSTOMER,
             )
         )  # fmt: skip
-    vendor_members = list(
-        Membership.objects.filter(
-            organization_id=review.organization_id, role=Membership.Role.VENDOR,
-            vendor_id=contract.vendor_id, is_active=True, user__is_active=True,
-        ).select_related("user")
-    )  # fmt: skip
+    if vendor_members is None:
+        vendor_members = list(
+            Membership.objects.filter(
+                organization_id=review.organization_id, role=Membership.Role.VENDOR,
+                vendor_id=contract.vendor_id, is_active=True, user__is_active=True,
+            ).select_related("user")
+        )  # fmt: skip
     seen = {mailbox(p.email) for p in people}
     for address, user in vendor_recipients(
         contract, all_contacts_if_none=True, vendor_members=vendor_members
