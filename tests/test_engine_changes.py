@@ -99,10 +99,12 @@ def test_a_repeat_with_nothing_changed_writes_nothing_and_refits_nothing(world):
     a, b = world
     with (
         mock.patch.object(trends, "trend_for", wraps=trends.trend_for) as fit,
+        mock.patch.object(trends, "trend_for_many", wraps=trends.trend_for_many) as fit_many,
         CaptureQueriesContext(connection) as queries,
     ):
         assert run(a, b) == 0
     assert fit.call_count == 0
+    assert fit_many.call_count == 0
     writes = [
         q["sql"]
         for q in queries
@@ -197,7 +199,9 @@ def test_edited_contract_dates_recompute_only_their_sla(world):
 
 def test_forcing_recomputes_every_sla(world):
     a, b = world
-    assert recomputed(a, b, force=True) == {a.pk, b.pk}
+    with mock.patch.object(trends, "trend_for_many", wraps=trends.trend_for_many) as fit_many:
+        assert recomputed(a, b, force=True) == {a.pk, b.pk}
+    assert fit_many.call_count == 1  # both SLAs' trends, fitted together
 
 
 def test_the_clock_recomputes_an_sla_when_its_missing_period_turns_late(db):

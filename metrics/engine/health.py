@@ -37,11 +37,14 @@ def _r(x: float | None) -> float | None:
     return None if x is None else round(x, 6)
 
 
-def minimums_ahead(sla: ServiceLevel, timeline, last: date) -> list[float | None] | None:
+def minimums_ahead(
+    sla: ServiceLevel, timeline, last: date, ratchets: dict | None = None
+) -> list[float | None] | None:
     """
     The minimum in force for each period the forecast looks at after `last`, when
     it changes within them (an improvement clause's next contract year, terms
-    agreed from a later date); None when it stays as it is.
+    agreed from a later date); None when it stays as it is. `ratchets`: shared
+    by many SLAs, each distinct ratchet computed once (`TermsTimeline.thresholds`).
     """
     if timeline is None or not timeline:
         return None
@@ -51,7 +54,7 @@ def minimums_ahead(sla: ServiceLevel, timeline, last: date) -> list[float | None
         return None
     ahead = []
     for h in range(1, trends.BREACH_HORIZON + 1):
-        found = timeline.thresholds(periods.add_periods(last, sla.period, h))
+        found = timeline.thresholds(periods.add_periods(last, sla.period, h), ratchets)
         ahead.append(float(found[0].minimum) if found else None)
     return ahead
 
@@ -61,6 +64,25 @@ def health_of(sla: ServiceLevel, statuses: list, timeline=None) -> dict:
     What an SLA's health row should hold, from its recent statuses (oldest
     first) and its terms (`TermsTimeline`, for the minimum in force ahead).
     """
+    row, valued, call = _trend_inputs(sla, statuses, timeline)
+    return _with_trend(sla, row, valued, trends.trend_for(**call))
+
+
+def health_many(slas: list[ServiceLevel], recent: dict[int, list], timelines: dict) -> list[dict]:
+    """`health_of` of each SLA, the trends fitted together (`trends.trend_for_many`)."""
+    ratchets: dict = {}
+    inputs = [_trend_inputs(sla, recent[sla.pk], timelines.get(sla.pk), ratchets) for sla in slas]
+    fitted = trends.trend_for_many([call for _, _, call in inputs])
+    return [
+        _with_trend(sla, row, valued, trend)
+        for sla, (row, valued, _), trend in zip(slas, inputs, fitted, strict=True)
+    ]
+
+
+def _trend_inputs(
+    sla: ServiceLevel, statuses: list, timeline, ratchets: dict | None = None
+) -> tuple[dict, list, dict]:
+    """The latest state of the row, the valued statuses, and the arguments of its trend."""
     latest = next(
         (s for s in reversed(statuses) if s.colour != Colour.NO_DATA or s.value is not None), None
     )
@@ -74,15 +96,19 @@ def health_of(sla: ServiceLevel, statuses: list, timeline=None) -> dict:
     }
     last = valued[-1] if valued else None
     known = last is not None and last.minimum is not None
-    trend = trends.trend_for(
-        [(s.period_start, float(s.value)) for s in valued],
-        kind=sla.period,
-        higher_is_better=sla.direction == Direction.HIGHER,
-        minimum=float(last.minimum) if known else None,
-        target=float(last.target) if known else None,
-        ahead=minimums_ahead(sla, timeline, last.period_start) if known else None,
-        red=[s.colour == Colour.RED for s in valued],
-    )
+    call = {
+        "points": [(s.period_start, float(s.value)) for s in valued],
+        "kind": sla.period,
+        "higher_is_better": sla.direction == Direction.HIGHER,
+        "minimum": float(last.minimum) if known else None,
+        "target": float(last.target) if known else None,
+        "ahead": minimums_ahead(sla, timeline, last.period_start, ratchets) if known else None,
+        "red": [s.colour == Colour.RED for s in valued],
+    }
+    return row, valued, call
+
+
+def _with_trend(sla: ServiceLevel, row: dict, valued: list, trend: trends.Trend) -> dict:
     forecast = []
     if trend.enough:
         start = valued[-1].period_start
@@ -93,22 +119,22 @@ def health_of(sla: ServiceLevel, statuses: list, timeline=None) -> dict:
             forecast.append(
                 {"period": when.isoformat(), "value": _r(value), "low": _r(low), "high": _r(high)}
             )
-    row.update(
-        points=trend.points,
-        enough_data=trend.enough,
-        method=trend.method,
-        slope=_r(trend.slope),
-        forecast=forecast,
-        risk=[round(p, 4) for p in trend.risk],
-        periods_to_breach=trend.periods_to_breach,
-        drifting=trend.drifting,
-        drift_note=trend.drift_note,
-        anomaly=trend.anomaly,
-        improvement=trend.improvement,
-        anomaly_note=trend.anomaly_note,
-        seasonal=trend.seasonal,
-    )
-    return row
+    return {
+        **row,
+        "points": trend.points,
+        "enough_data": trend.enough,
+        "method": trend.method,
+        "slope": _r(trend.slope),
+        "forecast": forecast,
+        "risk": [round(p, 4) for p in trend.risk],
+        "periods_to_breach": trend.periods_to_breach,
+        "drifting": trend.drifting,
+        "drift_note": trend.drift_note,
+        "anomaly": trend.anomaly,
+        "improvement": trend.improvement,
+        "anomaly_note": trend.anomaly_note,
+        "seasonal": trend.seasonal,
+    }
 
 
 class Recent(NamedTuple):
@@ -219,8 +245,7 @@ def refresh(*, organization_id: int, slas: list[ServiceLevel], today: date, time
     }
     now = timezone.now()
     changed: list[SlaHealth] = []
-    for sla in slas:
-        wanted = health_of(sla, recent[sla.pk], timelines.get(sla.pk))
+    for sla, wanted in zip(slas, health_many(slas, recent, timelines), strict=True):
         health = existing.get(sla.pk)
         if health is not None and all(getattr(health, k) == v for k, v in wanted.items()):
             continue
