@@ -19,7 +19,7 @@ from django_scopes import scopes_disabled
 
 from contracts.models import CreditTier, ServiceLevel, ServiceLevelTerms
 from metrics import engine, services, trends
-from metrics.engine import changes, postgres
+from metrics.engine import changes, health, postgres
 from metrics.models import PeriodStatus, Reading, SlaHealth
 from tests import factories
 from tests.conftest import require_service
@@ -302,3 +302,22 @@ def test_the_statements_filter_by_bigint_id_arrays(world):
         cursor.execute("EXPLAIN " + changes._DIGEST,
                        {"org": a.organization_id, "ids": [a.pk, b.pk], "version": "1"})  # fmt: skip
         assert "smallint" not in "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_the_health_merge_stores_the_reference_rows_and_rewrites_only_what_differs(world):
+    a, b = world
+    org_id = a.organization_id
+    with scopes_disabled():
+        slas = list(ServiceLevel.objects.filter(pk__in=[a.pk, b.pk]).select_related("contract"))
+        recent = health._recent(org_id, slas, TODAY)
+        timelines = engine.timelines_for(slas)
+        for sla in slas:
+            stored = SlaHealth.objects.get(service_level=sla)
+            assert stored.enough_data
+            assert {k: getattr(stored, k) for k in health.FIELDS} == health.health_of(
+                sla, recent[sla.pk], timelines[sla.pk]
+            )
+        assert health.refresh(organization_id=org_id, slas=slas, today=TODAY) == 0
+        SlaHealth.objects.filter(service_level=a).update(risk=[0.5], drift_note="stale")
+        assert health.refresh(organization_id=org_id, slas=slas, today=TODAY) == 1
+        assert SlaHealth.objects.get(service_level=a).drift_note == ""

@@ -9,12 +9,13 @@ computed with `metrics.trends`, written only where it changed.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
@@ -235,22 +236,25 @@ def refresh(*, organization_id: int, slas: list[ServiceLevel], today: date, time
 
     Returns how many changed.
     """
-    ids = [s.pk for s in slas]
     recent = _recent(organization_id, slas, today)
     if timelines is None:
         timelines = timelines_for(slas)
+    wanted = health_many(slas, recent, timelines)
+    if connection.vendor == "postgresql":
+        return _merge(organization_id, slas, wanted)
+    ids = [s.pk for s in slas]
     existing = {
         h.service_level_id: h
         for h in SlaHealth.objects.filter(organization_id=organization_id, service_level_id__in=ids)
     }
     now = timezone.now()
     changed: list[SlaHealth] = []
-    for sla, wanted in zip(slas, health_many(slas, recent, timelines), strict=True):
+    for sla, row in zip(slas, wanted, strict=True):
         health = existing.get(sla.pk)
-        if health is not None and all(getattr(health, k) == v for k, v in wanted.items()):
+        if health is not None and all(getattr(health, k) == v for k, v in row.items()):
             continue
         health = health or SlaHealth(organization_id=organization_id, service_level_id=sla.pk)
-        for key, value in wanted.items():
+        for key, value in row.items():
             setattr(health, key, value)
         health.computed_at = now
         changed.append(health)
@@ -262,3 +266,48 @@ def refresh(*, organization_id: int, slas: list[ServiceLevel], today: date, time
         batch_size=2000,
     )
     return len(changed)
+
+
+_JSON_FIELDS = ("forecast", "risk")
+_MERGE_COLUMNS = ("organization_id", "service_level_id", *FIELDS, "computed_at")
+# PostgreSQL: the wanted rows are copied into a temporary table, then merged in
+# one statement that writes only the rows that differ (as the comparison above).
+_STAGE = """
+CREATE TEMP TABLE engine_health ON COMMIT DROP AS
+SELECT {columns} FROM metrics_slahealth WITH NO DATA
+"""
+_MERGE = """
+INSERT INTO metrics_slahealth AS h ({columns}, input_digest)
+SELECT {columns}, '' FROM engine_health
+ON CONFLICT (service_level_id) DO UPDATE SET {updates}
+WHERE ({current}) IS DISTINCT FROM ({excluded})
+"""
+
+
+def _merge(organization_id: int, slas: list[ServiceLevel], wanted: list[dict]) -> int:
+    """Write the health rows that differ from those stored (PostgreSQL). Returns how many."""
+    columns = ", ".join(_MERGE_COLUMNS)
+    now = timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_STAGE.format(columns=columns))
+        with cursor.cursor.copy(f"COPY engine_health ({columns}) FROM STDIN") as copy:
+            for sla, row in zip(slas, wanted, strict=True):
+                copy.write_row(
+                    (
+                        organization_id,
+                        sla.pk,
+                        *(json.dumps(row[k]) if k in _JSON_FIELDS else row[k] for k in FIELDS),
+                        now,
+                    )
+                )
+        cursor.execute(
+            _MERGE.format(
+                columns=columns,
+                updates=", ".join(f"{c} = EXCLUDED.{c}" for c in (*FIELDS, "computed_at")),
+                current=", ".join(f"h.{c}" for c in FIELDS),
+                excluded=", ".join(f"EXCLUDED.{c}" for c in FIELDS),
+            )
+        )
+        changed = cursor.rowcount
+        cursor.execute("DROP TABLE engine_health")
+    return changed
