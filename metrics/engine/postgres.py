@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from datetime import date
+from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -152,9 +153,13 @@ thr AS (
     GROUP BY terms_id
 ),
 tiers AS (
-    SELECT terms_id, array_agg(level) AS levels, array_agg(pct) AS pcts
-    FROM unnest(%(tier_terms)s::bigint[], %(tier_level)s::numeric[], %(tier_pct)s::numeric[])
-        AS t(terms_id, level, pct)
+    -- Per terms row, its credit as a step function of the value (`_credit_steps`).
+    SELECT terms_id, min(sign) AS sign,
+           array_agg(bound ORDER BY pos) FILTER (WHERE bound IS NOT NULL) AS bounds,
+           array_agg(owed ORDER BY pos) AS owed
+    FROM unnest(%(tier_terms)s::bigint[], %(tier_sign)s::int[], %(tier_pos)s::int[],
+                %(tier_bound)s::numeric[], %(tier_owed)s::numeric[])
+        AS t(terms_id, sign, pos, bound, owed)
     GROUP BY terms_id
 ),
 """
@@ -175,7 +180,7 @@ terms AS (
     WHERE t.organization_id = %(org)s AND t.service_level_id = ANY(%(ids)s::bigint[])
     WINDOW w AS (PARTITION BY t.service_level_id ORDER BY t.effective_from)
 ),
-joined AS (
+joined AS MATERIALIZED (
     SELECT sc.sla_id, sc.period_start, s.kind, s.direction, s.period, s.step, s.deadline_days,
            s.data_start, s.annual_value, sc.reading_id, sc.value, sc.revision, t.id AS terms_id,
            """
@@ -195,13 +200,18 @@ joined AS (
 thresholded AS (
     -- Past the thresholds passed in (none for these steps): NULL, as no terms in force.
     SELECT j.*, thr.targets[j.steps + 1] AS target, thr.minimums[j.steps + 1] AS minimum,
-           tr.levels, tr.pcts
+           tr.sign, tr.bounds, tr.owed
     FROM joined j
     LEFT JOIN thr ON thr.terms_id = j.terms_id
     LEFT JOIN tiers tr ON tr.terms_id = j.terms_id
 ),
 graded AS (
-    SELECT j.*, COALESCE(credit.percent, 0) AS credit_percent,
+    SELECT j.*,
+        -- The credit of a valued period of an SLA (never a KPI's) with terms in force.
+        CASE WHEN j.value IS NOT NULL AND j.kind = 'sla' AND j.target IS NOT NULL
+                  AND j.bounds IS NOT NULL
+             THEN j.owed[width_bucket(j.value * j.sign, j.bounds) + 1]
+             ELSE 0 END AS credit_percent,
         CASE
             WHEN j.value IS NULL THEN
                 -- Data is owed from the data start on; an earlier gap is never late.
@@ -216,14 +226,6 @@ graded AS (
     + """
         END AS colour
     FROM thresholded j
-    -- The credit of a valued period of an SLA (never a KPI's) with terms in force:
-    -- the largest percentage of the tiers its value is worse than.
-    LEFT JOIN LATERAL (
-        SELECT max(u.p) AS percent FROM unnest(j.levels, j.pcts) AS u(l, p)
-        WHERE j.value IS NOT NULL AND j.kind = 'sla' AND j.target IS NOT NULL
-          AND ((j.direction = 'higher' AND j.value < u.l)
-               OR (j.direction = 'lower' AND j.value > u.l))
-    ) credit ON true
 )
 SELECT %(org)s, g.sla_id, g.period_start, g.colour, g.value, g.target, g.minimum,
        g.reading_id, g.revision, g.credit_percent,
@@ -286,14 +288,41 @@ def _threshold_arrays(slas: list[ServiceLevel], today: date, timelines: dict) ->
                 thr["thr_steps"].append(steps)
                 thr["thr_target"].append(thresholds.target)
                 thr["thr_minimum"].append(thresholds.minimum)
-            for tier in terms.tiers:
+            if not terms.tiers:
+                continue
+            sign, bounds, owed = _credit_steps(terms.tiers, sla.direction)
+            for pos, (bound, percent) in enumerate(zip([*bounds, None], owed, strict=True)):
                 tiers["tier_terms"].append(terms.terms_id)
-                tiers["tier_level"].append(tier.worse_than)
-                tiers["tier_pct"].append(tier.percent)
+                tiers["tier_sign"].append(sign)
+                tiers["tier_pos"].append(pos)
+                tiers["tier_bound"].append(bound)
+                tiers["tier_owed"].append(percent)
     return {
         **{k: thr.get(k, []) for k in ("thr_terms", "thr_steps", "thr_target", "thr_minimum")},
-        **{k: tiers.get(k, []) for k in ("tier_terms", "tier_level", "tier_pct")},
+        **{
+            k: tiers.get(k, [])
+            for k in ("tier_terms", "tier_sign", "tier_pos", "tier_bound", "tier_owed")
+        },
     }
+
+
+def _credit_steps(
+    tiers: list[rules.CreditTier], direction: str
+) -> tuple[int, list[Decimal], list[Decimal]]:
+    """
+    `rules.credit_percent` as a step function, for `width_bucket` in SQL: with
+    `sign` 1 (higher is better) or -1, `bounds` the tiers' levels times the sign,
+    ascending, and `owed[i]` the largest percentage of the tiers from the i-th on
+    (0 past the last), the credit of a value is `owed[width_bucket(value * sign,
+    bounds) + 1]`: the tiers whose level is better than the value, strictly, are
+    those whose signed level is above the signed value.
+    """
+    sign = 1 if direction == rules.Direction.HIGHER else -1
+    ordered = sorted(tiers, key=lambda t: sign * t.worse_than)
+    owed = [Decimal(0)]
+    for tier in reversed(ordered):
+        owed.append(max(owed[-1], tier.percent))
+    return sign, [sign * t.worse_than for t in ordered], owed[::-1]
 
 
 def statement_params(
