@@ -50,8 +50,16 @@ _LAST_PERIOD = """LEAST(
                CASE WHEN s.period = 'weekly' THEN date_trunc('week', c.end_date)
                     ELSE date_trunc('month', c.end_date) END)"""
 
-# The periods each SLA in scope should have a row for, each with its reading
-# if any: the SLA's range of periods joined in one pass (a hash or merge join,
+
+def _in_scope(sla: str, period: str) -> str:
+    """Is the (SLA, period) of the named columns in the recompute's scope?"""
+    return f"""(%(since)s::date IS NULL OR {period} >= %(since)s::date)
+      AND (NOT %(by_pairs)s OR EXISTS (
+          SELECT 1 FROM pairs p WHERE p.sla_id = {sla} AND p.period_start = {period}))"""
+
+
+# The periods in scope each SLA should have a row for, each with its reading if
+# any: the SLA's range of periods joined in one pass (a hash or merge join,
 # never an index probe per period) to its readings inside the readable span.
 _PERIODS = f"""
 sla AS (
@@ -66,31 +74,28 @@ sla AS (
     JOIN contracts_contract c ON c.id = s.contract_id
     WHERE s.organization_id = %(org)s AND s.id = ANY(%(ids)s::bigint[])
 ),
+pairs AS (
+    SELECT * FROM unnest(%(pair_sla)s::bigint[], %(pair_period)s::date[]) AS p(sla_id, period_start)
+),
 readings AS (
     SELECT r.service_level_id AS sla_id, r.period_start, r.id, r.value, r.revision
     FROM metrics_reading r
     JOIN sla ON sla.id = r.service_level_id
     WHERE r.organization_id = %(org)s AND r.service_level_id = ANY(%(ids)s::bigint[])
       AND r.period_start BETWEEN sla.span_first AND sla.span_last
+      AND {_in_scope("r.service_level_id", "r.period_start")}
 ),
-expected AS (
+-- In scope only: the scope is a condition on (SLA, period), the same on both sides.
+scoped AS (
     SELECT COALESCE(g.sla_id, r.sla_id) AS sla_id,
            COALESCE(g.period_start, r.period_start) AS period_start,
            r.id AS reading_id, r.value, r.revision
     FROM (
         SELECT sla.id AS sla_id, g::date AS period_start
         FROM sla, generate_series(sla.first_period, sla.last_period, sla.step) AS g
+        WHERE {_in_scope("sla.id", "g::date")}
     ) g
     FULL JOIN readings r ON r.sla_id = g.sla_id AND r.period_start = g.period_start
-),
-pairs AS (
-    SELECT * FROM unnest(%(pair_sla)s::bigint[], %(pair_period)s::date[]) AS p(sla_id, period_start)
-),
-scoped AS (
-    SELECT e.* FROM expected e
-    WHERE (%(since)s::date IS NULL OR e.period_start >= %(since)s::date)
-      AND (NOT %(by_pairs)s OR EXISTS (
-          SELECT 1 FROM pairs p WHERE p.sla_id = e.sla_id AND p.period_start = e.period_start))
 )
 """
 
@@ -348,6 +353,11 @@ def statement_params(
     }
 
 
+def _any_stored(cursor, params: dict) -> bool:
+    cursor.execute(_ANY_STORED, params)
+    return cursor.fetchone()[0]
+
+
 def recompute_statuses(
     *, organization_id: int, slas: list[ServiceLevel], scope: Scope, today: date, timelines=None
 ) -> int:
@@ -355,9 +365,10 @@ def recompute_statuses(
     params = statement_params(
         organization_id=organization_id, slas=slas, scope=scope, today=today, timelines=timelines
     )
+    full = scope.since is None and scope.periods is None
     with connection.cursor() as cursor:
-        cursor.execute(_ANY_STORED, params)
-        if not cursor.fetchone()[0]:
+        # Only a recompute of every period asks: a scoped one follows an earlier one.
+        if full and not _any_stored(cursor, params):
             try:
                 # Another recompute may write the same SLAs' first rows meanwhile:
                 # then the rows exist, and the upsert below compares against them.
