@@ -321,3 +321,15 @@ def test_the_health_merge_stores_the_reference_rows_and_rewrites_only_what_diffe
         SlaHealth.objects.filter(service_level=a).update(risk=[0.5], drift_note="stale")
         assert health.refresh(organization_id=org_id, slas=slas, today=TODAY) == 1
         assert SlaHealth.objects.get(service_level=a).drift_note == ""
+
+
+def test_first_rows_written_meanwhile_by_another_recompute_are_compared_not_duplicated(world):
+    """The plain INSERT of a first computation meets rows another run wrote: the upsert runs."""
+    a, b = world
+    sql("UPDATE metrics_reading SET value = 98 WHERE service_level_id = %s AND period_start = %s",
+        [a.pk, date(2026, 3, 1)])  # fmt: skip
+    with mock.patch.object(postgres, "_any_stored", return_value=False):
+        assert run(a, b, force=True) == 1  # the one status that changed
+    assert colour(a, date(2026, 3, 1)) == "red"
+    with scopes_disabled():
+        assert PeriodStatus.objects.filter(service_level=a).count() == 6
