@@ -198,13 +198,25 @@ def improvement_steps_many(
     return np.maximum(years, 0)
 
 
-def improvement_steps_sql(*, contract_start: str, effective_from: str, day: str) -> str:
-    """`improvement_steps` in SQL over the named date columns (the PostgreSQL engine)."""
+def improvement_steps_sql(
+    *, contract_start: str, effective_from: str, day: str, base_year: str | None = None
+) -> str:
+    """
+    `improvement_steps` in SQL over the named date columns (the PostgreSQL engine).
+    `base_year`: a column holding `improvement_base_year_sql` of the same terms, so
+    that a statement over many periods of one terms row works it out once per row.
+    """
+    if base_year is None:
+        base_year = improvement_base_year_sql(
+            contract_start=contract_start, effective_from=effective_from
+        )
+    return f"GREATEST({periods.contract_year_sql(contract_start, day)} - {base_year}, 0)"
+
+
+def improvement_base_year_sql(*, contract_start: str, effective_from: str) -> str:
+    """The contract year terms take effect in (`improvement_steps` counts from it)."""
     base = f"GREATEST({effective_from}, {contract_start})"
-    return (
-        f"GREATEST({periods.contract_year_sql(contract_start, day)}"
-        f" - {periods.contract_year_sql(contract_start, base)}, 0)"
-    )
+    return periods.contract_year_sql(contract_start, base)
 
 
 def _q(value: Decimal) -> Decimal:

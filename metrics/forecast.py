@@ -219,7 +219,21 @@ def _seasonal_changes(
     return None
 
 
-def forecast(
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """What the model mixture of one forecast works from (`prepare`)."""
+
+    recent: list[float]  # the values the models are fitted to, oldest first
+    sigma: float
+    base: list[float]  # per period ahead: last year's value (seasonal), else 0
+    minimums: list[float | None]  # per period ahead: the minimum in force, if known
+    minimum: float | None
+    higher_is_better: bool
+    seasonal: bool
+    noise: float
+
+
+def prepare(
     points: Sequence[tuple[date, float]],
     *,
     kind: str,
@@ -228,19 +242,10 @@ def forecast(
     higher_is_better: bool,
     ahead: Sequence[float | None] | None = None,
     red: Sequence[bool] | None = None,
-) -> Forecast:
-    """
-    The forecast of an SLA from its recent values: (period start, value),
-    oldest first. Without a minimum there is no risk to speak of.
-
-    `ahead`: the minimum in force for each of the next `PATH_HORIZON` periods
-    when it changes (an improvement clause tightening it next contract year,
-    renegotiated terms); else `minimum` throughout. `red`: which of the points
-    were red when judged by the thresholds of their own period; else judged
-    by `minimum`.
-    """
+) -> Prepared | None:
+    """Everything `forecast` works out before fitting the models (None: not enough data)."""
     if len(points) < MIN_POINTS:
-        return Forecast(enough=False)
+        return None
     points = list(points)
     values = [v for _, v in points]
     seasonal = _seasonal_changes(points, kind)
@@ -275,14 +280,31 @@ def forecast(
     recent = recent[-WINDOW:]
     if not recent:
         recent = series[-1:]
+    return Prepared(
+        recent=recent,
+        sigma=sigma,
+        base=base,
+        minimums=list(ahead) if ahead is not None else [minimum] * PATH_HORIZON,
+        minimum=minimum,
+        higher_is_better=higher_is_better,
+        seasonal=bool(seasonal),
+        noise=noise,
+    )
 
-    models = _models(recent, sigma)
+
+def mix(prepared: Prepared) -> tuple[list[float], list[float], list[float]]:
+    """
+    The mixture of the models fitted to the recent values: (expected path, its
+    spread, the risk of the first `RISK_HORIZON` periods). The reference of
+    `forecast_fast.mix_many`.
+    """
+    minimum, base, minimums = prepared.minimum, prepared.base, prepared.minimums
+    models = _models(prepared.recent, prepared.sigma)
     top = max(m.score for m in models)
     weights = [math.exp(m.score - top) for m in models]
     total = sum(weights)
     weights = [w / total for w in weights]
 
-    minimums = list(ahead) if ahead is not None else [minimum] * PATH_HORIZON
     path, spread, risk = [], [], []
     mixture = list(zip(weights, models, strict=True))
     for h in range(PATH_HORIZON):
@@ -297,15 +319,51 @@ def forecast(
             p = 0.0
             for w, m in zip(weights, models, strict=True):
                 z = (m.mean[h] + base[h] - line) / math.sqrt(m.var[h])
-                p += w * (_phi(-z) if higher_is_better else _phi(z))
+                p += w * (_phi(-z) if prepared.higher_is_better else _phi(z))
             risk.append(min(max(p, 0.0), 1.0))
+    return path, spread, risk
+
+
+def finish(
+    prepared: Prepared, path: list[float], spread: list[float], risk: list[float]
+) -> Forecast:
+    """The forecast from its prepared inputs and its mixture."""
     return Forecast(
         enough=True,
-        method="same period last year" if seasonal else "trend since the last change",
+        method="same period last year" if prepared.seasonal else "trend since the last change",
         risk=risk,
         path=path,
         low=[path[h] - Z_BAND * spread[h] for h in range(BAND_HORIZON)],
         high=[path[h] + Z_BAND * spread[h] for h in range(BAND_HORIZON)],
-        seasonal=bool(seasonal),
-        noise=noise,
+        seasonal=prepared.seasonal,
+        noise=prepared.noise,
     )
+
+
+def forecast(
+    points: Sequence[tuple[date, float]],
+    *,
+    kind: str,
+    minimum: float | None,
+    target: float | None,
+    higher_is_better: bool,
+    ahead: Sequence[float | None] | None = None,
+    red: Sequence[bool] | None = None,
+) -> Forecast:
+    """
+    The forecast of an SLA from its recent values: (period start, value),
+    oldest first. Without a minimum there is no risk to speak of.
+
+    `ahead`: the minimum in force for each of the next `PATH_HORIZON` periods
+    when it changes (an improvement clause tightening it next contract year,
+    renegotiated terms); else `minimum` throughout. `red`: which of the points
+    were red when judged by the thresholds of their own period; else judged
+    by `minimum`.
+    """
+    prepared = prepare(
+        points, kind=kind, minimum=minimum, target=target, higher_is_better=higher_is_better,
+        ahead=ahead, red=red,
+    )  # fmt: skip
+    if prepared is None:
+        return Forecast(enough=False)
+    return finish(prepared, *mix(prepared))

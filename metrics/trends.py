@@ -248,16 +248,52 @@ def trend_for(
     each coming period, and which values were red by their own period's terms.
     """
     points = list(points)
-    values = [v for _, v in points]
-    n = len(values)
-    if n < MIN_POINTS:
-        return Trend(points=min(n, 255), enough=False)
-    recent = values[-HISTORY:]
-    slope, _ = theil_sen(recent[-SLOPE_WINDOW:])
+    if len(points) < MIN_POINTS:
+        return Trend(points=min(len(points), 255), enough=False)
     outlook = forecasting.forecast(
         points, kind=kind, minimum=minimum, target=target, higher_is_better=higher_is_better,
         ahead=ahead, red=red,
     )  # fmt: skip
+    return _trend(
+        points, outlook, kind=kind, higher_is_better=higher_is_better, minimum=minimum,
+        target=target, ahead=ahead, red=red,
+    )  # fmt: skip
+
+
+def trend_for_many(calls: Sequence[dict]) -> list[Trend]:
+    """
+    `trend_for(**call)` of each call, the forecasts' model mixtures fitted
+    together (`metrics.forecast_fast`): what the engine runs for a chunk of SLAs.
+    """
+    from metrics import forecast_fast
+
+    calls = [{**call, "points": list(call["points"])} for call in calls]
+    enough = [call for call in calls if len(call["points"]) >= MIN_POINTS]
+    outlooks = iter(forecast_fast.forecast_many(enough))
+    return [
+        _trend(outlook=next(outlooks), **call)
+        if len(call["points"]) >= MIN_POINTS
+        else Trend(points=len(call["points"]), enough=False)
+        for call in calls
+    ]
+
+
+def _trend(
+    points: list[tuple[date, float]],
+    outlook: forecasting.Forecast,
+    *,
+    kind: str,
+    higher_is_better: bool,
+    minimum: float | None,
+    target: float | None = None,
+    ahead: Sequence[float | None] | None = None,
+    red: Sequence[bool] | None = None,
+) -> Trend:
+    """The trend of enough values, given their forecast."""
+    values = [v for _, v in points]
+    n = len(values)
+    recent = values[-HISTORY:]
+    slope, _ = theil_sen(recent[-SLOPE_WINDOW:])
     if red is not None:
         is_red = bool(red[-1])
     else:

@@ -19,7 +19,7 @@ from django_scopes import scopes_disabled
 
 from contracts.models import CreditTier, ServiceLevel, ServiceLevelTerms
 from metrics import engine, services, trends
-from metrics.engine import changes, postgres
+from metrics.engine import changes, health, postgres
 from metrics.models import PeriodStatus, Reading, SlaHealth
 from tests import factories
 from tests.conftest import require_service
@@ -99,10 +99,12 @@ def test_a_repeat_with_nothing_changed_writes_nothing_and_refits_nothing(world):
     a, b = world
     with (
         mock.patch.object(trends, "trend_for", wraps=trends.trend_for) as fit,
+        mock.patch.object(trends, "trend_for_many", wraps=trends.trend_for_many) as fit_many,
         CaptureQueriesContext(connection) as queries,
     ):
         assert run(a, b) == 0
     assert fit.call_count == 0
+    assert fit_many.call_count == 0
     writes = [
         q["sql"]
         for q in queries
@@ -197,7 +199,9 @@ def test_edited_contract_dates_recompute_only_their_sla(world):
 
 def test_forcing_recomputes_every_sla(world):
     a, b = world
-    assert recomputed(a, b, force=True) == {a.pk, b.pk}
+    with mock.patch.object(trends, "trend_for_many", wraps=trends.trend_for_many) as fit_many:
+        assert recomputed(a, b, force=True) == {a.pk, b.pk}
+    assert fit_many.call_count == 1  # both SLAs' trends, fitted together
 
 
 def test_the_clock_recomputes_an_sla_when_its_missing_period_turns_late(db):
@@ -298,3 +302,34 @@ def test_the_statements_filter_by_bigint_id_arrays(world):
         cursor.execute("EXPLAIN " + changes._DIGEST,
                        {"org": a.organization_id, "ids": [a.pk, b.pk], "version": "1"})  # fmt: skip
         assert "smallint" not in "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_the_health_merge_stores_the_reference_rows_and_rewrites_only_what_differs(world):
+    a, b = world
+    org_id = a.organization_id
+    with scopes_disabled():
+        slas = list(ServiceLevel.objects.filter(pk__in=[a.pk, b.pk]).select_related("contract"))
+        recent = health._recent(org_id, slas, TODAY)
+        timelines = engine.timelines_for(slas)
+        for sla in slas:
+            stored = SlaHealth.objects.get(service_level=sla)
+            assert stored.enough_data
+            assert {k: getattr(stored, k) for k in health.FIELDS} == health.health_of(
+                sla, recent[sla.pk], timelines[sla.pk]
+            )
+        assert health.refresh(organization_id=org_id, slas=slas, today=TODAY) == 0
+        SlaHealth.objects.filter(service_level=a).update(risk=[0.5], drift_note="stale")
+        assert health.refresh(organization_id=org_id, slas=slas, today=TODAY) == 1
+        assert SlaHealth.objects.get(service_level=a).drift_note == ""
+
+
+def test_first_rows_written_meanwhile_by_another_recompute_are_compared_not_duplicated(world):
+    """The plain INSERT of a first computation meets rows another run wrote: the upsert runs."""
+    a, b = world
+    sql("UPDATE metrics_reading SET value = 98 WHERE service_level_id = %s AND period_start = %s",
+        [a.pk, date(2026, 3, 1)])  # fmt: skip
+    with mock.patch.object(postgres, "_any_stored", return_value=False):
+        assert run(a, b, force=True) == 1  # the one status that changed
+    assert colour(a, date(2026, 3, 1)) == "red"
+    with scopes_disabled():
+        assert PeriodStatus.objects.filter(service_level=a).count() == 6

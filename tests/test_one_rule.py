@@ -147,6 +147,35 @@ def test_the_sql_contract_years_and_improvement_steps_equal_the_reference():
     ]
 
 
+def test_the_sql_credit_step_function_equals_the_reference():
+    """`postgres._credit_steps` read by `width_bucket` gives `rules.credit_percent`."""
+    require_service("PostgreSQL", connection.vendor == "postgresql")
+    from metrics.engine import postgres
+
+    rng = random.Random(9)
+    cases = []
+    for _ in range(400):
+        direction = rng.choice(["higher", "lower"])
+        levels = [Decimal(rng.choice(["98", "99", "99.5", "4", "8"])) for _ in range(4)]
+        tiers = [
+            rules.CreditTier(worse_than=level, percent=Decimal(rng.choice(["0", "2.5", "5", "10"])))
+            for level in levels[: rng.randint(1, 4)]  # repeated levels too
+        ]
+        for value in [*levels, Decimal(str(round(rng.uniform(0, 100), 2)))]:
+            cases.append((tiers, direction, value))
+    found = []
+    with connection.cursor() as cursor:
+        for tiers, direction, value in cases:
+            sign, bounds_, owed = postgres._credit_steps(tiers, direction)
+            cursor.execute(
+                "SELECT (%s::numeric[])[width_bucket(%s::numeric * %s, %s::numeric[]) + 1]",
+                [owed, value, sign, bounds_],
+            )
+            found.append(cursor.fetchone()[0])
+    assert found == [rules.credit_percent(v, t, d) for t, d, v in cases]
+    assert len(set(found)) == 4
+
+
 # --- On random worlds: the preview's colour is the colour stored ---------------------------
 
 

@@ -4,8 +4,9 @@ The status engine: readings → period statuses → SLA health and trends.
 `recompute` is set-based and idempotent. Its scope is every period of the
 given SLAs, the periods from a date on (a renegotiation), or exactly the
 periods a submission touched; health and trends are refreshed for the SLAs.
-PostgreSQL runs one statement per chunk of SLAs (`postgres.py`); SQLite, the
-embedded default, the Python path (`python.py`). Rows are written only where
+PostgreSQL runs set-based statements per chunk of SLAs (`postgres.py`); SQLite,
+the embedded default, the Python path (`python.py`). The trends of a chunk are
+fitted together (`health.health_many`, numpy). Rows are written only where
 they differ, so running anything twice changes nothing.
 """
 

@@ -9,12 +9,13 @@ computed with `metrics.trends`, written only where it changed.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
@@ -37,11 +38,14 @@ def _r(x: float | None) -> float | None:
     return None if x is None else round(x, 6)
 
 
-def minimums_ahead(sla: ServiceLevel, timeline, last: date) -> list[float | None] | None:
+def minimums_ahead(
+    sla: ServiceLevel, timeline, last: date, ratchets: dict | None = None
+) -> list[float | None] | None:
     """
     The minimum in force for each period the forecast looks at after `last`, when
     it changes within them (an improvement clause's next contract year, terms
-    agreed from a later date); None when it stays as it is.
+    agreed from a later date); None when it stays as it is. `ratchets`: shared
+    by many SLAs, each distinct ratchet computed once (`TermsTimeline.thresholds`).
     """
     if timeline is None or not timeline:
         return None
@@ -51,7 +55,7 @@ def minimums_ahead(sla: ServiceLevel, timeline, last: date) -> list[float | None
         return None
     ahead = []
     for h in range(1, trends.BREACH_HORIZON + 1):
-        found = timeline.thresholds(periods.add_periods(last, sla.period, h))
+        found = timeline.thresholds(periods.add_periods(last, sla.period, h), ratchets)
         ahead.append(float(found[0].minimum) if found else None)
     return ahead
 
@@ -61,6 +65,25 @@ def health_of(sla: ServiceLevel, statuses: list, timeline=None) -> dict:
     What an SLA's health row should hold, from its recent statuses (oldest
     first) and its terms (`TermsTimeline`, for the minimum in force ahead).
     """
+    row, valued, call = _trend_inputs(sla, statuses, timeline)
+    return _with_trend(sla, row, valued, trends.trend_for(**call))
+
+
+def health_many(slas: list[ServiceLevel], recent: dict[int, list], timelines: dict) -> list[dict]:
+    """`health_of` of each SLA, the trends fitted together (`trends.trend_for_many`)."""
+    ratchets: dict = {}
+    inputs = [_trend_inputs(sla, recent[sla.pk], timelines.get(sla.pk), ratchets) for sla in slas]
+    fitted = trends.trend_for_many([call for _, _, call in inputs])
+    return [
+        _with_trend(sla, row, valued, trend)
+        for sla, (row, valued, _), trend in zip(slas, inputs, fitted, strict=True)
+    ]
+
+
+def _trend_inputs(
+    sla: ServiceLevel, statuses: list, timeline, ratchets: dict | None = None
+) -> tuple[dict, list, dict]:
+    """The latest state of the row, the valued statuses, and the arguments of its trend."""
     latest = next(
         (s for s in reversed(statuses) if s.colour != Colour.NO_DATA or s.value is not None), None
     )
@@ -74,15 +97,19 @@ def health_of(sla: ServiceLevel, statuses: list, timeline=None) -> dict:
     }
     last = valued[-1] if valued else None
     known = last is not None and last.minimum is not None
-    trend = trends.trend_for(
-        [(s.period_start, float(s.value)) for s in valued],
-        kind=sla.period,
-        higher_is_better=sla.direction == Direction.HIGHER,
-        minimum=float(last.minimum) if known else None,
-        target=float(last.target) if known else None,
-        ahead=minimums_ahead(sla, timeline, last.period_start) if known else None,
-        red=[s.colour == Colour.RED for s in valued],
-    )
+    call = {
+        "points": [(s.period_start, float(s.value)) for s in valued],
+        "kind": sla.period,
+        "higher_is_better": sla.direction == Direction.HIGHER,
+        "minimum": float(last.minimum) if known else None,
+        "target": float(last.target) if known else None,
+        "ahead": minimums_ahead(sla, timeline, last.period_start, ratchets) if known else None,
+        "red": [s.colour == Colour.RED for s in valued],
+    }
+    return row, valued, call
+
+
+def _with_trend(sla: ServiceLevel, row: dict, valued: list, trend: trends.Trend) -> dict:
     forecast = []
     if trend.enough:
         start = valued[-1].period_start
@@ -93,22 +120,22 @@ def health_of(sla: ServiceLevel, statuses: list, timeline=None) -> dict:
             forecast.append(
                 {"period": when.isoformat(), "value": _r(value), "low": _r(low), "high": _r(high)}
             )
-    row.update(
-        points=trend.points,
-        enough_data=trend.enough,
-        method=trend.method,
-        slope=_r(trend.slope),
-        forecast=forecast,
-        risk=[round(p, 4) for p in trend.risk],
-        periods_to_breach=trend.periods_to_breach,
-        drifting=trend.drifting,
-        drift_note=trend.drift_note,
-        anomaly=trend.anomaly,
-        improvement=trend.improvement,
-        anomaly_note=trend.anomaly_note,
-        seasonal=trend.seasonal,
-    )
-    return row
+    return {
+        **row,
+        "points": trend.points,
+        "enough_data": trend.enough,
+        "method": trend.method,
+        "slope": _r(trend.slope),
+        "forecast": forecast,
+        "risk": [round(p, 4) for p in trend.risk],
+        "periods_to_breach": trend.periods_to_breach,
+        "drifting": trend.drifting,
+        "drift_note": trend.drift_note,
+        "anomaly": trend.anomaly,
+        "improvement": trend.improvement,
+        "anomaly_note": trend.anomaly_note,
+        "seasonal": trend.seasonal,
+    }
 
 
 class Recent(NamedTuple):
@@ -209,23 +236,25 @@ def refresh(*, organization_id: int, slas: list[ServiceLevel], today: date, time
 
     Returns how many changed.
     """
-    ids = [s.pk for s in slas]
     recent = _recent(organization_id, slas, today)
     if timelines is None:
         timelines = timelines_for(slas)
+    wanted = health_many(slas, recent, timelines)
+    if connection.vendor == "postgresql":
+        return _merge(organization_id, slas, wanted)
+    ids = [s.pk for s in slas]
     existing = {
         h.service_level_id: h
         for h in SlaHealth.objects.filter(organization_id=organization_id, service_level_id__in=ids)
     }
     now = timezone.now()
     changed: list[SlaHealth] = []
-    for sla in slas:
-        wanted = health_of(sla, recent[sla.pk], timelines.get(sla.pk))
+    for sla, row in zip(slas, wanted, strict=True):
         health = existing.get(sla.pk)
-        if health is not None and all(getattr(health, k) == v for k, v in wanted.items()):
+        if health is not None and all(getattr(health, k) == v for k, v in row.items()):
             continue
         health = health or SlaHealth(organization_id=organization_id, service_level_id=sla.pk)
-        for key, value in wanted.items():
+        for key, value in row.items():
             setattr(health, key, value)
         health.computed_at = now
         changed.append(health)
@@ -237,3 +266,48 @@ def refresh(*, organization_id: int, slas: list[ServiceLevel], today: date, time
         batch_size=2000,
     )
     return len(changed)
+
+
+_JSON_FIELDS = ("forecast", "risk")
+_MERGE_COLUMNS = ("organization_id", "service_level_id", *FIELDS, "computed_at")
+# PostgreSQL: the wanted rows are copied into a temporary table, then merged in
+# one statement that writes only the rows that differ (as the comparison above).
+_STAGE = """
+CREATE TEMP TABLE engine_health ON COMMIT DROP AS
+SELECT {columns} FROM metrics_slahealth WITH NO DATA
+"""
+_MERGE = """
+INSERT INTO metrics_slahealth AS h ({columns}, input_digest)
+SELECT {columns}, '' FROM engine_health
+ON CONFLICT (service_level_id) DO UPDATE SET {updates}
+WHERE ({current}) IS DISTINCT FROM ({excluded})
+"""
+
+
+def _merge(organization_id: int, slas: list[ServiceLevel], wanted: list[dict]) -> int:
+    """Write the health rows that differ from those stored (PostgreSQL). Returns how many."""
+    columns = ", ".join(_MERGE_COLUMNS)
+    now = timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_STAGE.format(columns=columns))
+        with cursor.cursor.copy(f"COPY engine_health ({columns}) FROM STDIN") as copy:
+            for sla, row in zip(slas, wanted, strict=True):
+                copy.write_row(
+                    (
+                        organization_id,
+                        sla.pk,
+                        *(json.dumps(row[k]) if k in _JSON_FIELDS else row[k] for k in FIELDS),
+                        now,
+                    )
+                )
+        cursor.execute(
+            _MERGE.format(
+                columns=columns,
+                updates=", ".join(f"{c} = EXCLUDED.{c}" for c in (*FIELDS, "computed_at")),
+                current=", ".join(f"h.{c}" for c in FIELDS),
+                excluded=", ".join(f"EXCLUDED.{c}" for c in FIELDS),
+            )
+        )
+        changed = cursor.rowcount
+        cursor.execute("DROP TABLE engine_health")
+    return changed
