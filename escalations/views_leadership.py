@@ -18,7 +18,7 @@ from reviews import actions, health_cache, vendor_warnings
 from reviews.outcomes import QuarterOutcomes
 from reviews.outcomes_data import outcomes_by_quarter
 from reviews.outcomes_trend import hours_text, trend
-from slagov import formatting
+from slagov import change_marks, formatting
 from slagov.web import IdUrl
 
 LIST_ROWS = 10  # each list shows this many; a link leads to the rest
@@ -63,8 +63,13 @@ def leadership(request: HttpRequest, org_slug: str) -> HttpResponse:
     overdue = [e for e in escalations if e.overdue]
     watch = reads.watch(organization=organization)
     overdue_actions = actions.overdue_action_items(today=today, limit=None)
-    previous, current = outcomes_by_quarter(organization=organization, today=today, quarters=2)
-    months, heat_rows = reads.vendor_heatmap(organization=organization, today=today)
+    # The quarters' outcomes and the heatmap read a quarter and a year of every SLA's
+    # statuses: worked out once until the organisation's data changes.
+    (previous, current), (months, heat_rows) = change_marks.cached(
+        "leadership:v1", organization.pk, today,
+        lambda: (outcomes_by_quarter(organization=organization, today=today, quarters=2),
+                 reads.vendor_heatmap(organization=organization, today=today)),
+    )  # fmt: skip
     context = {
         "high": [e for e in escalations if e.level >= 2],
         "overdue": overdue,

@@ -29,9 +29,9 @@ from django.utils import timezone
 from contracts.models import Contract
 from reviews import health
 from reviews.health_data import SLIDING_MONTHS, HealthHistory, health_histories, sliding_back
+from slagov.change_marks import CACHE_SECONDS, caching, stamp
 from slagov.models import ChangeMark
 
-CACHE_SECONDS = 26 * 3600  # a key names its day: it is never read after that
 KEEP_MARKS = 1  # pruning keeps each organisation's newest mark(s)
 PRUNE_AFTER = timedelta(hours=1)
 
@@ -90,23 +90,6 @@ def _decode(pk: int, row: tuple, today: date) -> HealthSummary:
 def _compute(contracts, today: date, months: int) -> dict[int, tuple]:
     histories = health_histories(contracts, today=today, months=months)
     return {pk: _encode(h) for pk, h in histories.items()}
-
-
-def stamp(organization_id: int) -> tuple[int, int | None]:
-    """(count, highest id) of the organisation's change marks: moves on every write."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT count(*), max(id) FROM {ChangeMark._meta.db_table} "  # noqa: S608 (our table)
-            "WHERE organization_id = %s",
-            [organization_id],
-        )
-        count, last = cursor.fetchone()
-    return count, last
-
-
-def caching() -> bool:
-    """Only PostgreSQL has the triggers that keep the stamp."""
-    return connection.vendor == "postgresql"
 
 
 def _key(organization_id: int, today: date, months: int) -> str:

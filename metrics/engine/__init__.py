@@ -23,6 +23,7 @@ from contracts.models import ServiceLevel
 from metrics.engine import changes, health, postgres, python
 from metrics.engine.scope import Scope
 from metrics.engine.terms import TermsTimeline, deadline, timelines_for
+from slagov import change_marks
 from slagov.tenancy import in_tenant_scope
 
 __all__ = ["Scope", "TermsTimeline", "deadline", "recompute",
@@ -125,6 +126,9 @@ def recompute(
                 changes.track(organization_id, digests, today)
             elif tracked:
                 changes.untrack(organization_id, [s.pk for s in slas])
+            # Pages cached on the organisation's change stamp read these statuses and
+            # health: one mark a chunk recomputed (none when nothing was due).
+            change_marks.mark(organization_id)
     if written > ANALYZE_AFTER and tracked:
         # After a bulk write the planner's statistics are stale (a fresh tenant
         # looks empty to it), and the next recompute would plan for that.
