@@ -10,12 +10,15 @@ import re
 from datetime import date
 from decimal import Decimal
 
+from django import forms
 from django.urls import reverse
 from django.utils import translation
 from django_scopes import scope
 
+from contracts.models import Contract, Vendor
 from metrics import engine
 from slagov import fragments
+from slagov.filters import LabelColumnsIterator, ModelChoiceByIdField
 from tests import factories
 from tests.conftest import World
 
@@ -107,3 +110,20 @@ def test_the_charts_of_one_tenant_are_never_served_to_another(client, world: Wor
                 )
             )
     assert len(keys) == 4
+
+
+def test_filter_choices_read_as_values_are_djangos_choices(world: World):
+    """LabelColumnsIterator answers what Django's iterator answers (labels by `__str__`)."""
+    for reference, title in [("A&B", '<script>"x"</script>'), ("Ü-1", "Ünïcode"), ("z", "")]:
+        factories.ContractFactory(
+            vendor=world.mine.vendor, organization=world.org, reference=reference, title=title
+        )
+    with scope(organization=world.org.pk, vendor=None):
+        for model in (Contract, Vendor):
+            queryset = model.objects.order_by("pk")
+            field = ModelChoiceByIdField(queryset=queryset, empty_label="All", null_label=None)
+            django = forms.ModelChoiceField(queryset=queryset, empty_label="All")
+            fast = [(str(v), label) for v, label in LabelColumnsIterator(field)]
+            reference = [(str(v), label) for v, label in django.choices]
+            assert fast == reference
+            assert len(fast) == queryset.count() + 1
