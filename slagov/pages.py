@@ -294,28 +294,45 @@ def sla_detail(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse
         "terms": selectors.terms_in_force(timeline, timezone.localdate()),
         "escalations": escalation_selectors.open_escalations(service_level=sla),
         "warning": escalation_selectors.open_forecast(service_level=sla),
-        "figure": charts.trend_figure(
-            sla,
-            statuses,
-            forecast=health.forecast if health else (),
-            anomalies=[flags.get(s) for s in statuses],
-            compact=False,
-        ),
         "chart_marks": {
             "forecast": bool(health and health.forecast),
             "worse": "worse" in flags.values(),
             "better": "better" in flags.values(),
         },
-        "values": charts.figure_table(
-            sla,
-            statuses,
-            forecast=health.forecast if health else (),
-            anomalies=[flags.get(s) for s in statuses],
-        ),
     }
+    if not request.htmx:  # the history alone needs no chart
+        key = fragments.fragment_key(
+            "sla-chart",
+            organization_id=request.tenant.organization.pk,
+            vendor_id=request.tenant.vendor_id,
+            parts=(
+                fragments.row_fingerprint(sla),
+                fragments.row_fingerprint(health),
+                # The engine stamps `computed_at` on every status it inserts or changes.
+                len(statuses),
+                max((s.computed_at for s in statuses), default=None),
+            ),
+        )
+        context["charted"] = fragments.cached_fragments(
+            key, lambda: _sla_chart(request, context, statuses, [flags.get(s) for s in statuses])
+        )
     if request.htmx:
         return render(request, "metrics/sla_detail.html#history", context)
     return render(request, "metrics/sla_detail.html", context)
+
+
+def _sla_chart(request, context: dict, statuses: list, anomalies: list) -> dict[str, str]:
+    """The SLA's chart and the values it draws, rendered (the page keeps them in the cache)."""
+    sla, health = context["sla"], context["health"]
+    forecast = health.forecast if health else ()
+    context["figure"] = charts.trend_figure(
+        sla, statuses, forecast=forecast, anomalies=anomalies, compact=False
+    )
+    context["values"] = charts.figure_table(sla, statuses, forecast=forecast, anomalies=anomalies)
+    return {
+        part: render_to_string(f"metrics/sla_detail.html#{part}", context, request)
+        for part in ("chart", "values")
+    }
 
 
 def _forecast_rows(sla, health, places: int) -> list[dict]:

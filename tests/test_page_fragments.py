@@ -85,6 +85,34 @@ def test_a_new_reading_shows_on_the_contract_page_at_once(client, world: World):
     assert "resp · Response within the hour" in _page(client, world, contract)
 
 
+def _sla_page(client, world: World, sla) -> str:
+    response = client.get(reverse("metrics:sla", args=[world.org.slug, sla.pk]))
+    assert response.status_code == 200
+    html = re.sub(r'nonce="[^"]*"', "", response.content.decode())
+    html = re.sub(r'"X-CSRFToken": "[^"]*"', "", html)
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html)
+
+
+def test_the_cached_sla_chart_is_the_chart_rendered_afresh_and_follows_new_data(
+    client, world: World, settings
+):
+    _, sla = _two_slas(world)
+    client.force_login(world.bob)
+    assert "97.125" not in _sla_page(client, world, sla)  # its chart is now in the cache
+    factories.ReadingFactory(
+        service_level=sla, organization=world.org, period_start=date(2026, 3, 1),
+        value=Decimal("97.125"),
+    )  # fmt: skip
+    _recompute(sla)
+    first = _sla_page(client, world, sla)
+    figure = re.search(r'<script id="sla-figure"[^>]*>(.*?)</script>', first, re.S).group(1)
+    assert "97.125" in figure  # drawn, not only listed in the history
+    cached = _sla_page(client, world, sla)
+    settings.CACHES = DUMMY
+    assert cached == first == _sla_page(client, world, sla)
+    assert 'data-figure="sla-figure"' in first
+
+
 def test_the_charts_of_one_tenant_are_never_served_to_another(client, world: World):
     contract = world.mine.contract
     url = reverse("contracts:contract", args=[world.org.slug, contract.pk])
