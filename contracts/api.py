@@ -123,6 +123,9 @@ class CreditTierSerializer(serializers.Serializer):
     worse_than = serializers.DecimalField(max_digits=18, decimal_places=6)
     percent = serializers.DecimalField(max_digits=5, decimal_places=2)
 
+    class Meta:
+        list_serializer_class = PreparedListSerializer  # each SLA's terms, on a page of SLAs
+
 
 class TermsSerializer(serializers.ModelSerializer):
     # `tier_list`: the prefetched tiers, read without a queryset per terms row.
@@ -134,6 +137,7 @@ class TermsSerializer(serializers.ModelSerializer):
             "effective_from", "target", "minimum", "improvement", "improvement_rate",
             "improvement_bound", "credit_tiers", "note",
         ]  # fmt: skip
+        list_serializer_class = PreparedListSerializer
 
 
 class InForceSerializer(serializers.Serializer):
@@ -330,8 +334,12 @@ class ServiceLevelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
         terms = ServiceLevelTerms.objects.prefetch_related(
             Prefetch("credit_tiers", to_attr="tier_list")
         ).order_by("effective_from")
-        return (
-            ServiceLevel.objects.select_related("contract", "health")
-            .prefetch_related(Prefetch("terms", queryset=terms, to_attr="all_terms"))
-            .order_by("contract__reference", "code")
+        slas = ServiceLevel.objects.select_related("contract", "health").prefetch_related(
+            Prefetch("terms", queryset=terms, to_attr="all_terms")
         )
+        if tenant := getattr(self, "tenant", None):
+            # The contract's organisation too (it is the SLA's): the planner then walks the
+            # contracts in the order of their reference index and stops at the page's end,
+            # instead of joining and sorting every SLA of the tenant.
+            slas = slas.filter(contract__organization=tenant.organization)
+        return slas.order_by("contract__reference", "code")

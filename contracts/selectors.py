@@ -155,13 +155,17 @@ def terms_timeline(service_level: ServiceLevel) -> list[ServiceLevelTerms]:
     )
 
 
-def contract_slas(contract: Contract) -> list[ServiceLevel]:
-    """The SLAs of a contract, each with its health and all its terms (two queries)."""
-    terms = ServiceLevelTerms.objects.prefetch_related("credit_tiers").order_by("effective_from")
+def contract_slas(contract: Contract, *, annotations: dict | None = None) -> list[ServiceLevel]:
+    """
+    The SLAs of a contract, each with its health and all its terms (two queries; the
+    contract page shows no credit tiers), and `annotations` (name → expression) if given.
+    """
+    terms = ServiceLevelTerms.objects.order_by("effective_from")
     return list(
         ServiceLevel.objects.filter(contract=contract)
         .select_related("health")
         .prefetch_related(Prefetch("terms", queryset=terms, to_attr="all_terms"))
+        .annotate(**(annotations or {}))
         .order_by("-is_active", "-kind", "code")
     )
 

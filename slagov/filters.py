@@ -19,8 +19,9 @@ from datetime import date
 import django_filters
 from django import forms
 from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.forms.models import ModelChoiceIterator, ModelChoiceIteratorValue
 from django.forms.utils import flatatt
-from django.utils.html import format_html, format_html_join
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django_filters.rest_framework import DjangoFilterBackend
 
@@ -76,7 +77,37 @@ class _ByIdMixin:
             raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
 
 
+class _LabelColumns(ModelChoiceIterator):
+    """
+    The choices of a model that names the columns its label is made of
+    (`LABEL_COLUMNS`, `label_of`): read as values, without building a model per
+    row (a filter offering thousands of contracts). The same (id, label) pairs as
+    Django's iterator; any other model or label is Django's.
+    """
+
+    def __iter__(self):
+        model = self.queryset.model
+        columns = getattr(model, "LABEL_COLUMNS", None)
+        plain_label = (
+            getattr(self.field.label_from_instance, "__func__", None)
+            is forms.ModelChoiceField.label_from_instance
+        )
+        if columns is None or not plain_label or self.queryset._prefetch_related_lookups:
+            yield from super().__iter__()
+            return
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for pk, *values in self.queryset.values_list("pk", *columns):
+            yield ModelChoiceIteratorValue(pk, None), model.label_of(*values)
+
+
+class LabelColumnsIterator(django_filters.fields.ModelChoiceIterator, _LabelColumns):
+    """django-filter's iterator (its null choice) over `_LabelColumns`."""
+
+
 class ModelChoiceByIdField(_ByIdMixin, django_filters.fields.ModelChoiceField):
+    iterator = LabelColumnsIterator
+
     def to_python(self, value):
         self._check_key(value)
         return super().to_python(value)
@@ -132,15 +163,15 @@ class QuickSelect(forms.Select):
         final = self.build_attrs(self.attrs, attrs)
         final["name"] = name
         chosen = {str(v) for v in self.format_value(value)}
-        options = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            (
-                (str(v), mark_safe(" selected") if str(v) in chosen else "", label)
-                for v, label in self.choices
-            ),
-        )
-        return format_html("<select{}>{}</select>", flatatt(final), options)
+        options = []
+        for v, label in self.choices:
+            text = str(v)
+            selected = " selected" if text in chosen else ""
+            options.append(
+                f'<option value="{conditional_escape(text)}"{selected}>'
+                f"{conditional_escape(label)}</option>"
+            )
+        return format_html("<select{}>{}</select>", flatatt(final), mark_safe("".join(options)))  # noqa: S308
 
 
 class FilterSet(django_filters.FilterSet):

@@ -13,8 +13,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.paginator import Paginator
+from django.db.models import Count, Max, OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import path
 from django.utils import timezone
 
@@ -31,7 +33,7 @@ from metrics.headroom import headroom_of, headroom_words
 from metrics.models import PeriodStatus, ReadingRevision
 from reviews import actions, health_cache, vendor_warnings
 from reviews.health_data import health_histories
-from slagov import exports, formatting
+from slagov import exports, formatting, fragments
 from slagov.web import IdUrl, render_page
 
 CHART_MONTHS = 18
@@ -105,37 +107,58 @@ def _shown(rows: list, name: str) -> dict:
 
 def contract_detail(request: HttpRequest, org_slug: str, contract_id: int) -> HttpResponse:
     contract = selectors.contract_get(request.tenant, contract_id)
-    slas = selectors.contract_slas(contract)
-    since = timezone.localdate().replace(day=1) - timedelta(days=31 * CHART_MONTHS)
-    statuses: dict[int, list[PeriodStatus]] = {sla.pk: [] for sla in slas}
-    for status in PeriodStatus.objects.filter(
-        service_level__contract=contract, period_start__gte=since
-    ).order_by("period_start"):
-        statuses[status.service_level_id].append(status)
     today = timezone.localdate()
+    since = today.replace(day=1) - timedelta(days=31 * CHART_MONTHS)
+    # Per SLA, how many statuses the charts draw and when the last of them was written
+    # (the engine stamps `computed_at` on every status it inserts or changes).
+    recent = (
+        PeriodStatus.objects.filter(service_level=OuterRef("pk"), period_start__gte=since)
+        .order_by()
+        .values("service_level")
+    )
+    slas = selectors.contract_slas(
+        contract,
+        annotations={
+            "charted_count": Subquery(recent.annotate(n=Count("pk")).values("n")),
+            "charted_at": Subquery(recent.annotate(at=Max("computed_at")).values("at")),
+        },
+    )
     months = _heatmap_months(today)
-    rows = []
-    for sla in slas:
-        health = getattr(sla, "health", None)
-        rows.append(
-            {
-                "sla": sla,
-                "health": health,
-                "terms": selectors.terms_in_force(sla.all_terms, today),
-                "figure": charts.trend_figure(
-                    sla, statuses[sla.pk], forecast=health.forecast if health else ()
-                ),
-                "figure_id": f"figure-{sla.pk}",
-                "values": charts.figure_table(
-                    sla, statuses[sla.pk], forecast=health.forecast if health else ()
-                ),
-                "heat": _heat(statuses[sla.pk], months),
-            }
-        )
+    rows = [
+        {
+            "sla": sla,
+            "health": getattr(sla, "health", None),
+            "terms": selectors.terms_in_force(sla.all_terms, today),
+        }
+        for sla in slas
+    ]
+    key = fragments.fragment_key(
+        "contract-charts",
+        organization_id=request.tenant.organization.pk,
+        vendor_id=request.tenant.vendor_id,
+        parts=(
+            contract.pk,
+            since,
+            months,
+            [
+                (
+                    fragments.row_fingerprint(row["sla"]),
+                    fragments.row_fingerprint(row["health"]),
+                    row["sla"].charted_count,
+                    row["sla"].charted_at,
+                )
+                for row in rows
+            ],
+        ),
+    )
+    charted = fragments.cached_fragments(
+        key, lambda: _contract_charts(request, contract, rows, since, months)
+    )
     credit_months, credit_years = metrics_selectors.contract_credits(contract)
     context = {
         "contract": contract,
         "rows": rows,
+        "charted": charted,
         "rollup": metrics_selectors.rollup(s for s in slas if s.is_active),
         "months": months,
         "trend_marks": {"forecast": any(row["health"] and row["health"].forecast for row in rows)},
@@ -152,6 +175,32 @@ def contract_detail(request: HttpRequest, org_slug: str, contract_id: int) -> Ht
         "quarter": month_spans.last_closed_quarter(today),
     }
     return render(request, "contracts/contract_detail.html", context)
+
+
+def _contract_charts(request, contract, rows: list[dict], since, months: list) -> dict[str, str]:
+    """
+    The heatmap rows and the trend cards of a contract's SLAs, rendered (the page
+    keeps them in the cache, `fragments`). Each row of `rows` gains its figure,
+    values and heat: the reference the cached HTML is tested against.
+    """
+    statuses: dict[int, list[PeriodStatus]] = {row["sla"].pk: [] for row in rows}
+    for status in PeriodStatus.objects.filter(
+        service_level__contract=contract, period_start__gte=since
+    ).order_by("period_start"):
+        statuses[status.service_level_id].append(status)
+    for row in rows:
+        sla, health = row["sla"], row["health"]
+        forecast = health.forecast if health else ()
+        row["figure"] = charts.trend_figure(sla, statuses[sla.pk], forecast=forecast)
+        row["figure_id"] = f"figure-{sla.pk}"
+        row["values"] = charts.figure_table(sla, statuses[sla.pk], forecast=forecast)
+        row["heat"] = _heat(statuses[sla.pk], months)
+    template = "contracts/contract_detail.html"
+    context = {"rows": rows}
+    return {
+        part: render_to_string(f"{template}#{part}", context, request)
+        for part in ("heat_rows", "trend_cards")
+    }
 
 
 def _heatmap_months(today) -> list:
@@ -254,28 +303,45 @@ def sla_detail(request: HttpRequest, org_slug: str, sla_id: int) -> HttpResponse
         "terms": selectors.terms_in_force(timeline, timezone.localdate()),
         "escalations": escalation_selectors.open_escalations(service_level=sla),
         "warning": escalation_selectors.open_forecast(service_level=sla),
-        "figure": charts.trend_figure(
-            sla,
-            statuses,
-            forecast=health.forecast if health else (),
-            anomalies=[flags.get(s) for s in statuses],
-            compact=False,
-        ),
         "chart_marks": {
             "forecast": bool(health and health.forecast),
             "worse": "worse" in flags.values(),
             "better": "better" in flags.values(),
         },
-        "values": charts.figure_table(
-            sla,
-            statuses,
-            forecast=health.forecast if health else (),
-            anomalies=[flags.get(s) for s in statuses],
-        ),
     }
+    if not request.htmx:  # the history alone needs no chart
+        key = fragments.fragment_key(
+            "sla-chart",
+            organization_id=request.tenant.organization.pk,
+            vendor_id=request.tenant.vendor_id,
+            parts=(
+                fragments.row_fingerprint(sla),
+                fragments.row_fingerprint(health),
+                # The engine stamps `computed_at` on every status it inserts or changes.
+                len(statuses),
+                max((s.computed_at for s in statuses), default=None),
+            ),
+        )
+        context["charted"] = fragments.cached_fragments(
+            key, lambda: _sla_chart(request, context, statuses, [flags.get(s) for s in statuses])
+        )
     if request.htmx:
         return render(request, "metrics/sla_detail.html#history", context)
     return render(request, "metrics/sla_detail.html", context)
+
+
+def _sla_chart(request, context: dict, statuses: list, anomalies: list) -> dict[str, str]:
+    """The SLA's chart and the values it draws, rendered (the page keeps them in the cache)."""
+    sla, health = context["sla"], context["health"]
+    forecast = health.forecast if health else ()
+    context["figure"] = charts.trend_figure(
+        sla, statuses, forecast=forecast, anomalies=anomalies, compact=False
+    )
+    context["values"] = charts.figure_table(sla, statuses, forecast=forecast, anomalies=anomalies)
+    return {
+        part: render_to_string(f"metrics/sla_detail.html#{part}", context, request)
+        for part in ("chart", "values")
+    }
 
 
 def _forecast_rows(sla, health, places: int) -> list[dict]:

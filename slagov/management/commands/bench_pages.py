@@ -385,6 +385,11 @@ class Command(BaseCommand):
 # --- HTTP ------------------------------------------------------------------------
 
 
+def _analyze() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
 def _loadavg() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
