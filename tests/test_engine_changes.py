@@ -333,3 +333,32 @@ def test_first_rows_written_meanwhile_by_another_recompute_are_compared_not_dupl
     assert colour(a, date(2026, 3, 1)) == "red"
     with scopes_disabled():
         assert PeriodStatus.objects.filter(service_level=a).count() == 6
+
+
+def test_a_fresh_tenants_slas_are_analysed_before_a_large_recompute_and_then_not_again():
+    """Unknown to the planner, 600 new SLAs would be planned as a handful (nested loops)."""
+    contract = factories.ContractFactory()
+    org = contract.organization
+
+    def expected() -> float:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "EXPLAIN (FORMAT JSON) SELECT 1 FROM contracts_servicelevel "
+                "WHERE organization_id = %s",
+                [org.pk],
+            )
+            plan = cursor.fetchone()[0]
+        return plan[0]["Plan"]["Plan Rows"]
+
+    with connection.cursor() as cursor:  # statistics from before the tenant's SLAs
+        cursor.execute("ANALYZE contracts_servicelevel")
+    with scopes_disabled():
+        ServiceLevel.objects.bulk_create(
+            ServiceLevel(organization=org, contract=contract, code=f"s{i}", name=f"S {i}",
+                         unit="percent", direction="higher", data_start=date(2026, 1, 1))
+            for i in range(600)
+        )  # fmt: skip
+    assert expected() < 60
+    assert "contracts_servicelevel" in engine._analyze_if_unknown(org.pk)
+    assert expected() >= 60
+    assert "contracts_servicelevel" not in engine._analyze_if_unknown(org.pk)

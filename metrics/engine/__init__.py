@@ -32,31 +32,44 @@ __all__ = ["Scope", "TermsTimeline", "deadline", "recompute",
 CHUNK = 2000
 ANALYZE_AFTER = 50_000  # status rows written
 # A recompute of this many SLAs first checks that the planner's statistics
-# know the organisation's readings (a fresh tenant's, just uploaded, look
-# absent to it, and a plan for none collapses on 100,000s).
+# know the organisation's rows in the tables its statements start from (a fresh
+# tenant's, just written, look absent to it where autovacuum hasn't run yet, and
+# a plan for none collapses: the readings' on 100,000s, the SLAs' and terms'
+# into nested loops over every SLA for the input digests).
 ANALYZE_CHECK_FROM = 500  # SLAs
-ANALYZE_CHECK_ROWS = 20_000  # readings counted at most
+ANALYZE_CHECKS = {  # table: rows counted at most (and needed before it is analysed)
+    "metrics_reading": 20_000,
+    "contracts_servicelevel": ANALYZE_CHECK_FROM,
+    "contracts_servicelevelterms": ANALYZE_CHECK_FROM,
+}
 
 
 def _statuses_module():
     return postgres if connection.vendor == "postgresql" else python
 
 
-def _analyze_if_unknown(organization_id: int) -> None:
-    """ANALYZE the readings when the planner expects far fewer of this organisation's than exist."""
-    query = "SELECT 1 FROM metrics_reading WHERE organization_id = %s"
+def _analyze_if_unknown(organization_id: int) -> list[str]:
+    """
+    ANALYZE each table whose planner expects far fewer of this organisation's rows
+    than exist. Returns the tables analysed.
+    """
+    analysed = []
     with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {query}", [organization_id])
-        plan = cursor.fetchone()[0]
-        plan = json.loads(plan) if isinstance(plan, str) else plan
-        expected = plan[0]["Plan"]["Plan Rows"]
-        cursor.execute(
-            f"SELECT count(*) FROM ({query} LIMIT %s) AS r",  # noqa: S608
-            [organization_id, ANALYZE_CHECK_ROWS],
-        )
-        found = cursor.fetchone()[0]
-        if found >= ANALYZE_CHECK_ROWS and expected * 10 < found:
-            cursor.execute("ANALYZE metrics_reading")
+        for table, enough in ANALYZE_CHECKS.items():
+            query = f"SELECT 1 FROM {table} WHERE organization_id = %s"  # noqa: S608 (ours)
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {query}", [organization_id])
+            plan = cursor.fetchone()[0]
+            plan = json.loads(plan) if isinstance(plan, str) else plan
+            expected = plan[0]["Plan"]["Plan Rows"]
+            cursor.execute(
+                f"SELECT count(*) FROM ({query} LIMIT %s) AS r",  # noqa: S608
+                [organization_id, enough],
+            )
+            found = cursor.fetchone()[0]
+            if found >= enough and expected * 10 < found:
+                cursor.execute(f"ANALYZE {table}")
+                analysed.append(table)
+    return analysed
 
 
 @in_tenant_scope
