@@ -26,6 +26,7 @@ from decimal import Decimal
 
 import time_machine
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from contracts import periods
 from contracts.models import Contract, ServiceLevel
@@ -202,4 +203,6 @@ def monthly_report(org: Organization, today: date) -> int:
     lena = Membership.objects.select_related("user").get(organization=org, user__username="lena")
     if not lena.monthly_report:
         membership_preferences_save(membership=lena, actor=lena.user, data={"monthly_report": True})
-    return monthly_report_queue(organization=org, now=_at(today, 5, 45))
+    # Queued as the morning's job would have (or now, before the morning comes): a
+    # moment still ahead would leave it unsent until then.
+    return monthly_report_queue(organization=org, now=min(_at(today, 5, 45), timezone.now()))

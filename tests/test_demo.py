@@ -225,7 +225,9 @@ def test_seeding_prints_the_logins_and_keeps_the_story_emails_as_files(settings,
     settings.VAR_DIR = tmp_path
     settings.DEBUG = True
     out = StringIO()
-    call_command("seed_demo", stdout=out)
+    # Just after midnight (UTC), before the morning's report job would run: sent all the same.
+    with time_machine.travel(datetime(2026, 12, 8, 0, 30, tzinfo=UTC), tick=True):
+        call_command("seed_demo", stdout=out)
     printed, _, report = out.getvalue().partition("\nThe monthly leadership report, as sent to ")
     lines = printed.splitlines()
     files = sorted((tmp_path / "demo-mail").glob("*.eml"))
