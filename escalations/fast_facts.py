@@ -32,9 +32,12 @@ WITH chunk AS (
     SELECT u.id, sl.period, sl.contract_id, coalesce(r.codes, '') AS codes, r.days, r.starts,
            h.periods_to_breach, coalesce(h.risk, '[]')::text AS risk, h.latest_period
     FROM unnest(%(ids)s::bigint[]) AS u(id)
-    CROSS JOIN LATERAL (  -- LIMIT: by its key, never a join over the tenant's SLAs
-        SELECT period, contract_id FROM contracts_servicelevel
-        WHERE id = u.id AND organization_id = %(org)s LIMIT 1
+    -- By its key alone, the organisation checked outside: a LIMIT keeps the planner from
+    -- pushing that check in, where stale statistics (a fresh tenant's SLAs looking like
+    -- one row) make it scan the organisation's index for every id.
+    CROSS JOIN LATERAL (
+        SELECT period, contract_id, organization_id FROM contracts_servicelevel
+        WHERE id = u.id LIMIT 1
     ) sl
     CROSS JOIN LATERAL (
         SELECT string_agg(CASE p.colour WHEN 'green' THEN 'g' WHEN 'yellow' THEN 'y'
@@ -51,10 +54,11 @@ WITH chunk AS (
             ORDER BY ps.period_start DESC LIMIT %(limit)s
         ) p
     ) r
-    LEFT JOIN LATERAL (
-        SELECT periods_to_breach, risk, latest_period FROM metrics_slahealth
-        WHERE organization_id = %(org)s AND service_level_id = u.id LIMIT 1  -- one per SLA
-    ) h ON true
+    LEFT JOIN LATERAL (  -- one per SLA, by its key (as above)
+        SELECT periods_to_breach, risk, latest_period, organization_id FROM metrics_slahealth
+        WHERE service_level_id = u.id LIMIT 1
+    ) h ON h.organization_id = %(org)s
+    WHERE sl.organization_id = %(org)s
 ), runs AS (
     SELECT *, length(substring(codes FROM '^n*')) AS nd,
            length(substring(codes FROM '^n*(l*)')) AS late,

@@ -116,6 +116,22 @@ def test_the_sql_facts_equal_the_reference_on_random_histories(seed):
     assert any(f.red_days for f in reference.values())
 
 
+def test_the_sql_facts_of_another_organisations_slas_are_none():
+    require_service("PostgreSQL", connection.vendor == "postgresql")
+    org, slas = _random_world(5, 20)
+    other, theirs = _random_world(6, 20)
+    from escalations import fast_facts
+
+    ids = [s.pk for s in slas]
+    assert {row[0] for row in fast_facts.facts_rows(org.pk, ids, evaluate.HISTORY, TODAY)} == set(
+        ids
+    )
+    mixed = ids + [s.pk for s in theirs]
+    rows = fast_facts.facts_rows(org.pk, mixed, evaluate.HISTORY, TODAY)
+    assert {row[0] for row in rows} == set(ids)
+    assert fast_facts.facts_rows(other.pk, ids, evaluate.HISTORY, TODAY) == []
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_an_sla_the_sweep_skips_is_one_the_rules_would_leave_alone(seed):
     org, slas = _random_world(seed + 10, 80)
