@@ -6,10 +6,11 @@ until something it reads changes.
 `health_data.health_histories` stays the one computation; this module keeps
 only what the lists show of it (the last scores, today's findings, the
 contract's reference, title and vendor), keyed on the organisation, its change
-stamp, today's date, the months judged and the time zone. The stamp is the
-count and the highest id of the organisation's `slagov.ChangeMark` rows, which
-triggers append on every write to what health reads (PostgreSQL only: on
-SQLite, the embedded demo's small data, nothing is cached).
+stamp, today's date, the months judged, the time zone and the language
+(`slagov.change_marks.cached`). The stamp is the count and the highest id of
+the organisation's `slagov.ChangeMark` rows, which triggers append on every
+write to what health reads (PostgreSQL only: on SQLite, the embedded demo's
+small data, nothing is cached).
 
 A cached value holds every contract of one organisation; a page picks the
 contracts its own (scoped) query selected, so a vendor's user sees only the
@@ -20,20 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
-from django.core.cache import cache
-from django.db import connection
 from django.utils import timezone
 
 from contracts.models import Contract
 from reviews import health
 from reviews.health_data import SLIDING_MONTHS, HealthHistory, health_histories, sliding_back
-from slagov.change_marks import CACHE_SECONDS, caching, stamp
-from slagov.models import ChangeMark
-
-KEEP_MARKS = 1  # pruning keeps each organisation's newest mark(s)
-PRUNE_AFTER = timedelta(hours=1)
+from slagov import change_marks
 
 
 @dataclass(frozen=True)
@@ -92,12 +87,6 @@ def _compute(contracts, today: date, months: int) -> dict[int, tuple]:
     return {pk: _encode(h) for pk, h in histories.items()}
 
 
-def _key(organization_id: int, today: date, months: int) -> str:
-    count, last = stamp(organization_id)
-    zone = timezone.get_current_timezone_name()
-    return f"health:v1:{organization_id}:{count}:{last}:{today.isoformat()}:{months}:{zone}"
-
-
 def _all_contracts(organization_id: int):
     return Contract._base_manager.filter(organization_id=organization_id).select_related(
         "organization", "owner", "vendor"
@@ -137,33 +126,15 @@ def health_table(
     contract of the organisation, and `HealthTable.of` picks.
     """
     today = today or timezone.localdate()
-    if caching():
-        key = _key(organization_id, today, months)
-        rows = cache.get(key)
-        if rows is None:
-            rows = _compute(_all_contracts(organization_id), today, months)
-            cache.set(key, rows, CACHE_SECONDS)
+    if change_marks.caching():
+        rows = change_marks.cached(
+            f"health:v1:{months}",
+            organization_id,
+            today,
+            lambda: _compute(_all_contracts(organization_id), today, months),
+        )
         return HealthTable(rows, today)
     contracts = _all_contracts(organization_id)
     if contract_ids is not None:
         contracts = contracts.filter(pk__in=list(contract_ids))
     return HealthTable(_compute(contracts, today, months), today)
-
-
-def prune_change_marks(*, older_than: timedelta = PRUNE_AFTER) -> int:
-    """
-    Delete change marks older than `older_than`, but each organisation's newest:
-    the stamp then still moves on the next write, and a transaction that commits
-    late (with a lower id) is long done by then. Returns the rows deleted.
-    """
-    if not caching():
-        return 0
-    table = ChangeMark._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {table} AS m WHERE m.at < now() - %s "  # noqa: S608 (our table)
-            f"AND m.id < (SELECT max(n.id) FROM {table} AS n "
-            "WHERE n.organization_id = m.organization_id)",
-            [older_than],
-        )
-        return cursor.rowcount

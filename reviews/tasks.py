@@ -34,6 +34,6 @@ def send_monthly_reports() -> dict:
 @shared_task
 def prune_change_marks() -> int:
     """Scheduled hourly: old change marks deleted, each organisation's newest kept."""
-    from reviews.health_cache import prune_change_marks as prune
+    from slagov.change_marks import prune_change_marks as prune
 
     return prune()

@@ -15,7 +15,7 @@ nothing is cached and `cached` always computes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import TypeVar
 
 from django.core.cache import cache
@@ -26,6 +26,7 @@ from slagov.models import ChangeMark
 
 T = TypeVar("T")
 CACHE_SECONDS = 26 * 3600  # a key names its day: it is never read after that
+PRUNE_AFTER = timedelta(hours=1)
 
 
 def caching() -> bool:
@@ -74,3 +75,22 @@ def cached(name: str, organization_id: int, today: date, compute: Callable[[], T
         value = compute()
         cache.set(key, value, CACHE_SECONDS)
     return value
+
+
+def prune_change_marks(*, older_than: timedelta = PRUNE_AFTER) -> int:
+    """
+    Delete change marks older than `older_than`, but each organisation's newest:
+    the stamp then still moves on the next write, and a transaction that commits
+    late (with a lower id) is long done by then. Returns the rows deleted.
+    """
+    if not caching():
+        return 0
+    table = ChangeMark._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} AS m WHERE m.at < now() - %s "  # noqa: S608 (our table)
+            f"AND m.id < (SELECT max(n.id) FROM {table} AS n "
+            "WHERE n.organization_id = m.organization_id)",
+            [older_than],
+        )
+        return cursor.rowcount

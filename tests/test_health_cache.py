@@ -25,6 +25,7 @@ from metrics.models import Reading
 from reviews import health_cache
 from reviews.health_data import SLIDING_MONTHS, health_histories
 from reviews.models import ActionItem, Review
+from slagov import change_marks
 from slagov.members import member_deactivate
 from slagov.models import ChangeMark, Membership
 from tests.conftest import World
@@ -65,11 +66,11 @@ def _cached(org) -> dict:
 def _warm(org) -> tuple:
     """Read once (filling the cache) and return the stamp it was read under."""
     assert _cached(org) == _fresh(org)
-    return health_cache.stamp(org.pk)
+    return change_marks.stamp(org.pk)
 
 
 def _assert_current(org, before: tuple) -> None:
-    assert health_cache.stamp(org.pk) != before, "the write did not move the stamp"
+    assert change_marks.stamp(org.pk) != before, "the write did not move the stamp"
     assert _cached(org) == _fresh(org)
 
 
@@ -163,7 +164,7 @@ def test_a_review_held_and_a_deactivated_owner_move_the_stamp(world: World, slid
 def test_a_renamed_owner_moves_the_stamp_and_a_sign_in_does_not(world: World, sliding):
     before = _warm(world.org)
     get_user_model().objects.filter(pk=world.bob.pk).update(last_login=NOW)
-    assert health_cache.stamp(world.org.pk) == before
+    assert change_marks.stamp(world.org.pk) == before
     get_user_model().objects.filter(pk=world.bob.pk).update(first_name="Robert")
     _assert_current(world.org, before)
 
@@ -174,7 +175,7 @@ def test_one_tenants_write_leaves_the_other_tenants_stamp(world: World, sliding)
     other = _warm(world.other_org)
     with scopes_disabled():
         ActionItem.objects.filter(contract=sliding).update(state=ActionItem.State.CANCELLED)
-    assert health_cache.stamp(world.other_org.pk) == other
+    assert change_marks.stamp(world.other_org.pk) == other
     assert set(_cached(world.other_org)) == {world.foreign.contract.pk}
     assert set(_cached(world.org)) == {world.mine.contract.pk, world.theirs.contract.pk}
 
@@ -187,7 +188,7 @@ def test_pruning_keeps_each_organisations_newest_mark(world: World, sliding):
         org: ChangeMark.objects.filter(organization_id=org).order_by("-id").first().pk
         for org in (world.org.pk, world.other_org.pk)
     }
-    assert health_cache.prune_change_marks(older_than=timedelta(hours=1)) > 0
+    assert change_marks.prune_change_marks(older_than=timedelta(hours=1)) > 0
     kept = dict(
         ChangeMark.objects.filter(organization_id__in=newest).values_list("organization_id", "id")
     )
